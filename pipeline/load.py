@@ -1,0 +1,228 @@
+"""Loading into the warehouse: idempotent upserts keyed by natural keys, one transaction per batch.
+
+Loading the same batch twice changes nothing: every statement is an INSERT ... ON CONFLICT keyed by a
+natural key (``url_hash``, ``(article_id, content_hash)``, ``slug``...), and an article's current state
+only moves forward in fetch time, so replaying an older batch cannot roll it back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Connection, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from pipeline.config import OutletConfig, StoryConfig
+from pipeline.identity import text_hash, url_hash
+from schemas.models import Article, ArticleUrl, ArticleVersion, Base, Outlet, Story
+from schemas.records import NormalisedArticle
+
+Row = Mapping[str, Any]
+# Stay below SQLite's 32,766 bound-parameter limit and PostgreSQL's 65,535 per statement.
+MAX_PARAMETERS_PER_STATEMENT = 30_000
+
+
+def upsert_rows(
+    connection: Connection,
+    model: type[Base] | Table,
+    rows: Sequence[Row],
+    key_columns: Sequence[str],
+    update_columns: Sequence[str] | None = None,
+    update_where: Any = None,
+) -> None:
+    """INSERT rows; on a natural-key conflict update ``update_columns`` (or do nothing when empty).
+
+    ``update_where`` receives (table, excluded) and returns a condition guarding the update.
+    """
+    if not rows:
+        return
+    table = model if isinstance(model, Table) else model.__table__
+    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    columns = len(rows[0])
+    chunk = max(1, MAX_PARAMETERS_PER_STATEMENT // max(columns, 1))
+    for start in range(0, len(rows), chunk):
+        statement = dialect_insert(table).values(list(rows[start : start + chunk]))
+        if update_columns:
+            excluded = statement.excluded
+            statement = statement.on_conflict_do_update(
+                index_elements=list(key_columns),
+                set_={name: excluded[name] for name in update_columns},
+                where=update_where(table, excluded) if update_where else None,
+            )
+        else:
+            statement = statement.on_conflict_do_nothing(index_elements=list(key_columns))
+        connection.execute(statement)
+
+
+def outlet_row(outlet: OutletConfig, discovered: bool = False) -> dict[str, Any]:
+    return {
+        "name": outlet.name,
+        "homepage_host": outlet.host,
+        "homepage": str(outlet.homepage),
+        "language": outlet.language,
+        "country": outlet.country,
+        "lean": outlet.lean,
+        "ownership": outlet.ownership,
+        "outlet_type": outlet.outlet_type,
+        "discovered": discovered,
+    }
+
+
+def load_outlets(connection: Connection, outlets: Iterable[OutletConfig]) -> None:
+    rows = [outlet_row(outlet) for outlet in outlets]
+    upsert_rows(connection, Outlet, rows, ["name"], [c for c in rows[0] if c != "name"] if rows else None)
+
+
+def load_discovered_outlets(connection: Connection, discovered: Iterable[Mapping[str, Any]]) -> None:
+    """Outlets found by query discovery: inserted once, never overwriting a configured outlet."""
+    rows = [
+        {
+            "name": item["name"],
+            "homepage_host": urlsplit(item["homepage"]).netloc.lower(),
+            "homepage": item["homepage"],
+            "language": item.get("language"),
+            "country": item.get("country"),
+            "outlet_type": "discovered",
+            "discovered": True,
+        }
+        for item in discovered
+    ]
+    upsert_rows(connection, Outlet, rows, ["name"])
+
+
+def load_story(connection: Connection, story: StoryConfig) -> int:
+    row = {"slug": story.slug, "title": story.title, "definition": story.model_dump(mode="json")}
+    upsert_rows(connection, Story, [row], ["slug"], ["title", "definition"])
+    return connection.execute(select(Story.id).where(Story.slug == story.slug)).scalar_one()
+
+
+def outlet_ids(connection: Connection) -> dict[str, int]:
+    return dict(connection.execute(select(Outlet.name, Outlet.id)).all())
+
+
+def article_row(article: NormalisedArticle, outlet_id: int, run_id: int | None) -> dict[str, Any]:
+    return {
+        "outlet_id": outlet_id,
+        "canonical_url": article.canonical_url,
+        "url_hash": article.url_hash,
+        "headline": article.headline,
+        "dek": article.dek,
+        "authors": list(article.authors),
+        "published_at": article.published_at,
+        "published_source": article.sources.get("published_at"),
+        "modified_at": article.modified_at,
+        "modified_source": article.sources.get("modified_at"),
+        "language": article.language,
+        "section": article.section,
+        "body_text": article.body_text,
+        "word_count": article.word_count,
+        "content_hash": article.content_hash,
+        "lead_image": article.lead_image,
+        "body_confidence": article.body_confidence,
+        "sources": dict(article.sources),
+        "first_seen_at": article.fetched_at,
+        "last_seen_at": article.fetched_at,
+        "first_run_id": run_id,
+    }
+
+
+# Columns that follow the newest fetch; first_seen_at and first_run_id are kept from the first load.
+_ARTICLE_STATE_COLUMNS = [
+    "canonical_url", "headline", "dek", "authors", "published_at", "published_source", "modified_at",
+    "modified_source", "language", "section", "body_text", "word_count", "content_hash", "lead_image",
+    "body_confidence", "sources", "last_seen_at",
+]  # fmt: skip
+
+
+def _newer_fetch(table: Table, excluded: Any) -> Any:
+    return excluded.last_seen_at >= table.c.last_seen_at
+
+
+def load_articles(
+    connection: Connection, articles: Sequence[NormalisedArticle], run_id: int | None
+) -> dict[str, int]:
+    """Upsert articles with their URL aliases and content versions; return url_hash -> article id."""
+    ids_by_outlet = outlet_ids(connection)
+    unknown = sorted({a.outlet for a in articles} - ids_by_outlet.keys())
+    if unknown:
+        raise ValueError(f"articles name outlets missing from the warehouse: {', '.join(unknown)}")
+    latest = _latest_per_url(articles)
+    rows = [article_row(a, ids_by_outlet[a.outlet], run_id) for a in latest]
+    upsert_rows(connection, Article, rows, ["url_hash"], _ARTICLE_STATE_COLUMNS, _newer_fetch)
+    ids = article_ids(connection, [a.url_hash for a in latest])
+    upsert_rows(connection, ArticleUrl, _alias_rows(articles, ids), ["url_hash"])
+    upsert_rows(
+        connection, ArticleVersion, _version_rows(articles, ids, run_id), ["article_id", "content_hash"]
+    )
+    return ids
+
+
+def _latest_per_url(articles: Sequence[NormalisedArticle]) -> list[NormalisedArticle]:
+    latest: dict[str, NormalisedArticle] = {}
+    for article in articles:
+        known = latest.get(article.url_hash)
+        if known is None or article.fetched_at >= known.fetched_at:
+            latest[article.url_hash] = article
+    return list(latest.values())
+
+
+def article_ids(connection: Connection, url_hashes: Sequence[str]) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for start in range(0, len(url_hashes), 1000):
+        chunk = url_hashes[start : start + 1000]
+        ids.update(
+            connection.execute(select(Article.url_hash, Article.id).where(Article.url_hash.in_(chunk))).all()
+        )
+    return ids
+
+
+def _alias_rows(articles: Sequence[NormalisedArticle], ids: Mapping[str, int]) -> list[dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    for article in articles:
+        for alias in (article.canonical_url, *article.aliases):
+            kind = "canonical" if alias == article.canonical_url else _alias_kind(alias)
+            rows.setdefault(
+                url_hash(alias),
+                {
+                    "url_hash": url_hash(alias),
+                    "url": alias,
+                    "article_id": ids[article.url_hash],
+                    "kind": kind,
+                },
+            )
+    return list(rows.values())
+
+
+def _alias_kind(url: str) -> str:
+    path = urlsplit(url).path
+    return "amp" if "/amp" in path or path.endswith(".amp") else "alias"
+
+
+def _version_rows(
+    articles: Sequence[NormalisedArticle], ids: Mapping[str, int], run_id: int | None
+) -> list[dict[str, Any]]:
+    rows: dict[tuple[int, str], dict[str, Any]] = {}
+    for article in sorted(articles, key=lambda a: a.fetched_at):
+        key = (ids[article.url_hash], article.content_hash)
+        rows.setdefault(
+            key,
+            {
+                "article_id": key[0],
+                "content_hash": article.content_hash,
+                "headline": article.headline,
+                "body_hash": text_hash(article.body_text),
+                "body_text": article.body_text,
+                "fetched_at": article.fetched_at,
+                "run_id": run_id,
+            },
+        )
+    return list(rows.values())
+
+
+def latest_seen(connection: Connection) -> datetime | None:
+    return connection.execute(
+        select(Article.last_seen_at).order_by(Article.last_seen_at.desc()).limit(1)
+    ).scalar()

@@ -1,0 +1,77 @@
+"""Connecting to the warehouse and keeping its schema current."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+DEFAULT_DATABASE_URL = "sqlite:///data/framewatch.sqlite"
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+class DatabaseUrlError(ValueError):
+    """The database URL cannot be used; the message says why."""
+
+
+def resolve_database_url(cli_value: str | None = None) -> str:
+    """--db wins, then FRAMEWATCH_DATABASE_URL, then the embedded SQLite file under ./data/."""
+    url = cli_value or os.environ.get("FRAMEWATCH_DATABASE_URL") or DEFAULT_DATABASE_URL
+    return normalise_database_url(url)
+
+
+def normalise_database_url(url: str) -> str:
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # sqlalchemy raises ArgumentError with an unhelpful message
+        raise DatabaseUrlError(f"not a database URL: {url!r} ({exc})") from exc
+    # PostgreSQL goes through psycopg 3: accept the plain postgresql:// spelling too.
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername not in ("sqlite", "postgresql+psycopg"):
+        raise DatabaseUrlError(f"unsupported database {parsed.drivername!r}: use sqlite:/// or postgresql://")
+    return parsed.render_as_string(hide_password=False)
+
+
+def make_engine(url: str) -> Engine:
+    url = normalise_database_url(url)
+    parsed = make_url(url)
+    if parsed.drivername == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 60})
+        event.listen(engine, "connect", _configure_sqlite)
+        return engine
+    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+
+
+def _configure_sqlite(dbapi_connection, _record) -> None:
+    # Foreign keys are off by default in SQLite; WAL lets analysts read while a run writes.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=60000")
+    cursor.close()
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade_database(url: str, revision: str = "head") -> None:
+    """Apply every pending migration (a no-op on a current database)."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config(url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()

@@ -1,0 +1,357 @@
+"""The warehouse: SQLAlchemy 2.0 typed models.
+
+Analyst-facing columns are documented in docs/warehouse.md. Natural keys (``url_hash``,
+``content_hash``, ``slug``...) carry unique constraints so that every load is an upsert and a batch
+loaded twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Stable constraint names, so Alembic migrations name things the same way on every dialect.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+# SQLite cannot autoincrement a BIGINT primary key; PostgreSQL gets BIGINT, SQLite INTEGER.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as UTC and always returned tz-aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the warehouse stores UTC-aware times only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JsonDocument, list[Any]: JsonDocument}
+
+
+class Outlet(Base):
+    __tablename__ = "outlets"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    homepage_host: Mapped[str] = mapped_column(String(255), index=True)
+    homepage: Mapped[str | None] = mapped_column(String(2048))
+    language: Mapped[str | None] = mapped_column(String(8))
+    country: Mapped[str | None] = mapped_column(String(2))
+    lean: Mapped[str | None] = mapped_column(String(40))
+    ownership: Mapped[str | None] = mapped_column(String(200))
+    outlet_type: Mapped[str | None] = mapped_column(String(40))
+    # True for outlets found by query discovery rather than listed in config/outlets.yaml.
+    discovered: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Story(Base):
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(500))
+    definition: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+
+
+class CrawlRun(Base):
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # A stable key (e.g. the Airflow run id or "cli-<timestamp>") so a retried task reuses its run.
+    run_key: Mapped[str] = mapped_column(String(200), unique=True)
+    story_slug: Mapped[str | None] = mapped_column(String(100))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    warc_paths: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
+    # Outcome counts per stage, e.g. {"fetch": {"ok": 40, "not-modified": 12}, "relevance": {...}}.
+    counts: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+
+
+class FetchLog(Base):
+    __tablename__ = "fetch_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    outlet: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[int | None] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    elapsed_ms: Mapped[float | None] = mapped_column(Float)
+    outcome: Mapped[str] = mapped_column(String(40))  # ok, not-modified, http-error, blocked-by-robots...
+    error: Mapped[str | None] = mapped_column(Text)
+    fetched_at: Mapped[datetime]
+
+
+class HttpCacheEntry(Base):
+    """Conditional-GET state remembered across runs, and the decaying re-check schedule."""
+
+    __tablename__ = "http_cache"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    url_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    body_hash: Mapped[str | None] = mapped_column(String(64))
+    first_fetched_at: Mapped[datetime]
+    last_fetched_at: Mapped[datetime]
+    last_changed_at: Mapped[datetime]
+    next_check_at: Mapped[datetime]
+
+
+class Article(Base):
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    outlet_id: Mapped[int] = mapped_column(ForeignKey("outlets.id"), index=True)
+    canonical_url: Mapped[str] = mapped_column(Text)
+    url_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    headline: Mapped[str | None] = mapped_column(Text)
+    dek: Mapped[str | None] = mapped_column(Text)
+    authors: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
+    published_at: Mapped[datetime | None]
+    published_source: Mapped[str | None] = mapped_column(String(40))
+    modified_at: Mapped[datetime | None]
+    modified_source: Mapped[str | None] = mapped_column(String(40))
+    language: Mapped[str | None] = mapped_column(String(8))
+    section: Mapped[str | None] = mapped_column(String(200))
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    word_count: Mapped[int] = mapped_column(Integer, default=0)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    lead_image: Mapped[str | None] = mapped_column(Text)
+    body_confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    # Where every other value came from: {"headline": "json-ld", "authors": "visible-text", ...}.
+    sources: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    first_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
+
+
+class ArticleVersion(Base):
+    __tablename__ = "article_versions"
+    __table_args__ = (UniqueConstraint("article_id", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    headline: Mapped[str | None] = mapped_column(Text)
+    body_hash: Mapped[str] = mapped_column(String(64))
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    fetched_at: Mapped[datetime]
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
+
+
+class ArticleUrl(Base):
+    __tablename__ = "article_urls"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    url_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # canonical, amp, feed, redirect, alias
+
+
+class StoryArticle(Base):
+    __tablename__ = "story_articles"
+    __table_args__ = (UniqueConstraint("story_id", "article_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    relevance_score: Mapped[float] = mapped_column(Float)
+    is_relevant: Mapped[bool] = mapped_column(Boolean)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    scored_at: Mapped[datetime]
+
+
+class SyndicationCluster(Base):
+    __tablename__ = "syndication_clusters"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # The url_hash of the first article the cluster was founded on: a stable natural key.
+    cluster_key: Mapped[str] = mapped_column(String(64), unique=True)
+    original_article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
+    original_reason: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+
+
+class SyndicationMember(Base):
+    __tablename__ = "syndication_members"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    cluster_id: Mapped[int] = mapped_column(
+        ForeignKey("syndication_clusters.id", ondelete="CASCADE"), index=True
+    )
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), unique=True)
+    similarity: Mapped[float] = mapped_column(Float)
+    is_original: Mapped[bool] = mapped_column(Boolean, default=False)
+    differences: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+
+
+class LshBucket(Base):
+    """The persisted MinHash-LSH index: one row per (band, bucket key) of each article's signature."""
+
+    __tablename__ = "lsh_buckets"
+    __table_args__ = (
+        UniqueConstraint("band", "bucket_key", "article_id"),
+        Index("ix_lsh_buckets_lookup", "band", "bucket_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    band: Mapped[int] = mapped_column(Integer)
+    bucket_key: Mapped[str] = mapped_column(String(40))
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+
+
+class ArticleSignature(Base):
+    __tablename__ = "article_signatures"
+
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ArticleFraming(Base):
+    __tablename__ = "article_framing"
+
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64))  # the version the measures were computed on
+    tone: Mapped[float] = mapped_column(Float)
+    tone_method: Mapped[str] = mapped_column(String(60))
+    certainty: Mapped[float] = mapped_column(Float)
+    frame_shares: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    primary_frame: Mapped[str | None] = mapped_column(String(60))
+    loaded_terms: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+
+
+class ArticleVoice(Base):
+    __tablename__ = "article_voices"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    ordinal: Mapped[int] = mapped_column(Integer)
+    voice_kind: Mapped[str] = mapped_column(String(40))  # us-government, mexican-government, anonymous...
+    name: Mapped[str | None] = mapped_column(String(300))
+    role: Mapped[str | None] = mapped_column(String(300))
+    evidence: Mapped[str] = mapped_column(Text)
+    __table_args__ = (UniqueConstraint("article_id", "ordinal"),)
+
+
+class OutletStoryTerm(Base):
+    """Distinctive terms of an outlet's coverage of a story (Fightin' Words log-odds z-scores)."""
+
+    __tablename__ = "outlet_story_terms"
+    __table_args__ = (UniqueConstraint("story_id", "outlet_id", "term"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    outlet_id: Mapped[int] = mapped_column(ForeignKey("outlets.id", ondelete="CASCADE"))
+    term: Mapped[str] = mapped_column(String(200))
+    z_score: Mapped[float] = mapped_column(Float)
+    rank: Mapped[int] = mapped_column(Integer)
+
+
+class AlertDigest(Base):
+    """One email to one subscriber; recorded before it is sent (see README, "Alerts exactly once")."""
+
+    __tablename__ = "alert_digests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    digest_key: Mapped[str] = mapped_column(String(64), unique=True)
+    story_slug: Mapped[str] = mapped_column(String(100))
+    subscriber: Mapped[str] = mapped_column(String(320))
+    message_id: Mapped[str] = mapped_column(String(300), unique=True)
+    status: Mapped[str] = mapped_column(String(20))  # pending, sent
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class AlertItem(Base):
+    """A piece of new coverage owed to a subscriber; belongs to the digest that carries it."""
+
+    __tablename__ = "alert_items"
+    __table_args__ = (UniqueConstraint("subscriber", "story_slug", "article_id", "kind", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    subscriber: Mapped[str] = mapped_column(String(320))
+    story_slug: Mapped[str] = mapped_column(String(100))
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))  # new-coverage, headline-change
+    content_hash: Mapped[str] = mapped_column(String(64))
+    digest_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alert_digests.id", ondelete="SET NULL"), index=True
+    )
+
+
+class RunOutcome(Base):
+    """Per run, stage and outcome kind: how many items ended that way (nothing dropped silently)."""
+
+    __tablename__ = "run_outcomes"
+    __table_args__ = (UniqueConstraint("run_id", "stage", "outcome"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(30))
+    outcome: Mapped[str] = mapped_column(String(40))
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class Quarantine(Base):
+    """An item that could not be processed, kept with its error for inspection."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (UniqueConstraint("run_id", "stage", "url_hash"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(30))
+    url: Mapped[str] = mapped_column(Text)
+    url_hash: Mapped[str] = mapped_column(String(64))
+    error: Mapped[str] = mapped_column(Text)
+    warc_record_id: Mapped[str | None] = mapped_column(String(100))
+    recorded_at: Mapped[datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

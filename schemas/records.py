@@ -1,0 +1,126 @@
+"""Typed records that flow between pipeline stages.
+
+Every stage is a set of small pure functions from one of these records to the next; none of them
+knows where it sits in the pipeline. Records are frozen: a stage that changes something returns a
+new record (``dataclasses.replace``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One entry of an RSS/Atom/JSON feed or a news sitemap, as the discovery step saw it."""
+
+    url: str
+    title: str | None = None
+    summary: str | None = None
+    content: str | None = (
+        None  # full text when the feed carries it (RSS content:encoded, JSON Feed content_text)
+    )
+    published: datetime | None = None  # UTC
+    authors: tuple[str, ...] = ()
+    guid: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchedPage:
+    """An HTTP response exactly as fetched, handed on by a spider (nothing normalised yet)."""
+
+    url: str  # final URL after redirects
+    requested_url: str
+    status: int
+    headers: Mapping[str, str]  # lower-cased names
+    body: bytes
+    fetched_at: datetime  # UTC
+    outlet: str  # outlet name from config/outlets.yaml (or a discovered outlet's host)
+    discovered_via: str  # "feed" | "sitemap" | "homepage" | "query"
+    feed_entry: FeedEntry | None = None
+    warc_record_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ExtractedArticle:
+    """What the extraction stage read from one page.
+
+    ``sources`` maps a field name (``headline``, ``authors``, ``published_at``...) to where its value
+    came from: ``json-ld``, ``microdata``, ``meta``, ``opengraph``, ``time-element``, ``url``,
+    ``visible-text``, ``feed``, ``trafilatura``, ``htmldate``, ``detector``, ``declared``.
+    """
+
+    url: str
+    canonical_url: str | None = None
+    amp_url: str | None = None
+    headline: str | None = None
+    dek: str | None = None
+    authors: tuple[str, ...] = ()
+    published_at: datetime | None = None  # UTC, tz-aware
+    modified_at: datetime | None = None  # UTC, tz-aware
+    language: str | None = None  # ISO 639-1
+    section: str | None = None
+    body_paragraphs: tuple[str, ...] = ()
+    body_confidence: float = 0.0  # 0..1, the extractor's confidence in the body
+    lead_image: str | None = None
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def body_text(self) -> str:
+        return "\n\n".join(self.body_paragraphs)
+
+
+@dataclass(frozen=True)
+class NormalisedArticle:
+    """An extracted article with its canonical identity and content fingerprints."""
+
+    outlet: str
+    canonical_url: str
+    url_hash: str  # sha256 hex of canonical_url
+    aliases: tuple[str, ...]  # every URL seen for it (requested, final, AMP, feed link), canonical included
+    headline: str | None
+    dek: str | None
+    authors: tuple[str, ...]
+    published_at: datetime | None
+    modified_at: datetime | None
+    language: str | None
+    section: str | None
+    body_text: str
+    word_count: int
+    content_hash: str  # hash of the normalised headline + body: trivial edits do not change it
+    fetched_at: datetime
+    lead_image: str | None = None
+    body_confidence: float = 0.0
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SyndicationMatch:
+    """A near-duplicate relation: ``copy_url_hash`` republishes ``original_url_hash``."""
+
+    original_url_hash: str
+    copy_url_hash: str
+    similarity: float  # estimated Jaccard of word shingles
+    differences: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoryRelevance:
+    story_slug: str
+    url_hash: str
+    score: float  # 0..1
+    is_relevant: bool
+    evidence: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A counted outcome of a stage for one item: nothing is dropped silently."""
+
+    stage: str  # "fetch" | "extract" | "dedupe" | "relevance" | "load" | "alert"
+    kind: str  # "ok" | "no-text" | "duplicate" | "not-relevant" | "out-of-window" | "blocked-by-robots" ...
+    url: str | None = None
+    detail: str | None = None
