@@ -276,6 +276,30 @@ class ArticleVoice(Base):
     __table_args__ = (UniqueConstraint("article_id", "ordinal"),)
 
 
+class ArticleFrame(Base):
+    """One row per article and frame dimension with a non-zero share (portable SQL aggregation)."""
+
+    __tablename__ = "article_frames"
+    __table_args__ = (UniqueConstraint("article_id", "frame"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    frame: Mapped[str] = mapped_column(String(60))
+    share: Mapped[float] = mapped_column(Float)
+    matched_terms: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
+
+
+class ArticleLoadedTerm(Base):
+    __tablename__ = "article_loaded_terms"
+    __table_args__ = (UniqueConstraint("article_id", "term"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    term: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(8))
+    occurrences: Mapped[int] = mapped_column(Integer)
+
+
 class OutletStoryTerm(Base):
     """Distinctive terms of an outlet's coverage of a story (Fightin' Words log-odds z-scores)."""
 

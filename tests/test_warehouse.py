@@ -21,7 +21,9 @@ FETCHED = datetime(2025, 11, 24, 10, 32, tzinfo=UTC)
 
 
 def wire_outlet() -> OutletConfig:
-    return OutletConfig(name="Continental Wire", homepage="http://127.0.0.1:18101/", language="en", country="US")
+    return OutletConfig(
+        name="Continental Wire", homepage="http://127.0.0.1:18101/", language="en", country="US"
+    )
 
 
 def wire_article(**changes) -> NormalisedArticle:
@@ -113,7 +115,9 @@ def test_loading_the_same_batch_twice_changes_nothing(warehouse: sa.Engine) -> N
 
 
 def test_an_older_batch_does_not_roll_an_article_back(warehouse: sa.Engine) -> None:
-    newer = wire_article(headline="Edited headline", content_hash="e" * 64, fetched_at=FETCHED + timedelta(days=1))
+    newer = wire_article(
+        headline="Edited headline", content_hash="e" * 64, fetched_at=FETCHED + timedelta(days=1)
+    )
     with warehouse.begin() as connection:
         load_outlets(connection, [wire_outlet()])
         load_articles(connection, [newer], run_id=None)
@@ -150,7 +154,11 @@ def test_upsert_updates_only_the_named_columns(warehouse: sa.Engine) -> None:
 
 def test_a_large_batch_is_split_below_the_parameter_limit(warehouse: sa.Engine) -> None:
     articles = [
-        wire_article(canonical_url=f"http://127.0.0.1:18101/a/{n}", url_hash=url_hash(f"http://127.0.0.1:18101/a/{n}"), aliases=())
+        wire_article(
+            canonical_url=f"http://127.0.0.1:18101/a/{n}",
+            url_hash=url_hash(f"http://127.0.0.1:18101/a/{n}"),
+            aliases=(),
+        )
         for n in range(1500)
     ]
     with warehouse.begin() as connection:
@@ -159,3 +167,50 @@ def test_a_large_batch_is_split_below_the_parameter_limit(warehouse: sa.Engine) 
     assert len(ids) == 1500
     with warehouse.connect() as connection:
         assert connection.execute(sa.select(sa.func.count()).select_from(Article)).scalar_one() == 1500
+
+
+@pytest.mark.parametrize(
+    ("view", "columns"),
+    [
+        (
+            "v_story_coverage",
+            {
+                "story_slug",
+                "outlet_name",
+                "outlet_country",
+                "language",
+                "canonical_url",
+                "headline",
+                "authors",
+                "published_at",
+                "first_seen_at",
+                "relevance_score",
+                "syndication_cluster",
+                "is_original",
+                "version_count",
+            },
+        ),
+        ("v_headline_changes", {"article_id", "outlet_name", "old_headline", "new_headline", "changed_at"}),
+        (
+            "v_outlet_framing",
+            {
+                "story_slug",
+                "outlet_name",
+                "articles",
+                "mean_tone",
+                "mean_certainty",
+                "frame_security_and_defense",
+                "top_voices",
+                "distinctive_terms",
+                "original_share",
+            },
+        ),
+    ],
+)
+def test_analyst_views_expose_their_contract_columns(
+    warehouse: sa.Engine, view: str, columns: set[str]
+) -> None:
+    with warehouse.connect() as connection:
+        result = connection.execute(sa.text(f"SELECT * FROM {view}"))
+        assert columns <= set(result.keys())
+        assert result.all() == []
