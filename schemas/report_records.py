@@ -1,0 +1,120 @@
+"""Rows of the analyst HTML report: plain records, already queried, that the renderer only lays out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from schemas.framing_records import OutletComparison
+
+
+@dataclass(frozen=True)
+class TimelineBucket:
+    day: date
+    articles: int
+    outlets: int
+
+
+@dataclass(frozen=True)
+class OutletRow:
+    outlet: str
+    country: str | None
+    language: str | None
+    articles: int
+
+
+@dataclass(frozen=True)
+class FrameCell:
+    outlet: str
+    frame: str  # MFC dimension key
+    share: float  # 0..1, mean share over the outlet's articles
+
+
+@dataclass(frozen=True)
+class OutletToneRow:
+    outlet: str
+    mean_tone: float  # -1..1
+    mean_certainty: float  # -1..1
+    articles: int
+
+
+@dataclass(frozen=True)
+class VoiceCount:
+    outlet: str
+    voice_kind: str
+    count: int
+
+
+@dataclass(frozen=True)
+class QuotedVoice:
+    outlet: str
+    name: str | None
+    role: str | None
+    voice_kind: str
+    count: int
+
+
+@dataclass(frozen=True)
+class SyndicatedCopy:
+    outlet: str
+    headline: str
+    url: str
+    similarity: float
+
+
+@dataclass(frozen=True)
+class SyndicationGroup:
+    original_outlet: str
+    original_headline: str
+    original_url: str
+    copies: tuple[SyndicatedCopy, ...]
+
+
+@dataclass(frozen=True)
+class HeadlineEdit:
+    outlet: str
+    url: str
+    previous_headline: str
+    new_headline: str
+    changed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class HeadlineRow:
+    outlet: str
+    published_at: datetime | None
+    headline: str
+    lede: str
+    url: str
+    language: str | None = None
+    syndicated: bool = False
+
+
+@dataclass(frozen=True)
+class DistinctiveTermRow:
+    """An outlet's distinctive term on the story (log-odds z-score, docs/framing.md)."""
+
+    outlet: str
+    term: str
+    z_score: float
+    rank: int
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the report shows. ``generated_at`` is passed in so a re-render is reproducible."""
+
+    story_title: str
+    story_slug: str
+    generated_at: datetime
+    timeline: tuple[TimelineBucket, ...] = ()
+    outlets: tuple[OutletRow, ...] = ()
+    frames: tuple[FrameCell, ...] = ()
+    tone: tuple[OutletToneRow, ...] = ()
+    voices: tuple[VoiceCount, ...] = ()
+    quoted: tuple[QuotedVoice, ...] = ()
+    syndication: tuple[SyndicationGroup, ...] = ()
+    headline_edits: tuple[HeadlineEdit, ...] = ()
+    headlines: tuple[HeadlineRow, ...] = ()
+    distinctive_terms: tuple[DistinctiveTermRow, ...] = ()
+    comparisons: tuple[OutletComparison, ...] = field(default=())
