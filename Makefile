@@ -31,7 +31,7 @@ setup: $(VENV)/.synced
 demo: setup
 	$(PY) -m demo.run
 
-test: setup
+test: setup browser
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
@@ -50,6 +50,14 @@ bench-dedupe: setup
 
 bench-load: setup
 	$(PY) bench/load.py
+
+# Headless Chromium renders the HTML report in the tests (Debian's package; installing it needs root).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "could not install chromium: the browser tests will skip (and fail under CI=true)"; \
+	  else echo "chromium is not installed and this is not root: the browser tests will skip"; fi; }
 
 clean:
 	rm -rf $(VENV) $(TOOLS) data/demo* .pytest_cache

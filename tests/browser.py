@@ -6,6 +6,7 @@ started with background networking off, and the pages opened are local files onl
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -31,6 +32,8 @@ def chromium_path() -> str | None:
 def require_chromium() -> str:
     path = chromium_path()
     if path is None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("CI requires chromium for the browser tests (make test installs it as root)")
         pytest.skip("chromium is not installed (apt-get install -y chromium)")
     return path
 
