@@ -85,3 +85,15 @@ def warehouse(warehouse_url: str) -> Iterator[sa.Engine]:
     engine = make_engine(warehouse_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def replay_world():
+    """The replay world (demo/world) on free loopback ports, in state 1, for the whole session.
+
+    Tests that switch its state must use a world of their own: others rely on state 1.
+    """
+    from demo.world import ReplayWorld
+
+    with ReplayWorld() as world:
+        yield world
