@@ -6,10 +6,16 @@ them, so `framewatch --help` answers at once.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 app = typer.Typer(
     name="framewatch",
@@ -74,7 +80,206 @@ def check_config(config: ConfigOption = Path("config")) -> None:
         loaded = load_config(config)
     except ConfigError as exc:
         raise fail(str(exc)) from None
-    typer.echo(f"{config}: {len(loaded.outlets)} outlets, stories: {', '.join(s.slug for s in loaded.stories)}")
+    typer.echo(
+        f"{config}: {len(loaded.outlets)} outlets, stories: {', '.join(s.slug for s in loaded.stories)}"
+    )
+
+
+StoryOption = Annotated[
+    str | None,
+    typer.Option("--story", help="Story slug (default: every story in the config).", show_default=False),
+]
+
+
+@app.command("run")
+def run(config: ConfigOption = Path("config"), db: DbOption = None, story: StoryOption = None) -> None:
+    """Run one full cycle: crawl, extract, dedupe, score relevance, load, framing and alerts."""
+    from pipeline.config import ConfigError, load_config
+    from pipeline.cycle_runner import run_cycle
+
+    url = migrated_database(db)
+    try:
+        slugs = [story] if story else [s.slug for s in load_config(config).stories]
+        for slug in slugs:
+            run_cycle(config, url, slug)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command("reprocess")
+def reprocess(
+    run_id: Annotated[int, typer.Option("--run", help="The crawl run id whose archive is processed again.")],
+    config: ConfigOption = Path("config"),
+    db: DbOption = None,
+) -> None:
+    """Rebuild a run's warehouse rows from its raw archive (WARC), without re-crawling."""
+    from pipeline.config import ConfigError
+    from pipeline.cycle_runner import reprocess_run
+
+    url = migrated_database(db)
+    try:
+        reprocess_run(config, url, run_id)
+    except (ConfigError, LookupError) as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command("extract")
+def extract(
+    paths: Annotated[list[Path], typer.Argument(help="Saved pages: .html or .html.gz files.")],
+    out: Annotated[Path, typer.Option("--out", help="JSON file to write {id: {articleBody, title, ...}}.")],
+    urls: Annotated[
+        Path | None, typer.Option("--urls", help="JSON map of page id (file name without extensions) to URL.")
+    ] = None,
+) -> None:
+    """Extract body, title, authors, date and language from saved pages, without the warehouse."""
+    from pipeline.extract import ExtractInputError, extract_command
+
+    try:
+        results = extract_command(paths, out, urls)
+    except ExtractInputError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"extracted {len(results)} pages to {out}")
+
+
+# --- Analyst commands (read the warehouse; only db grant-analyst writes) ---------------------------
+
+AnalystStoryOption = Annotated[
+    str, typer.Option("--story", help="Story slug, as in config/stories/<slug>.yaml.")
+]
+
+
+class CompareFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+@contextmanager
+def analyst_connection(db: str | None) -> Iterator[Connection]:
+    """A read-only session on an existing warehouse: never creates or migrates one."""
+    from sqlalchemy.exc import OperationalError
+
+    from pipeline.analyst import UnknownStoryError, WarehouseUnavailable, read_only_engine
+    from schemas.database import DatabaseUrlError, resolve_database_url
+
+    try:
+        engine = read_only_engine(resolve_database_url(db))
+    except (DatabaseUrlError, WarehouseUnavailable) as exc:
+        raise fail(str(exc)) from None
+    try:
+        with engine.connect() as connection:
+            yield connection
+    except UnknownStoryError as exc:
+        raise fail(str(exc)) from None
+    except OperationalError as exc:
+        raise fail(f"cannot read the warehouse: {exc.orig}") from None
+    finally:
+        engine.dispose()
+
+
+@app.command("compare")
+def compare(
+    story: AnalystStoryOption,
+    output_format: Annotated[
+        CompareFormat, typer.Option("--format", help="table for the terminal, csv or json to export.")
+    ] = CompareFormat.table,
+    db: DbOption = None,
+) -> None:
+    """Compare the framing of a story's coverage outlet by outlet: articles, share of original
+    reporting, mean tone and certainty, main frame, loaded terms and who is quoted."""
+    from rich.console import Console
+
+    from pipeline.analyst import comparison, story_title
+    from pipeline.compare import as_csv, as_json, as_rich_table
+
+    with analyst_connection(db) as connection:
+        title = story_title(connection, story)
+        rows = comparison(connection, story)
+    if output_format is CompareFormat.table:
+        Console().print(as_rich_table(rows, title=title))
+    else:
+        typer.echo(as_csv(rows) if output_format is CompareFormat.csv else as_json(rows), nl=False)
+
+
+@app.command("report")
+def report(
+    story: AnalystStoryOption,
+    out: Annotated[Path, typer.Option("--out", help="The HTML file to write (one self-contained page).")],
+    db: DbOption = None,
+) -> None:
+    """Write the analyst HTML report of a story (timeline, outlets, frames, tone, voices, syndication,
+    headline edits) and print its path."""
+    from datetime import UTC, datetime
+
+    from pipeline.analyst import report_data
+    from pipeline.report import render_report
+
+    with analyst_connection(db) as connection:
+        # A report written by hand is stamped with the moment it was made (nothing is stored).
+        data = report_data(connection, story, generated_at=datetime.now(UTC))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_report(data), encoding="utf-8")
+    typer.echo(str(out))
+
+
+@app.command("export")
+def export(
+    story: AnalystStoryOption,
+    output_format: Annotated[
+        ExportFormat, typer.Option("--format", help="csv or parquet (typed, exact values).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Directory for the files (created if missing).")],
+    db: DbOption = None,
+) -> None:
+    """Export a story's coverage, outlet framing, headline changes and quoted voices, one file each."""
+    from pipeline.analyst import export_story
+
+    with analyst_connection(db) as connection:
+        paths = export_story(connection, story, output_format.value, out)
+    for path in paths:
+        typer.echo(str(path))
+
+
+@db_app.command("grant-analyst")
+def db_grant_analyst(
+    name: Annotated[str, typer.Argument(help="Role name (lower-case letters, digits, _).")],
+    password_env: Annotated[
+        str | None,
+        typer.Option(
+            "--password-env",
+            help="Environment variable holding a password: the role can then log in.",
+            show_default=False,
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """PostgreSQL only: create (if missing) a role that can SELECT the analyst views v_* and no table.
+    Without --password-env the role cannot log in; grant it to people's own roles."""
+    import os
+
+    from pipeline.analyst import AnalystRoleError, grant_analyst
+    from schemas.database import make_engine
+
+    password = None
+    if password_env is not None:
+        password = os.environ.get(password_env)
+        if not password:
+            raise fail(f"environment variable {password_env} is not set or empty")
+    url = migrated_database(db)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            views = grant_analyst(connection, name, password)
+    except AnalystRoleError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"role {name} can read {', '.join(views)}")
 
 
 if __name__ == "__main__":

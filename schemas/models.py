@@ -269,7 +269,9 @@ class ArticleVoice(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
     ordinal: Mapped[int] = mapped_column(Integer)
-    voice_kind: Mapped[str] = mapped_column(String(40))  # us-government, mexican-government, anonymous...
+    # The framing module's names (pipeline/framing_sources.py): us_government, mexican_government, anonymous,
+    # expert, other_media, named_person, other.
+    voice_kind: Mapped[str] = mapped_column(String(40))
     name: Mapped[str | None] = mapped_column(String(300))
     role: Mapped[str | None] = mapped_column(String(300))
     evidence: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,223 @@
+"""Extraction benchmark: framewatch's extractor beside trafilatura, same process, same pages.
+
+Body: the article-extraction-benchmark (181 pages) with its own shingle metric (bench/body_metric.py).
+Metadata: fundus-dev (title exact after whitespace normalisation, author-set F1, published day).
+Run with ``make bench-extract`` (``.venv/bin/python bench/extraction.py``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+import trafilatura  # noqa: E402
+
+from bench.body_metric import score_bodies  # noqa: E402
+from pipeline.extract import extract_article  # noqa: E402
+from pipeline.fields import is_person_name  # noqa: E402
+
+EVAL_ROOT = REPO_ROOT.parent / "shared" / "eval"
+BODY_SET = EVAL_ROOT / "article-extraction-benchmark"
+META_SET = EVAL_ROOT / "fundus-dev"
+
+
+@dataclass(frozen=True)
+class Page:
+    page_id: str
+    url: str
+    html: bytes
+
+
+@dataclass(frozen=True)
+class Prediction:
+    body: str
+    title: str
+    authors: tuple[str, ...]
+    published: date | None  # the day, in UTC when the source gave a zone
+
+
+# ---------------------------------------------------------------- the two systems
+
+
+def framewatch_predict(page: Page) -> Prediction:
+    article = extract_article(page.html, page.url)
+    day = article.published_at.astimezone(UTC).date() if article.published_at else None
+    return Prediction(article.body_text, article.headline or "", article.authors, day)
+
+
+def trafilatura_predict(page: Page) -> Prediction:
+    document = trafilatura.bare_extraction(page.html, url=page.url or None, with_metadata=True)
+    if document is None:
+        return Prediction("", "", (), None)
+    authors = tuple(a.strip() for a in (document.author or "").split(";") if a.strip())
+    day = date.fromisoformat(document.date[:10]) if document.date else None
+    return Prediction(document.text or "", document.title or "", authors, day)
+
+
+def trafilatura_body(page: Page) -> Prediction:
+    # ``extract()`` with its defaults: the figure the benchmark's README quotes for trafilatura.
+    return Prediction(trafilatura.extract(page.html, url=page.url or None) or "", "", (), None)
+
+
+SYSTEMS: dict[str, Callable[[Page], Prediction]] = {
+    "framewatch": framewatch_predict,
+    "trafilatura": trafilatura_predict,
+}
+
+
+def run(system: Callable[[Page], Prediction], pages: list[Page]) -> tuple[dict[str, Prediction], float]:
+    system(pages[0])  # load models (language identifier, date locales) outside the timing, as a worker would
+    started = time.perf_counter()
+    predictions = {page.page_id: system(page) for page in pages}
+    return predictions, len(pages) / (time.perf_counter() - started)
+
+
+# ---------------------------------------------------------------- body set
+
+
+def load_body_set() -> tuple[list[Page], dict[str, str]]:
+    truth = json.loads((BODY_SET / "ground-truth.json").read_text(encoding="utf-8"))
+    pages = [
+        Page(page_id, record["url"], gzip.decompress((BODY_SET / "html" / f"{page_id}.html.gz").read_bytes()))
+        for page_id, record in sorted(truth.items())
+    ]
+    return pages, {page_id: record["articleBody"] for page_id, record in truth.items()}
+
+
+def bench_body() -> None:
+    pages, truth = load_body_set()
+    print(f"\n## Body: article-extraction-benchmark ({len(pages)} pages), single process\n")
+    print("| system | F1 | precision | recall | docs/s |\n|---|---|---|---|---|")
+    for name, system in {**SYSTEMS, "trafilatura extract() defaults": trafilatura_body}.items():
+        predictions, speed = run(system, pages)
+        score = score_bodies(truth, {page_id: p.body for page_id, p in predictions.items()})
+        print(f"| {name} | {score.f1:.4f} | {score.precision:.4f} | {score.recall:.4f} | {speed:.1f} |")
+
+
+# ---------------------------------------------------------------- metadata set
+
+
+@dataclass(frozen=True)
+class Expected:
+    title: str
+    authors: tuple[str, ...]
+    published: date | None
+    body: str
+
+
+def load_metadata_set() -> tuple[list[Page], dict[str, Expected]]:
+    pages: list[Page] = []
+    expected: dict[str, Expected] = {}
+    for truth_file in sorted(META_SET.glob("*/*.json")):
+        for page, record in _publisher_pages(truth_file):
+            pages.append(page)
+            expected[page.page_id] = record
+    return pages, expected
+
+
+def _publisher_pages(truth_file: Path):
+    """Pair each HTML file with the parser version valid at its crawl date: both sort by date."""
+    versions = json.loads(truth_file.read_text(encoding="utf-8"))
+    meta_info = json.loads((truth_file.parent / "meta.info").read_text(encoding="utf-8"))
+    html_files = sorted(truth_file.parent.glob(f"{truth_file.stem}_*.html.gz"))
+    ordered_versions = sorted(versions, key=lambda name: [int(n) for n in re.findall(r"\d+", name)])
+    for html_file, version in zip(html_files, ordered_versions, strict=False):
+        url = meta_info.get(html_file.name, {}).get("url", "")
+        page = Page(
+            f"{truth_file.parent.name}/{html_file.name}", url, gzip.decompress(html_file.read_bytes())
+        )
+        yield page, _expected(versions[version])
+
+
+def _expected(record: dict) -> Expected:
+    published = record.get("publishing_date")
+    day = _utc_day(published) if published else None
+    body = record.get("body") or {}
+    texts = list(body.get("summary", []))
+    for section in body.get("sections", []):
+        texts += section.get("headline", []) + section.get("paragraphs", [])
+    return Expected(
+        _squash(record.get("title") or ""), tuple(record.get("authors") or ()), day, "\n".join(texts)
+    )
+
+
+def _utc_day(text: str) -> date:
+    moment = datetime.fromisoformat(text)
+    return (moment.astimezone(UTC) if moment.tzinfo else moment).date()
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def author_f1(expected: tuple[str, ...], predicted: tuple[str, ...]) -> float:
+    truth, guess = {_squash(a).casefold() for a in expected}, {_squash(a).casefold() for a in predicted}
+    if not truth and not guess:
+        return 1.0
+    overlap = len(truth & guess)
+    return 2 * overlap / (len(truth) + len(guess))
+
+
+def mean_author_f1(
+    page_ids: list[str], expected: dict[str, Expected], predictions: dict[str, Prediction]
+) -> float:
+    scores = [author_f1(expected[i].authors, predictions[i].authors) for i in page_ids]
+    return sum(scores) / max(1, len(scores))
+
+
+def bench_metadata() -> None:
+    pages, expected = load_metadata_set()
+    dated = [page_id for page_id, record in expected.items() if record.published]
+    # framewatch keeps person names only; Fundus also credits agencies and outlets ("dpa", "BBC News").
+    # The second author column scores the pages whose credits all look like people's names.
+    people_only = [i for i, record in expected.items() if all(is_person_name(a) for a in record.authors)]
+    print(
+        f"\n## Metadata: fundus-dev ({len(pages)} pages, {len(dated)} with a date, "
+        f"{len(people_only)} crediting only people), single process\n"
+    )
+    print(
+        "| system | title exact | author F1 | author F1 (people-only pages) | date to the day | body F1 | docs/s |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    truth_bodies = {page_id: record.body for page_id, record in expected.items()}
+    for name, system in SYSTEMS.items():
+        predictions, speed = run(system, pages)
+        titles = sum(_squash(predictions[i].title) == expected[i].title for i in expected) / len(expected)
+        authors = mean_author_f1(list(expected), expected, predictions)
+        people = mean_author_f1(people_only, expected, predictions)
+        dates = sum(predictions[i].published == expected[i].published for i in dated) / max(1, len(dated))
+        body = score_bodies(truth_bodies, {i: p.body for i, p in predictions.items()}).f1
+        print(
+            f"| {name} | {titles:.3f} | {authors:.3f} | {people:.3f} | {dates:.3f} | {body:.4f} | {speed:.1f} |"
+        )
+
+
+def main() -> int:
+    if not BODY_SET.is_dir() and not META_SET.is_dir():
+        print(
+            f"Evaluation data not found at {EVAL_ROOT}: nothing to benchmark (it is not shipped with the project)."
+        )
+        return 0
+    if BODY_SET.is_dir():
+        bench_body()
+    else:
+        print(f"Skipping body benchmark: {BODY_SET} is absent.")
+    if META_SET.is_dir():
+        bench_metadata()
+    else:
+        print(f"Skipping metadata benchmark: {META_SET} is absent.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

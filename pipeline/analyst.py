@@ -1,0 +1,579 @@
+"""The analyst interface: read-only queries over the analyst views, exports, and the analyst role.
+
+Queries go through the views of migration 0003 (``v_story_coverage``, ``v_outlet_framing``,
+``v_headline_changes``), the analysts' stable contract, declared below with their column types so that
+both dialects return the same Python values. Every filter value is a bound parameter: a story slug
+typed by a user never becomes SQL.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Connection,
+    Engine,
+    Float,
+    Integer,
+    Select,
+    String,
+    column,
+    func,
+    inspect,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import aliased
+
+from pipeline.compare import spreadsheet_safe
+from pipeline.framing_lexicon import load_frames
+from pipeline.framing_outlets import lede_of
+from schemas.database import make_engine
+from schemas.framing_records import OutletComparison, TermCount
+from schemas.models import (
+    Article,
+    ArticleLoadedTerm,
+    ArticleVoice,
+    Outlet,
+    OutletStoryTerm,
+    Story,
+    SyndicationCluster,
+    SyndicationMember,
+    UtcDateTime,
+)
+from schemas.report_records import (
+    DistinctiveTermRow,
+    FrameCell,
+    HeadlineEdit,
+    HeadlineRow,
+    OutletRow,
+    OutletToneRow,
+    QuotedVoice,
+    ReportData,
+    SyndicatedCopy,
+    SyndicationGroup,
+    TimelineBucket,
+    VoiceCount,
+)
+
+ExportFormat = Literal["csv", "parquet"]
+TOP_LOADED_TERMS = 5
+QUOTED_VOICES_SHOWN = 100
+# The report of a story with no coverage yet has no data time to show; the epoch says "no data".
+NO_DATA_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class UnknownStoryError(LookupError):
+    """The story slug is not in the warehouse."""
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse is missing, unreachable or not migrated; the message says which."""
+
+
+class AnalystRoleError(ValueError):
+    """The analyst role cannot be created as asked; the message says why."""
+
+
+def frame_keys() -> tuple[str, ...]:
+    # The codebook's keys are the 15 MFC dimensions in the order migration 0003 froze them.
+    return tuple(load_frames().frames)
+
+
+# --- The views, as typed selectables ---------------------------------------------------------------
+
+STORY_COVERAGE = table(
+    "v_story_coverage",
+    column("story_slug", String), column("article_id", Integer), column("outlet_name", String),
+    column("outlet_country", String), column("outlet_type", String), column("language", String),
+    column("canonical_url", String), column("headline", String), column("dek", String),
+    column("authors", JSON), column("published_at", UtcDateTime()), column("first_seen_at", UtcDateTime()),
+    column("last_seen_at", UtcDateTime()), column("word_count", Integer), column("relevance_score", Float),
+    column("syndication_cluster", Integer), column("is_original", Boolean), column("original_url", String),
+    column("version_count", Integer),
+)  # fmt: skip
+
+HEADLINE_CHANGES = table(
+    "v_headline_changes",
+    column("article_id", Integer), column("outlet_name", String), column("canonical_url", String),
+    column("old_headline", String), column("new_headline", String), column("changed_at", UtcDateTime()),
+)  # fmt: skip
+
+
+def outlet_framing_view() -> Any:
+    return table(
+        "v_outlet_framing",
+        column("story_slug", String), column("outlet_name", String), column("outlet_country", String),
+        column("language", String), column("articles", Integer), column("original_share", Float),
+        column("first_coverage_at", UtcDateTime()), column("mean_tone", Float), column("mean_certainty", Float),
+        *(column(f"frame_{key}", Float) for key in frame_keys()),
+        column("top_voices", String), column("distinctive_terms", String),
+    )  # fmt: skip
+
+
+def in_story(story_slug: str) -> Any:
+    return STORY_COVERAGE.c.story_slug == story_slug
+
+
+# --- Opening the warehouse read-only ----------------------------------------------------------------
+
+
+def read_only_engine(url: str) -> Engine:
+    """An engine on an existing, migrated warehouse; a missing file is never created."""
+    parsed = make_url(url)
+    database = parsed.database if parsed.drivername == "sqlite" else None
+    if database not in (None, "", ":memory:") and not Path(database).exists():
+        raise WarehouseUnavailable(
+            f"no warehouse at {database}: run `framewatch db upgrade` or `framewatch run` first"
+        )
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            views = set(inspect(connection).get_view_names())
+    except OperationalError as exc:
+        engine.dispose()
+        raise WarehouseUnavailable(f"cannot reach the warehouse: {exc.orig}") from None
+    if "v_story_coverage" not in views:
+        engine.dispose()
+        raise WarehouseUnavailable("the warehouse has no analyst views yet: run `framewatch db upgrade`")
+    return engine
+
+
+def story_title(connection: Connection, story_slug: str) -> str:
+    title = connection.execute(select(Story.title).where(Story.slug == story_slug)).scalar()
+    if title is None:
+        known = connection.execute(select(Story.slug).order_by(Story.slug)).scalars().all()
+        raise UnknownStoryError(
+            f"no story {story_slug!r} in the warehouse (stories: {', '.join(known) or 'none yet'})"
+        )
+    return title
+
+
+# --- The per-outlet comparison -------------------------------------------------------------------------
+
+
+def outlet_framing_rows(connection: Connection, story_slug: str) -> list[Any]:
+    view = outlet_framing_view()
+    return connection.execute(
+        select(view).where(view.c.story_slug == story_slug).order_by(view.c.outlet_name)
+    ).all()
+
+
+def comparison(connection: Connection, story_slug: str) -> tuple[OutletComparison, ...]:
+    """One ``OutletComparison`` per outlet of the story, alphabetical (empty for an unknown story)."""
+    loaded = loaded_terms_by_outlet(connection, story_slug)
+    kinds = voice_kinds_by_outlet(connection, story_slug)
+    return tuple(
+        OutletComparison(
+            outlet=row.outlet_name,
+            country=row.outlet_country,
+            language=row.language,
+            articles=row.articles,
+            original_share=rounded(row.original_share),
+            mean_tone=rounded(row.mean_tone),
+            mean_certainty=rounded(row.mean_certainty),
+            primary_frame=primary_frame_of(row),
+            top_loaded_terms=tuple(loaded.get(row.outlet_name, ())),
+            voice_kinds=tuple(kinds.get(row.outlet_name, ())),
+        )
+        for row in outlet_framing_rows(connection, story_slug)
+    )
+
+
+def rounded(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 4)
+
+
+def primary_frame_of(row: Any) -> str | None:
+    """The frame with the largest mean share (earliest in codebook order on a tie); None if all are 0."""
+    shares = [(row._mapping[f"frame_{key}"] or 0.0, key) for key in frame_keys()]
+    best_share = max(share for share, _ in shares)
+    return next(key for share, key in shares if share == best_share) if best_share > 0 else None
+
+
+def loaded_terms_by_outlet(connection: Connection, story_slug: str) -> dict[str, list[str]]:
+    """Each outlet's most used loaded terms, most occurrences first."""
+    total = func.sum(ArticleLoadedTerm.occurrences)
+    rows = connection.execute(
+        select(STORY_COVERAGE.c.outlet_name, ArticleLoadedTerm.term, total)
+        .join_from(
+            STORY_COVERAGE, ArticleLoadedTerm, ArticleLoadedTerm.article_id == STORY_COVERAGE.c.article_id
+        )
+        .where(in_story(story_slug))
+        .group_by(STORY_COVERAGE.c.outlet_name, ArticleLoadedTerm.term)
+    ).all()
+    by_outlet: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for outlet, term, count in rows:
+        by_outlet[outlet].append((-int(count), term))
+    return {
+        outlet: [term for _, term in sorted(terms)[:TOP_LOADED_TERMS]] for outlet, terms in by_outlet.items()
+    }
+
+
+def voice_counts(connection: Connection, story_slug: str) -> tuple[VoiceCount, ...]:
+    """How often each kind of voice is quoted per outlet: outlet, then most quoted kind first."""
+    count = func.count()
+    rows = connection.execute(
+        select(STORY_COVERAGE.c.outlet_name, ArticleVoice.voice_kind, count)
+        .join_from(STORY_COVERAGE, ArticleVoice, ArticleVoice.article_id == STORY_COVERAGE.c.article_id)
+        .where(in_story(story_slug))
+        .group_by(STORY_COVERAGE.c.outlet_name, ArticleVoice.voice_kind)
+    ).all()
+    ordered = sorted(rows, key=lambda row: (row[0], -row[2], row[1]))
+    return tuple(VoiceCount(outlet, kind, int(n)) for outlet, kind, n in ordered)
+
+
+def voice_kinds_by_outlet(connection: Connection, story_slug: str) -> dict[str, list[TermCount]]:
+    by_outlet: dict[str, list[TermCount]] = defaultdict(list)
+    for voice in voice_counts(connection, story_slug):
+        by_outlet[voice.outlet].append(TermCount(voice.voice_kind, voice.count))
+    return by_outlet
+
+
+# --- The report -----------------------------------------------------------------------------------------
+
+
+def report_data(connection: Connection, story_slug: str, generated_at: datetime | None = None) -> ReportData:
+    """Everything the HTML report shows, queried from the views.
+
+    ``generated_at`` defaults to the newest fetch in the story's coverage, so rendering the same
+    warehouse twice gives the same page.
+    """
+    title = story_title(connection, story_slug)
+    coverage = coverage_rows(connection, story_slug)
+    outlets = outlet_framing_rows(connection, story_slug)
+    return ReportData(
+        story_title=title,
+        story_slug=story_slug,
+        generated_at=generated_at or max((row.last_seen_at for row in coverage), default=NO_DATA_TIME),
+        timeline=timeline(coverage),
+        outlets=tuple(OutletRow(r.outlet_name, r.outlet_country, r.language, r.articles) for r in outlets),
+        frames=frame_cells(outlets),
+        tone=tuple(
+            OutletToneRow(r.outlet_name, float(r.mean_tone), float(r.mean_certainty), r.articles)
+            for r in outlets
+            if r.mean_tone is not None and r.mean_certainty is not None
+        ),
+        voices=voice_counts(connection, story_slug),
+        quoted=quoted_voices(connection, story_slug),
+        syndication=syndication_groups(connection, story_slug),
+        headline_edits=headline_edits(connection, story_slug),
+        headlines=headline_rows(coverage),
+        distinctive_terms=distinctive_term_rows(connection, story_slug),
+        comparisons=comparison(connection, story_slug),
+    )
+
+
+def coverage_rows(connection: Connection, story_slug: str) -> list[Any]:
+    """The story's coverage with each article's body (for its lede)."""
+    return connection.execute(
+        select(STORY_COVERAGE, Article.body_text)
+        .join_from(STORY_COVERAGE, Article, Article.id == STORY_COVERAGE.c.article_id)
+        .where(in_story(story_slug))
+        .order_by(STORY_COVERAGE.c.article_id)
+    ).all()
+
+
+def coverage_day(row: Any) -> date:
+    return (row.published_at or row.first_seen_at).astimezone(UTC).date()
+
+
+def timeline(coverage: Iterable[Any]) -> tuple[TimelineBucket, ...]:
+    """Articles and distinct outlets per UTC day of publication (first sighting when undated)."""
+    days: dict[date, list[str]] = defaultdict(list)
+    for row in coverage:
+        days[coverage_day(row)].append(row.outlet_name)
+    return tuple(
+        TimelineBucket(day, len(outlets), len(set(outlets))) for day, outlets in sorted(days.items())
+    )
+
+
+def frame_cells(outlets: Iterable[Any]) -> tuple[FrameCell, ...]:
+    """Every outlet x frame dimension, so the heatmap is a full grid."""
+    return tuple(
+        FrameCell(row.outlet_name, key, float(row._mapping[f"frame_{key}"] or 0.0))
+        for row in outlets
+        for key in frame_keys()
+    )
+
+
+def quoted_voices(connection: Connection, story_slug: str) -> tuple[QuotedVoice, ...]:
+    """Who is quoted, per outlet: the most quoted first."""
+    rows = connection.execute(
+        select(
+            STORY_COVERAGE.c.outlet_name, ArticleVoice.name, ArticleVoice.role, ArticleVoice.voice_kind,
+            func.count(),
+        )
+        .join_from(STORY_COVERAGE, ArticleVoice, ArticleVoice.article_id == STORY_COVERAGE.c.article_id)
+        .where(in_story(story_slug))
+        .group_by(STORY_COVERAGE.c.outlet_name, ArticleVoice.name, ArticleVoice.role, ArticleVoice.voice_kind)
+    ).all()  # fmt: skip
+    ordered = sorted(rows, key=lambda r: (-r[4], r[0], r[1] or "", r[2] or "", r[3]))
+    return tuple(
+        QuotedVoice(o, name, role, kind, int(n)) for o, name, role, kind, n in ordered[:QUOTED_VOICES_SHOWN]
+    )
+
+
+def syndication_groups(connection: Connection, story_slug: str) -> tuple[SyndicationGroup, ...]:
+    """Each original with the story's copies of it (the original may be outside the story)."""
+    original, original_outlet = aliased(Article), aliased(Outlet)
+    rows = connection.execute(
+        select(
+            SyndicationCluster.id, original_outlet.name, original.headline, original.canonical_url,
+            STORY_COVERAGE.c.outlet_name, STORY_COVERAGE.c.headline, STORY_COVERAGE.c.canonical_url,
+            SyndicationMember.similarity,
+        )
+        .join_from(STORY_COVERAGE, SyndicationMember, SyndicationMember.article_id == STORY_COVERAGE.c.article_id)
+        .join(SyndicationCluster, SyndicationCluster.id == SyndicationMember.cluster_id)
+        .join(original, original.id == SyndicationCluster.original_article_id)
+        .join(original_outlet, original_outlet.id == original.outlet_id)
+        .where(in_story(story_slug), SyndicationMember.is_original.is_(False))
+        .order_by(SyndicationCluster.id, STORY_COVERAGE.c.outlet_name, STORY_COVERAGE.c.canonical_url)
+    ).all()  # fmt: skip
+    groups: dict[int, tuple[tuple[str, str, str], list[SyndicatedCopy]]] = {}
+    for cluster, o_outlet, o_headline, o_url, outlet, headline, url, similarity in rows:
+        copies = groups.setdefault(cluster, ((o_outlet, o_headline or "", o_url), []))[1]
+        copies.append(SyndicatedCopy(outlet, headline or "", url, float(similarity)))
+    return tuple(SyndicationGroup(*head, tuple(copies)) for head, copies in groups.values())
+
+
+def headline_edits_query(story_slug: str) -> Select:
+    story_articles = select(STORY_COVERAGE.c.article_id).where(in_story(story_slug))
+    return (
+        select(HEADLINE_CHANGES)
+        .where(HEADLINE_CHANGES.c.article_id.in_(story_articles))
+        .order_by(HEADLINE_CHANGES.c.changed_at, HEADLINE_CHANGES.c.article_id)
+    )
+
+
+def headline_edits(connection: Connection, story_slug: str) -> tuple[HeadlineEdit, ...]:
+    return tuple(
+        HeadlineEdit(r.outlet_name, r.canonical_url, r.old_headline or "", r.new_headline or "", r.changed_at)
+        for r in connection.execute(headline_edits_query(story_slug))
+    )
+
+
+def headline_rows(coverage: Iterable[Any]) -> tuple[HeadlineRow, ...]:
+    """Headlines and ledes in publication order, undated last (as ``headlines_side_by_side``)."""
+    ordered = sorted(
+        coverage, key=lambda r: (r.published_at is None, r.published_at or NO_DATA_TIME, r.outlet_name)
+    )
+    return tuple(
+        HeadlineRow(
+            r.outlet_name, r.published_at, r.headline or "", lede_of(r.body_text or ""), r.canonical_url,
+            r.language, not r.is_original,
+        )
+        for r in ordered
+    )  # fmt: skip
+
+
+def distinctive_term_rows(connection: Connection, story_slug: str) -> tuple[DistinctiveTermRow, ...]:
+    rows = connection.execute(
+        select(Outlet.name, OutletStoryTerm.term, OutletStoryTerm.z_score, OutletStoryTerm.rank)
+        .join(Outlet, Outlet.id == OutletStoryTerm.outlet_id)
+        .join(Story, Story.id == OutletStoryTerm.story_id)
+        .where(Story.slug == story_slug)
+        .order_by(Outlet.name, OutletStoryTerm.rank)
+    ).all()
+    return tuple(DistinctiveTermRow(outlet, term, float(z), rank) for outlet, term, z, rank in rows)
+
+
+# --- Export -------------------------------------------------------------------------------------------
+
+
+def export_queries(story_slug: str) -> dict[str, Select]:
+    view = outlet_framing_view()
+    return {
+        "story_coverage": select(STORY_COVERAGE).where(in_story(story_slug)).order_by(STORY_COVERAGE.c.article_id),
+        "outlet_framing": select(view).where(view.c.story_slug == story_slug).order_by(view.c.outlet_name),
+        "headline_changes": headline_edits_query(story_slug),
+        "voices": select(
+            STORY_COVERAGE.c.story_slug, STORY_COVERAGE.c.outlet_name, STORY_COVERAGE.c.canonical_url,
+            ArticleVoice.article_id, ArticleVoice.ordinal, ArticleVoice.voice_kind, ArticleVoice.name,
+            ArticleVoice.role, ArticleVoice.evidence,
+        )
+        .join_from(STORY_COVERAGE, ArticleVoice, ArticleVoice.article_id == STORY_COVERAGE.c.article_id)
+        .where(in_story(story_slug))
+        .order_by(ArticleVoice.article_id, ArticleVoice.ordinal),
+    }  # fmt: skip
+
+
+def export_story(
+    connection: Connection, story_slug: str, fmt: ExportFormat, out_dir: Path | str
+) -> list[Path]:
+    """Write the story's coverage, outlet framing, headline changes and voices, one file each.
+
+    CSV cells that start like a formula get a leading ``'`` (as the comparison CSV); Parquet keeps
+    every value exact and typed (timestamps in UTC, JSON columns as JSON text).
+    """
+    if fmt not in ("csv", "parquet"):
+        raise ValueError(f"export format must be csv or parquet, not {fmt!r}")
+    story_title(connection, story_slug)  # an unknown story is an error, not a set of empty files
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    prefix = re.sub(r"[^A-Za-z0-9-]+", "_", story_slug)
+    written = []
+    for name, query in export_queries(story_slug).items():
+        result = connection.execute(query)
+        columns, rows = list(result.keys()), result.all()
+        path = out / f"{prefix}_{name}.{fmt}"
+        if fmt == "csv":
+            write_csv(path, columns, rows)
+        else:
+            write_parquet(path, columns, [c.type for c in query.selected_columns], rows)
+        written.append(path)
+    return written
+
+
+def csv_cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return spreadsheet_safe(value)
+
+
+def write_csv(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([csv_cell(value) for value in row] for row in rows)
+
+
+def arrow_type(sql_type: Any) -> Any:
+    import pyarrow as pa
+
+    if isinstance(sql_type, UtcDateTime):
+        return pa.timestamp("us", tz="UTC")
+    if isinstance(sql_type, Boolean):
+        return pa.bool_()
+    if isinstance(sql_type, Integer):
+        return pa.int64()
+    if isinstance(sql_type, Float):
+        return pa.float64()
+    return pa.string()  # text, and JSON serialised as JSON text
+
+
+def arrow_value(value: object) -> object:
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def write_parquet(
+    path: Path, columns: Sequence[str], types: Sequence[Any], rows: Sequence[Sequence[Any]]
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrays = [
+        pa.array([arrow_value(row[index]) for row in rows], type=arrow_type(types[index]))
+        for index in range(len(columns))
+    ]
+    pq.write_table(pa.Table.from_arrays(arrays, names=list(columns)), path)
+
+
+# --- The analyst role (PostgreSQL) ------------------------------------------------------------------
+
+# PostgreSQL's rules for an unquoted identifier, lower case only so the quoted name is the one people
+# type; "pg_" is reserved for system roles.
+ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_$]{0,62}$")
+
+
+def check_role_name(role: str) -> str:
+    if not ROLE_NAME.fullmatch(role) or role.startswith("pg_") or role == "public":
+        raise AnalystRoleError(
+            f"invalid role name {role!r}: use 1-63 lower-case letters, digits, _ or $, starting with a "
+            "letter or _, not 'public' nor starting with 'pg_'"
+        )
+    return role
+
+
+def grant_analyst(connection: Connection, role: str, password: str | None = None) -> tuple[str, ...]:
+    """Create (if missing) a role that can SELECT the analyst views ``v_*`` and nothing else.
+
+    The role gets USAGE on the warehouse schema and SELECT on its views; any table privilege it had is
+    revoked. A view runs with its owner's rights, so the role needs no access to the tables behind it.
+    Without a password the role is NOLOGIN (to be granted to people's own roles); with one it can log
+    in, and only the password's SCRAM hash, computed by libpq, is sent to the server. Run it again
+    after a migration adds a view. Returns the views granted.
+    """
+    if connection.dialect.name != "postgresql":
+        raise AnalystRoleError(
+            f"grant-analyst needs PostgreSQL: {connection.dialect.name} has no roles "
+            "(give analysts a copy of the SQLite file instead)"
+        )
+    check_role_name(role)
+    ensure_role(connection, role, password)
+    schema = connection.execute(text("SELECT current_schema()")).scalar_one()
+    views = tuple(
+        connection.execute(
+            text(
+                "SELECT viewname FROM pg_views WHERE schemaname = :schema AND viewname LIKE 'v\\_%' ORDER BY 1"
+            ),
+            {"schema": schema},
+        ).scalars()
+    )
+    run_privileges(connection, role, schema, views)
+    return views
+
+
+def ensure_role(connection: Connection, role: str, password: str | None) -> None:
+    from psycopg import sql
+
+    existing = connection.execute(
+        text("SELECT rolsuper OR rolname = current_user FROM pg_roles WHERE rolname = :role"), {"role": role}
+    ).scalar()
+    if existing:
+        raise AnalystRoleError(
+            f"refusing to make {role!r} an analyst role: it is a superuser or the current user"
+        )
+    if existing is None:
+        execute_composed(connection, sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+    if password:
+        driver = connection.connection.driver_connection
+        hashed = driver.pgconn.encrypt_password(password.encode(), role.encode()).decode()
+        execute_composed(
+            connection,
+            sql.SQL("ALTER ROLE {} WITH LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(hashed)),
+        )
+
+
+def run_privileges(connection: Connection, role: str, schema: str, views: Sequence[str]) -> None:
+    from psycopg import sql
+
+    who, where = sql.Identifier(role), sql.Identifier(schema)
+    statements = [
+        sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(where, who),
+        sql.SQL("REVOKE ALL ON ALL SEQUENCES IN SCHEMA {} FROM {}").format(where, who),
+        sql.SQL("REVOKE CREATE ON SCHEMA {} FROM {}").format(where, who),
+        sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(where, who),
+    ]
+    if views:
+        names = sql.SQL(", ").join(sql.Identifier(schema, view) for view in views)
+        statements.append(sql.SQL("GRANT SELECT ON {} TO {}").format(names, who))
+    for statement in statements:
+        execute_composed(connection, statement)
+
+
+def execute_composed(connection: Connection, statement: Any) -> None:
+    """Run DDL composed by psycopg's ``sql`` module (identifiers and literals quoted by the driver;
+    DDL takes no bound parameters) on the connection's own transaction."""
+    with connection.connection.driver_connection.cursor() as cursor:
+        cursor.execute(statement)

@@ -1,0 +1,225 @@
+"""Article body: trafilatura candidates, structured-data fallbacks, and boilerplate cleaning.
+
+trafilatura is run in its precision mode first, as it keeps related-link lists and sign-up boxes
+out; its balanced mode is the evidence that precision mode did not throw the article away. A
+JSON-LD ``articleBody`` or a feed's full text stand in only when the page itself yields nothing,
+since those copies are often truncated teasers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import trafilatura
+from lxml.html import HtmlElement
+
+_WORD = re.compile(r"\w+")
+# When precision mode keeps less than this share of the balanced text, it dropped the article.
+MIN_PRECISION_SHARE = 0.25
+# Below this many words precision mode may have lost the article, so the balanced run is consulted.
+CONFIRM_BELOW_WORDS = 150
+MIN_BODY_WORDS = 25
+
+
+@dataclass(frozen=True)
+class BodyChoice:
+    paragraphs: tuple[str, ...]
+    confidence: float
+    source: str
+
+
+def choose_body(
+    page: HtmlElement | str,
+    url: str,
+    jsonld_articles: tuple[Mapping, ...] = (),
+    feed_content: str | None = None,
+    headline: str | None = None,
+) -> BodyChoice:
+    precise = _trafilatura_paragraphs(page, url, favor_precision=True)
+    balanced = _trafilatura_paragraphs(page, url) if _needs_confirmation(precise) else None
+    chosen = precise
+    if balanced is not None and _word_count(precise) < MIN_PRECISION_SHARE * _word_count(balanced):
+        chosen = balanced
+    if isinstance(page, HtmlElement):
+        chosen = add_sibling_chunks(page, chosen)
+    cleaned = clean_paragraphs(chosen, headline)
+    if _word_count(cleaned) >= MIN_BODY_WORDS:
+        return BodyChoice(cleaned, _confidence(cleaned, precise, balanced), "trafilatura")
+    return _fallback_body(cleaned, jsonld_articles, feed_content, headline)
+
+
+def _needs_confirmation(paragraphs: tuple[str, ...]) -> bool:
+    return _word_count(paragraphs) < CONFIRM_BELOW_WORDS
+
+
+def _trafilatura_paragraphs(page: HtmlElement | str, url: str, **settings) -> tuple[str, ...]:
+    # trafilatura copies a parsed tree before cleaning it, so the caller's tree stays intact.
+    text = trafilatura.extract(page, url=url or None, include_comments=False, **settings) or ""
+    return tuple(p.strip() for p in text.split("\n") if p.strip())
+
+
+def _fallback_body(cleaned, jsonld_articles, feed_content, headline) -> BodyChoice:
+    for body_text, source in ((_jsonld_body(jsonld_articles), "json-ld"), (feed_content, "feed")):
+        paragraphs = clean_paragraphs(split_paragraphs(body_text or ""), headline)
+        if _word_count(paragraphs) > _word_count(cleaned):
+            return BodyChoice(paragraphs, 0.5 if _word_count(paragraphs) >= MIN_BODY_WORDS else 0.2, source)
+    confidence = 0.2 if cleaned else 0.0
+    return BodyChoice(cleaned, confidence, "trafilatura")
+
+
+def _jsonld_body(articles: tuple[Mapping, ...]) -> str | None:
+    bodies = [obj.get("articleBody") for obj in articles if isinstance(obj.get("articleBody"), str)]
+    return max(bodies, key=len) if bodies else None
+
+
+def split_paragraphs(text: str) -> tuple[str, ...]:
+    text = re.sub(r"<[^>]+>", "\n", text)  # some sites put HTML inside articleBody
+    return tuple(p.strip() for p in re.split(r"\n+", text) if p.strip())
+
+
+def _word_count(paragraphs: tuple[str, ...] | None) -> int:
+    return sum(len(_WORD.findall(p)) for p in paragraphs or ())
+
+
+def _confidence(cleaned, precise, balanced) -> float:
+    """Share of the balanced run the chosen text agrees with, scaled down for very short bodies."""
+    length_factor = min(1.0, _word_count(cleaned) / 150)
+    if balanced is None:
+        return round(0.9 * length_factor + 0.1, 3)  # long precision-mode text: strong on its own
+    agreement = _word_count(precise) / max(1, _word_count(balanced))
+    return round(min(1.0, agreement) * length_factor, 3)
+
+
+# ---------------------------------------------------------------- chunked layouts
+
+# Some layouts split one article into sibling blocks of identical markup (a body chunk, an ad rail,
+# the next body chunk); trafilatura keeps the first. Siblings are accepted only when they hold
+# prose (long paragraphs), so lists of teasers sharing a layout class stay out.
+MIN_CHUNK_PARAGRAPH_WORDS = 35
+MAX_CHUNK_LEVELS = 3
+_OUTSIDE_PROSE = ("aside", "figure", "figcaption", "nav", "footer")
+
+
+def add_sibling_chunks(tree: HtmlElement, paragraphs: tuple[str, ...]) -> tuple[str, ...]:
+    container = _body_container(tree, paragraphs)
+    chunks = _same_markup_siblings(container) if container is not None else []
+    if len(chunks) < 2:
+        return paragraphs
+    seen = {_normalise(p) for p in paragraphs}
+    extra = {id(chunk): _prose_paragraphs(chunk, seen) for chunk in chunks if chunk is not container}
+    added = [p for texts in extra.values() for p in texts]
+    if not added or _word_count(tuple(added)) / len(added) < MIN_CHUNK_PARAGRAPH_WORDS:
+        return paragraphs
+    merged: list[str] = []
+    for chunk in chunks:
+        merged.extend(paragraphs if chunk is container else extra[id(chunk)])
+    return tuple(merged)
+
+
+def _body_container(tree: HtmlElement, paragraphs: tuple[str, ...]) -> HtmlElement | None:
+    """The closest classed ancestor of the body's first and last paragraphs that repeats as a sibling."""
+    if not paragraphs:
+        return None
+    first, last = _paragraph_element(tree, paragraphs[0]), _paragraph_element(tree, paragraphs[-1])
+    if first is None or last is None:
+        return None
+    last_ancestors = set(last.iterancestors())
+    container = next((a for a in first.iterancestors() if a in last_ancestors), None)
+    for _ in range(MAX_CHUNK_LEVELS):
+        if container is None or container.getparent() is None:
+            return None
+        if container.get("class") and len(_same_markup_siblings(container)) >= 2:
+            return container
+        container = container.getparent()
+    return None
+
+
+def _same_markup_siblings(element: HtmlElement) -> list[HtmlElement]:
+    signature = (element.tag, element.get("class"))
+    return [s for s in element.getparent() if (s.tag, s.get("class")) == signature]
+
+
+def _paragraph_element(tree: HtmlElement, paragraph: str) -> HtmlElement | None:
+    wanted = _normalise(paragraph)
+    return next((p for p in tree.iter("p") if _normalise(p.text_content()) == wanted), None)
+
+
+def _prose_paragraphs(chunk: HtmlElement, seen: set[str]) -> list[str]:
+    texts = []
+    for p in chunk.iter("p"):
+        if any(a.tag in _OUTSIDE_PROSE for a in p.iterancestors()):
+            continue
+        text = " ".join(p.text_content().split())
+        if text and _normalise(text) not in seen:
+            seen.add(_normalise(text))
+            texts.append(text)
+    return texts
+
+
+# ---------------------------------------------------------------- cleaning
+
+# Paragraphs that are navigation or calls to action, whatever the site: "Read more: ...",
+# "Related: ...", "3 comments", "Share this", newsletter sign-ups. Written for the languages of
+# the monitored coverage (English, Spanish, Portuguese).
+_LINK_PREFIXES = re.compile(
+    r"^(?:read more|read also|also read|see more|see also|related|related post|related articles?|more|"
+    r"recommended|watch|watch more|also on [\w.]+|lee también|lea también|leer más|te puede interesar|"
+    r"ver también|más información|relacionad[oa]s?|leia também|veja também|saiba mais)\s*[:|>»-]",
+    re.IGNORECASE,
+)
+_BOILERPLATE_LINES = re.compile(
+    r"^(?:\d+\s+comments?|comments?|no comments|tags?:?|share( this( article| story)?)?|"
+    r"advertisement|publicidad|anuncio|don'?t miss:?|you may also like:?|continue reading|"
+    r"like this story\? share it with a friend!|tell us what you think\.*|"
+    r"you must log in to post a comment\.?|sign up.*newsletter.*|subscribe.*newsletter.*)$",
+    re.IGNORECASE,
+)
+# "Headline of another story [VIDEO]": teaser links tagged with their kind.
+_TAGGED_TEASER = re.compile(r"\[[A-Z][A-Z ]{2,}\]\s*\|?$")
+# "Follow us on Twitter", "Email Jane at jane@outlet.com or follow her @jane": contact footers.
+_CONTACT_FOOTER = re.compile(
+    r"^(?:follow\b.*\b(?:twitter|facebook|instagram|youtube)\b|(?:email|write to|reach|contact)\b.*(?:@|\btwitter\b))",
+    re.IGNORECASE,
+)
+MAX_FOOTER_WORDS = 40
+_NEWSLETTER = re.compile(r"\b(newsletter|inbox|sign up|subscribe|suscr[ií]b)", re.IGNORECASE)
+_TRAILING_SHARE = re.compile(r"\s*Click To Tweet$")
+
+
+def clean_paragraphs(paragraphs: tuple[str, ...], headline: str | None = None) -> tuple[str, ...]:
+    kept: list[str] = []
+    in_link_list = False  # bullet lines right after "Related:" are that list's links
+    for paragraph in _drop_leading_headline(paragraphs, headline):
+        text = _TRAILING_SHARE.sub("", paragraph).strip()
+        if in_link_list and text.startswith(("- ", "• ")):
+            continue
+        in_link_list = bool(_LINK_PREFIXES.match(text))
+        if text and not is_boilerplate(text):
+            kept.append(text)
+    return tuple(kept)
+
+
+def is_boilerplate(paragraph: str) -> bool:
+    text = paragraph.strip()
+    if _BOILERPLATE_LINES.match(text) or _LINK_PREFIXES.match(text) or _TAGGED_TEASER.search(text):
+        return True
+    words = len(_WORD.findall(text))
+    if words <= MAX_FOOTER_WORDS and _CONTACT_FOOTER.match(text):
+        return True
+    return words <= 30 and len(_NEWSLETTER.findall(text)) >= 2
+
+
+def _drop_leading_headline(paragraphs: tuple[str, ...], headline: str | None) -> tuple[str, ...]:
+    if not headline or not paragraphs:
+        return paragraphs
+    title = _normalise(headline)
+    start = 0
+    while start < min(2, len(paragraphs)) and _normalise(paragraphs[start]) == title:
+        start += 1
+    return paragraphs[start:]
+
+
+def _normalise(text: str) -> str:
+    return " ".join(_WORD.findall(text.casefold()))

@@ -1,0 +1,153 @@
+"""Run one crawl of a story and collect what it produced.
+
+Scrapy's Twisted reactor cannot be restarted inside a process, so the crawl runs in a subprocess
+(``python -m spiders.run``); the CLI, the Airflow tasks and the tests all call ``run_crawl``. The
+subprocess never touches the warehouse: it gets the ``http_cache`` state as a JSON file and leaves its
+updates, fetch log, manifest and WARC in ``workdir``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from pipeline.config import load_config
+from pipeline.discovery import asks_query_api
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class CrawlError(RuntimeError):
+    """The crawl process failed; the message carries the end of its log."""
+
+
+@dataclass(frozen=True)
+class CrawlResult:
+    run_key: str
+    workdir: Path
+    warc_paths: tuple[Path, ...]
+    manifest_path: Path
+    fetch_log_path: Path
+    log_path: Path
+    http_cache_updates: dict[str, dict] = field(default_factory=dict)  # url -> http_cache row (JSON values)
+    discovered_outlets: list[dict] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # outcome kind -> how many
+    outlets: tuple[str, ...] = ()  # the outlets this crawl was asked for; empty: all configured ones
+    asked_query_api: bool = False  # this crawl ran query discovery (and fetched the discovered outlets)
+
+    @property
+    def shard_key(self) -> str:
+        """Names this crawl's share of a run (several crawl processes may serve one run)."""
+        if not self.outlets:
+            return "all"
+        return "shard-" + hashlib.sha256("\n".join(sorted(self.outlets)).encode()).hexdigest()[:10]
+
+
+def run_crawl(
+    config_dir: Path,
+    story_slug: str,
+    workdir: Path,
+    run_key: str,
+    http_cache: dict,
+    outlets: list[str] | None = None,
+    now: datetime | None = None,
+    timeout_seconds: float | None = None,
+) -> CrawlResult:
+    """Crawl ``story_slug`` with the config in ``config_dir``; outputs go to ``workdir``.
+
+    ``http_cache`` maps URL to its ``http_cache`` row (see ``pipeline.crawl_state``); ``now`` pins the
+    time used for re-check decisions (tests and replays), defaulting to the clock.
+    """
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    cache_path = workdir / "http_cache_in.json"
+    cache_path.write_text(json.dumps(http_cache, default=str), encoding="utf-8")
+    log_path = workdir / "crawl.log"
+    command = _command(Path(config_dir), story_slug, workdir, run_key, cache_path, outlets or [], now)
+    with log_path.open("w", encoding="utf-8") as log:
+        completed = subprocess.run(
+            command,
+            cwd=PROJECT_ROOT,
+            env=_environment(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=timeout_seconds,
+            check=False,
+        )
+    if completed.returncode != 0:
+        raise CrawlError(f"crawl {run_key} exited with {completed.returncode}:\n{_tail(log_path)}")
+    config = load_config(config_dir)
+    scope = {
+        "outlets": tuple(outlets or ()),
+        "asked_query_api": asks_query_api(config, config.story(story_slug), outlets or ()),
+    }
+    return _collect(workdir, run_key, log_path, scope)
+
+
+def _command(
+    config_dir: Path,
+    story_slug: str,
+    workdir: Path,
+    run_key: str,
+    cache_path: Path,
+    outlets: list[str],
+    now: datetime | None,
+) -> list[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "spiders.run",
+        "--config",
+        str(config_dir.resolve()),
+        "--story",
+        story_slug,
+        "--workdir",
+        str(workdir.resolve()),
+        "--run-key",
+        run_key,
+        "--http-cache",
+        str(cache_path.resolve()),
+    ]
+    command += [arg for name in outlets for arg in ("--outlet", name)]
+    return command + (["--now", now.isoformat()] if now else [])
+
+
+def _environment() -> dict[str, str]:
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(PROJECT_ROOT), environment.get("PYTHONPATH")])
+    )
+    return environment
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
+def _read_json(path: Path, default):
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else default
+
+
+def _collect(workdir: Path, run_key: str, log_path: Path, scope: dict) -> CrawlResult:
+    counts = _read_json(workdir / "counts.json", None)
+    if counts is None:
+        raise CrawlError(f"crawl {run_key} wrote no counts (did the spider start?):\n{_tail(log_path)}")
+    warc = workdir / f"{run_key}.warc.gz"
+    return CrawlResult(
+        run_key=run_key,
+        workdir=workdir,
+        warc_paths=(warc,) if warc.exists() else (),
+        manifest_path=workdir / "manifest.jsonl",
+        fetch_log_path=workdir / "fetch_log.jsonl",
+        log_path=log_path,
+        http_cache_updates=_read_json(workdir / "http_cache_updates.json", {}),
+        discovered_outlets=_read_json(workdir / "discovered_outlets.json", []),
+        counts=counts,
+        **scope,
+    )

@@ -1,0 +1,320 @@
+"""Pure field parsers for the extraction stage: dates, bylines, URLs.
+
+Each parser takes one raw value as found on a page and returns the parsed value or a
+``ParseFailure`` naming why it could not (sqlite-utils' "explicit error policy"): callers decide
+what a failure means, nothing is raised for bad page data.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import dateparser
+
+
+@dataclass(frozen=True)
+class ParseFailure:
+    value: object
+    reason: str
+
+    def __bool__(self) -> bool:  # a failure is falsy so ``parsed or fallback`` reads naturally
+        return False
+
+
+# ---------------------------------------------------------------- dates
+
+_ISO_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
+_DATEPARSER_SETTINGS = {
+    "RETURN_AS_TIMEZONE_AWARE": True,
+    "TIMEZONE": "UTC",  # a date written without a zone is read as UTC: the page gave no better evidence
+    "TO_TIMEZONE": "UTC",
+    "PREFER_DAY_OF_MONTH": "first",
+    "STRICT_PARSING": False,
+}
+# Phrases that tie a date to its time with a word ("24 de noviembre de 2025 a las 10:32", "at 10:32")
+_DATE_TIME_JOINERS = re.compile(r"\s*(?:,|\ba las\b|\bà\b|\bat\b|\bum\b|\bàs\b|\s-\s|\|)\s*", re.IGNORECASE)
+EARLIEST_PLAUSIBLE_YEAR = 1995  # news sites with machine-readable dates do not predate the web
+
+
+def parse_datetime(value: str | None, languages: tuple[str, ...] | None = None) -> datetime | ParseFailure:
+    """An ISO-8601 or free-text date ("24 de noviembre de 2025, 10:32") as a tz-aware UTC datetime."""
+    if not value or not str(value).strip():
+        return ParseFailure(value, "empty")
+    text = " ".join(str(value).split())
+    parsed = _parse_iso(text) or _parse_free_text(text, languages)
+    if parsed is None:
+        return ParseFailure(value, "not a date")
+    if parsed.year < EARLIEST_PLAUSIBLE_YEAR:
+        return ParseFailure(value, "implausible year")
+    return parsed
+
+
+def parse_iso_datetime(value: str | None) -> datetime | ParseFailure:
+    """Only the ISO-8601 forms (cheap); ``parse_datetime`` also reads free text."""
+    parsed = _parse_iso(" ".join(str(value or "").split()))
+    return parsed if parsed is not None else ParseFailure(value, "not ISO-8601")
+
+
+def _parse_iso(text: str) -> datetime | None:
+    if not _ISO_LIKE.match(text):
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return _as_utc(parsed)
+
+
+def _parse_free_text(text: str, languages: tuple[str, ...] | None) -> datetime | None:
+    cleaned = _DATE_TIME_JOINERS.sub(" ", text).strip()
+    if len(cleaned) > 80 or not re.search(r"\d", cleaned):
+        return None  # dateparser reads a date into almost any sentence; keep it to short date strings
+    try:
+        parsed = dateparser.parse(
+            cleaned, languages=list(languages) if languages else None, settings=_DATEPARSER_SETTINGS
+        )
+    except (ValueError, OverflowError, TypeError):
+        return None
+    return _as_utc(parsed) if parsed else None
+
+
+def _as_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+_URL_DATE = re.compile(r"/(20\d{2}|19\d{2})[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?:/|\b|[^\d])")
+
+
+def date_from_url(url: str | None) -> datetime | ParseFailure:
+    """The publication day many outlets put in their article paths (/2025/11/24/ or /20251124/)."""
+    match = _URL_DATE.search(urlsplit(url or "").path + "/")
+    if not match:
+        return ParseFailure(url, "no date in URL")
+    try:
+        return datetime(int(match[1]), int(match[2]), int(match[3]), tzinfo=UTC)
+    except ValueError:
+        return ParseFailure(url, "impossible date in URL")
+
+
+# ---------------------------------------------------------------- bylines
+
+# Words that introduce the names in a byline, in the languages of the story's coverage.
+_BYLINE_PREFIX = re.compile(
+    r"^\s*(?:written\s+by|reported\s+by|story\s+by|words\s+by|by|por|par|von|door|autor(?:a|es)?|"
+    r"author(?:s)?|redacci[oó]n|escrito\s+por|text|texto)\s*[:\-–—]?\s+",
+    re.IGNORECASE,
+)
+# Separators between names: punctuation and "and" in the languages outlets write bylines in
+# (en, es, pt/it, de, fr, da/no, nl, tr).
+_NAME_SEPARATORS = re.compile(
+    r"\s*(?:,|;|&|\||/|\+|·|•|\b(?:and|y|e|und|et|og|en|ve)\b)\s*",
+    re.IGNORECASE,
+)
+# Roles and titles that follow or precede a name in bylines ("A, Reporter", "Staff Writer B").
+_ROLE_WORDS = {
+    "reporter",
+    "reporters",
+    "correspondent",
+    "correspondents",
+    "editor",
+    "editors",
+    "writer",
+    "writers",
+    "staff",
+    "contributor",
+    "contributing",
+    "columnist",
+    "senior",
+    "chief",
+    "national",
+    "political",
+    "white",
+    "house",
+    "washington",
+    "bureau",
+    "associated",
+    "press",
+    "reuters",
+    "afp",
+    "ap",
+    "efe",
+    "agencia",
+    "agencias",
+    "agency",
+    "redacción",
+    "redaccion",
+    "corresponsal",
+    "enviado",
+    "enviada",
+    "especial",
+    "periodista",
+    "newsroom",
+    "desk",
+    "staff writer",
+    "photographer",
+    "photos",
+    "photo",
+    "updated",
+    "published",
+    "correspondiente",
+    "journalist",
+    "journalists",
+    "analyst",
+    "opinion",
+    "columnista",
+    "editora",
+    "editor-in-chief",
+    "team",
+    "news",
+    "investigative",
+    "international",
+    "foreign",
+    "affairs",
+    "security",
+    "defense",
+    "defence",
+    "mexico",
+    "city",
+    "the",
+    "for",
+    "in",
+    # what organisations and outlets are called: an outlet in a byline is not a person
+    "inc",
+    "ltd",
+    "llc",
+    "gmbh",
+    "corp",
+    "group",
+    "media",
+    "times",
+    "post",
+    "daily",
+    "herald",
+    "tribune",
+    "journal",
+    "gazette",
+    "shimbun",
+    "zeitung",
+    "diario",
+    "noticias",
+    "redaktion",
+    "online",
+    "digital",
+}
+_HONORIFICS = re.compile(r"^(?:dr|mr|mrs|ms|prof|sr|sra|lic|ing)\.?\s+", re.IGNORECASE)
+_NOT_NAME_CHARS = re.compile(r"[@#\d<>{}=\[\]]|https?:|www\.|\.com\b|\.org\b|\.mx\b|\.es\b", re.IGNORECASE)
+_MAX_NAME_WORDS = 5
+
+
+def parse_byline(value: str | None, outlet_names: tuple[str, ...] = ()) -> tuple[str, ...] | ParseFailure:
+    """The person names in a byline: "By A and B", "Por A y B", "A, Reporter" -> ("A", "B")."""
+    if not value or not str(value).strip():
+        return ParseFailure(value, "empty")
+    text = unicodedata.normalize("NFC", " ".join(str(value).split()))
+    if _PHOTO_CREDIT.match(text):
+        return ParseFailure(value, "photo credit")
+    text = _BYLINE_PREFIX.sub("", _collapse_repetition(text))
+    text = re.sub(r"\s*[\(\[].*?[\)\]]", "", text)  # "(Reuters)", "[Staff]"
+    text = re.split(r"\s+[|–—]\s+|\s+-\s+", text)[0]  # "A - El Universal": outlet after a dash
+    names = [_clean_name(part, outlet_names) for part in _NAME_SEPARATORS.split(text)]
+    people = tuple(dict.fromkeys(name for name in names if name))
+    return people or ParseFailure(value, "no person name")
+
+
+_PHOTO_CREDIT = re.compile(
+    r"^\s*(?:foto|fotos|photo|photos|photograph|image|imagen|bild|video|illustration)s?\b", re.IGNORECASE
+)
+
+
+def _collapse_repetition(text: str) -> str:
+    """'Jane Doe Jane Doe' -> 'Jane Doe': screen-reader and visible copies of one name side by side."""
+    words = text.split()
+    half = len(words) // 2
+    if len(words) % 2 == 0 and half and words[:half] == words[half:]:
+        return " ".join(words[:half])
+    return text
+
+
+def _clean_name(part: str, outlet_names: tuple[str, ...]) -> str | None:
+    candidate = _BYLINE_PREFIX.sub("", part.strip(" .:-–—·")).strip()
+    candidate = _HONORIFICS.sub("", _strip_role_words(candidate))
+    if not candidate or _NOT_NAME_CHARS.search(candidate):
+        return None
+    if any(candidate.casefold() == outlet.casefold() for outlet in outlet_names):
+        return None
+    return candidate if is_person_name(candidate) else None
+
+
+def _strip_role_words(text: str) -> str:
+    """'Staff Writer Jane Doe' -> 'Jane Doe': roles sit at either end of a name, never inside it."""
+    words = text.split()
+    while words and words[0].casefold().strip(".,") in _ROLE_WORDS:
+        words.pop(0)
+    while words and words[-1].casefold().strip(".,") in _ROLE_WORDS:
+        words.pop()
+    return " ".join(words)
+
+
+_UNCASED_NAME = re.compile(r"^[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]{2,4}$")  # CJK, kana, Hangul
+
+
+def is_person_name(text: str) -> bool:
+    """Two to five capitalised words, none of them a byline role or title: a plausible person name.
+
+    Scripts without letter case (Chinese, Japanese, Korean) write a name as one short run of
+    characters, so there a name is two to four such characters.
+    """
+    if _UNCASED_NAME.match(text):
+        return True
+    words = text.split()
+    if not 1 < len(words) <= _MAX_NAME_WORDS:
+        return False
+    if sum(word.casefold().strip(".,") in _ROLE_WORDS for word in words) >= max(1, len(words) - 1):
+        return False
+    if all(word.isupper() and len(word) > 3 for word in words) and len(words) > 3:
+        return False  # shouting headlines, not names
+    particles = {
+        "de",
+        "del",
+        "la",
+        "las",
+        "los",
+        "van",
+        "von",
+        "der",
+        "da",
+        "do",
+        "dos",
+        "di",
+        "le",
+        "y",
+        "bin",
+        "al",
+        "el",
+    }
+    return (
+        all(word[0].isupper() or word.casefold() in particles for word in words if word[0].isalpha())
+        and words[0][0].isalpha()
+    )
+
+
+# ---------------------------------------------------------------- URLs
+
+
+def parse_url(value: str | None, base_url: str | None = None) -> str | ParseFailure:
+    """An absolute http(s) URL without its fragment, resolved against the page URL."""
+    if not value or not str(value).strip():
+        return ParseFailure(value, "empty")
+    absolute = urljoin(base_url or "", str(value).strip())
+    parts = urlsplit(absolute)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return ParseFailure(value, "not an absolute http(s) URL")
+    if any(ch.isspace() for ch in parts.netloc):
+        return ParseFailure(value, "whitespace in host")
+    return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path or "/", parts.query, ""))

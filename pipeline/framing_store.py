@@ -1,0 +1,274 @@
+"""The framing stage's warehouse side: measure a story's articles and store the measures.
+
+``compute_story_framing`` frames every relevant article whose content changed since it was last
+framed (``article_framing.content_hash`` is the version the measures were computed on), replaces that
+article's detail rows, and recomputes the story's distinctive terms per outlet. It writes nothing
+that depends on the clock, so running it twice leaves the warehouse as it was.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import Connection, delete, exists, select
+
+from pipeline.framing import article_framing, full_text, warehouse_fields
+from pipeline.framing_lexicon import check_language
+from pipeline.framing_outlets import distinctive_terms
+from pipeline.load import upsert_rows
+from schemas.framing_records import ArticleFraming, DistinctiveTerm
+from schemas.models import (
+    Article,
+    ArticleFrame,
+    ArticleLoadedTerm,
+    ArticleVoice,
+    OutletStoryTerm,
+    Story,
+    StoryArticle,
+    SyndicationMember,
+)
+from schemas.models import ArticleFraming as ArticleFramingRow
+
+DISTINCTIVE_TERMS_PER_OUTLET = 20
+# Column widths of the detail tables (schemas/models.py): longer values are cut, never refused.
+NAME_WIDTH = 300
+TERM_WIDTH = 200
+
+
+@dataclass(frozen=True)
+class StoryArticleText:
+    article_id: int
+    outlet_id: int
+    language: str | None
+    headline: str
+    body_text: str
+    content_hash: str
+
+
+def compute_story_framing(connection: Connection, story_slug: str) -> dict[str, int]:
+    """Frame the story's new or changed relevant articles and refresh its distinctive terms.
+
+    Returns outcome counts: ``framed``, ``unchanged`` (already framed on this content) and
+    ``unsupported-language`` (framing is defined for English and Spanish only), plus
+    ``distinctive-terms``, the number of outlet term rows the story now has.
+    """
+    story_id = story_id_of(connection, story_slug)
+    pending = articles_to_frame(connection, story_id)
+    outcomes = Counter({"framed": 0, "unchanged": pending.unchanged, "unsupported-language": 0})
+    for article in pending.articles:
+        language = framing_language(article.language)
+        if language is None:
+            # Measures of an earlier, framable version would no longer describe the article.
+            clear_article_framing(connection, article.article_id)
+            outcomes["unsupported-language"] += 1
+            continue
+        framing = article_framing(article.headline, article.body_text, language)
+        store_article_framing(connection, article, framing)
+        outcomes["framed"] += 1
+    outcomes["distinctive-terms"] = store_outlet_story_terms(connection, story_id)
+    return dict(outcomes)
+
+
+def framing_language(language: str | None) -> str | None:
+    """The framing language of an article ("en-US" reads as "en"); None when framing is undefined."""
+    try:
+        return check_language(language or "")
+    except ValueError:
+        return None
+
+
+def story_id_of(connection: Connection, story_slug: str) -> int:
+    story_id = connection.execute(select(Story.id).where(Story.slug == story_slug)).scalar()
+    if story_id is None:
+        raise LookupError(f"no story {story_slug!r} in the warehouse")
+    return story_id
+
+
+@dataclass(frozen=True)
+class PendingArticles:
+    articles: tuple[StoryArticleText, ...]
+    unchanged: int
+
+
+def articles_to_frame(connection: Connection, story_id: int) -> PendingArticles:
+    """Relevant articles whose current content has not been framed yet (new, edited or never framed)."""
+    rows = connection.execute(
+        select(Article.id, Article.content_hash, ArticleFramingRow.content_hash)
+        .join(StoryArticle, StoryArticle.article_id == Article.id)
+        .outerjoin(ArticleFramingRow, ArticleFramingRow.article_id == Article.id)
+        .where(StoryArticle.story_id == story_id, StoryArticle.is_relevant.is_(True))
+    ).all()
+    stale = sorted(article_id for article_id, current, framed in rows if current != framed)
+    return PendingArticles(tuple(article_texts(connection, stale)), len(rows) - len(stale))
+
+
+def select_texts() -> Any:
+    return select(
+        Article.id,
+        Article.outlet_id,
+        Article.language,
+        Article.headline,
+        Article.body_text,
+        Article.content_hash,
+    ).order_by(Article.id)
+
+
+def text_of(row: Any) -> StoryArticleText:
+    return StoryArticleText(row[0], row[1], row[2], row[3] or "", row[4] or "", row[5])
+
+
+def article_texts(connection: Connection, article_ids: Sequence[int]) -> Iterable[StoryArticleText]:
+    for start in range(0, len(article_ids), 500):
+        chunk = article_ids[start : start + 500]
+        yield from map(text_of, connection.execute(select_texts().where(Article.id.in_(chunk))))
+
+
+def store_article_framing(connection: Connection, article: StoryArticleText, framing: ArticleFraming) -> None:
+    """Upsert the article's measures and replace its frame, loaded-term and voice rows."""
+    row = {
+        "article_id": article.article_id,
+        "content_hash": article.content_hash,
+        **warehouse_fields(framing),
+    }
+    upsert_rows(connection, ArticleFramingRow, [row], ["article_id"], [c for c in row if c != "article_id"])
+    clear_article_framing(connection, article.article_id, keep_measures=True)
+    insert_rows(connection, ArticleFrame, frame_rows(article.article_id, framing))
+    insert_rows(connection, ArticleLoadedTerm, loaded_term_rows(article.article_id, framing))
+    insert_rows(connection, ArticleVoice, voice_rows(article.article_id, framing))
+
+
+def clear_article_framing(connection: Connection, article_id: int, keep_measures: bool = False) -> None:
+    details = (ArticleFrame, ArticleLoadedTerm, ArticleVoice)
+    for model in details if keep_measures else (*details, ArticleFramingRow):
+        connection.execute(delete(model).where(model.article_id == article_id))
+
+
+def insert_rows(connection: Connection, model: Any, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        connection.execute(model.__table__.insert(), rows)
+
+
+def frame_rows(article_id: int, framing: ArticleFraming) -> list[dict[str, Any]]:
+    """Only dimensions with a non-zero share: a missing row reads as 0 in ``v_outlet_framing``."""
+    return [
+        {
+            "article_id": article_id,
+            "frame": frame.frame,
+            "share": frame.share,
+            "matched_terms": [{"term": tc.term, "count": tc.count} for tc in frame.terms],
+        }
+        for frame in framing.frames
+        if frame.share > 0
+    ]
+
+
+def loaded_term_rows(article_id: int, framing: ArticleFraming) -> list[dict[str, Any]]:
+    return [
+        {
+            "article_id": article_id,
+            "term": tc.term[:TERM_WIDTH],
+            "language": framing.language,
+            "occurrences": tc.count,
+        }
+        for tc in framing.loaded_terms
+    ]
+
+
+def voice_rows(article_id: int, framing: ArticleFraming) -> list[dict[str, Any]]:
+    """One row per attribution, in the order they appear in the article (``ordinal`` from 1)."""
+    return [
+        {
+            "article_id": article_id,
+            "ordinal": ordinal,
+            "voice_kind": voice.voice_kind,
+            "name": voice.name[:NAME_WIDTH] if voice.name else None,
+            "role": voice.role[:NAME_WIDTH] if voice.role else None,
+            "evidence": voice.evidence,
+        }
+        for ordinal, voice in enumerate(framing.voices, start=1)
+    ]
+
+
+# --- Distinctive terms per outlet ----------------------------------------------------------------
+
+
+def original_texts(connection: Connection, story_id: int) -> list[StoryArticleText]:
+    """The story's relevant English and Spanish articles that are not syndicated copies.
+
+    Copies are left out because a republished wire story would make the outlet look like the wire
+    (docs/framing.md, "Fightin' Words", limits).
+    """
+    is_copy = exists().where(
+        SyndicationMember.article_id == Article.id, SyndicationMember.is_original.is_(False)
+    )
+    rows = connection.execute(
+        select_texts()
+        .join(StoryArticle, StoryArticle.article_id == Article.id)
+        .where(StoryArticle.story_id == story_id, StoryArticle.is_relevant.is_(True), ~is_copy)
+    )
+    texts = [replace(text, language=framing_language(text.language)) for text in map(text_of, rows)]
+    return [text for text in texts if text.language is not None]
+
+
+def distinctive_terms_by_outlet(articles: Sequence[StoryArticleText]) -> dict[int, list[DistinctiveTerm]]:
+    """Each outlet against the other outlets writing in the same language; an outlet alone in its
+    language has nothing to be compared with and gets no terms."""
+    texts: dict[str, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for article in articles:
+        texts[article.language][article.outlet_id].append(full_text(article.headline, article.body_text))
+    by_outlet: dict[int, list[DistinctiveTerm]] = defaultdict(list)
+    for language, outlets in sorted(texts.items()):
+        for outlet_id, outlet_texts in sorted(outlets.items()):
+            rest = [
+                text
+                for other, other_texts in sorted(outlets.items())
+                if other != outlet_id
+                for text in other_texts
+            ]
+            if rest:
+                by_outlet[outlet_id].extend(distinctive_terms(outlet_texts, rest, language, top_n=None))
+    return {outlet_id: top_distinctive(terms) for outlet_id, terms in by_outlet.items()}
+
+
+def top_distinctive(terms: Iterable[DistinctiveTerm]) -> list[DistinctiveTerm]:
+    """The outlet's most distinctive terms (positive z only), one row per term across languages."""
+    best: dict[str, DistinctiveTerm] = {}
+    for term in sorted(terms, key=lambda t: (-t.z_score, t.term)):
+        if term.z_score > 0 and len(term.term) <= TERM_WIDTH:
+            best.setdefault(term.term, term)
+    return list(best.values())[:DISTINCTIVE_TERMS_PER_OUTLET]
+
+
+def store_outlet_story_terms(connection: Connection, story_id: int) -> int:
+    """Replace the story's distinctive-term rows; rows that did not change are left as they are."""
+    wanted = outlet_term_rows(story_id, distinctive_terms_by_outlet(original_texts(connection, story_id)))
+    existing = connection.execute(
+        select(OutletStoryTerm.id, OutletStoryTerm.outlet_id, OutletStoryTerm.term).where(
+            OutletStoryTerm.story_id == story_id
+        )
+    ).all()
+    gone = [row_id for row_id, outlet_id, term in existing if (outlet_id, term) not in wanted]
+    for start in range(0, len(gone), 500):
+        connection.execute(delete(OutletStoryTerm).where(OutletStoryTerm.id.in_(gone[start : start + 500])))
+    rows = list(wanted.values())
+    upsert_rows(connection, OutletStoryTerm, rows, ["story_id", "outlet_id", "term"], ["z_score", "rank"])
+    return len(rows)
+
+
+def outlet_term_rows(
+    story_id: int, terms_by_outlet: Mapping[int, Sequence[DistinctiveTerm]]
+) -> dict[tuple[int, str], dict[str, Any]]:
+    return {
+        (outlet_id, term.term): {
+            "story_id": story_id,
+            "outlet_id": outlet_id,
+            "term": term.term,
+            "z_score": term.z_score,
+            "rank": rank,
+        }
+        for outlet_id, terms in terms_by_outlet.items()
+        for rank, term in enumerate(terms, start=1)
+    }

@@ -1,0 +1,43 @@
+"""What the spider hands on: archived pages, fetch events and discovered outlets (plain records)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from schemas.records import FetchedPage
+
+
+@dataclass(frozen=True)
+class ArchivedPage:
+    """A fetched article page and where its bytes sit in this run's WARC file."""
+
+    page: FetchedPage
+    warc_file: str | None
+    warc_offset: int | None
+
+
+@dataclass(frozen=True)
+class FetchEvent:
+    """How one request ended: a row of the fetch log (``fetch_log`` table)."""
+
+    url: str
+    outlet: str | None
+    status: int | None
+    bytes: int
+    elapsed_ms: float | None
+    outcome: str  # ok, not-modified, http-404, blocked-by-robots, blocked-private-address, too-large...
+    error: str | None
+    fetched_at: datetime
+    kind: str = "article"  # homepage, feed, sitemap, query, article
+
+
+@dataclass(frozen=True)
+class DiscoveredOutlet:
+    """An outlet found through query discovery, for ``outlets`` with ``discovered=True``."""
+
+    name: str
+    homepage: str
+    homepage_host: str
+    language: str | None
+    country: str | None

@@ -1,0 +1,104 @@
+"""Item pipelines: write the run's JSONL manifest, fetch log, counts, cache updates and discovered outlets.
+
+They write files only; loading them into the warehouse is ``pipeline.crawl_state``'s job, outside the
+crawl process.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem, NotConfigured
+
+from pipeline.archive import manifest_line
+from spiders.items import ArchivedPage, DiscoveredOutlet, FetchEvent
+from spiders.state import CrawlState, crawl_state_for
+
+MANIFEST = "manifest.jsonl"
+FETCH_LOG = "fetch_log.jsonl"
+COUNTS = "counts.json"
+CACHE_UPDATES = "http_cache_updates.json"
+DISCOVERED = "discovered_outlets.json"
+
+
+def _workdir(crawler: Crawler) -> Path:
+    workdir = crawler.settings.get("FRAMEWATCH_WORKDIR")
+    if not workdir:
+        raise NotConfigured("FRAMEWATCH_WORKDIR not set")
+    return Path(workdir)
+
+
+class ManifestPipeline:
+    """Archived article pages go to manifest.jsonl; a page without its WARC record is dropped, not lost."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.file = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ManifestPipeline:
+        return cls(_workdir(crawler) / MANIFEST)
+
+    def open_spider(self, spider=None) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = self.path.open("w", encoding="utf-8")
+
+    def close_spider(self, spider=None) -> None:
+        self.file.close()
+
+    def process_item(self, item, spider=None):
+        if not isinstance(item, ArchivedPage):
+            return item
+        if not item.page.warc_record_id:
+            raise DropItem(f"not-archived: {item.page.url} has no WARC record")
+        self.file.write(manifest_line(item.page, item.warc_file, item.warc_offset) + "\n")
+        self.file.flush()
+        return item
+
+
+class RecorderPipeline:
+    """Fetch events to fetch_log.jsonl; at the end, outcome counts, cache updates and discovered outlets."""
+
+    def __init__(self, workdir: Path, state: CrawlState, stats):
+        self.workdir = workdir
+        self.state = state
+        self.stats = stats
+        self.counts: Counter[str] = Counter()
+        self.discovered: dict[str, dict] = {}
+        self.log = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RecorderPipeline:
+        return cls(_workdir(crawler), crawl_state_for(crawler), crawler.stats)
+
+    def open_spider(self, spider=None) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.log = (self.workdir / FETCH_LOG).open("w", encoding="utf-8")
+
+    def process_item(self, item, spider=None):
+        if isinstance(item, FetchEvent):
+            self.counts[item.outcome] += 1
+            self.log.write(json.dumps({**asdict(item), "fetched_at": item.fetched_at.isoformat()}) + "\n")
+        elif isinstance(item, DiscoveredOutlet):
+            self.discovered.setdefault(item.name, {**asdict(item), "discovered": True})
+        return item
+
+    def close_spider(self, spider=None) -> None:
+        self.log.close()
+        skipped = {
+            k.removeprefix("framewatch/skipped/"): v
+            for k, v in self.stats.get_stats().items()
+            if k.startswith("framewatch/skipped/")
+        }
+        self.counts.update(skipped)
+        _write_json(self.workdir / COUNTS, dict(sorted(self.counts.items())))
+        _write_json(self.workdir / CACHE_UPDATES, self.state.cache_updates)
+        _write_json(self.workdir / DISCOVERED, sorted(self.discovered.values(), key=lambda o: o["name"]))
+
+
+def _write_json(path: Path, value) -> None:
+    path.write_text(json.dumps(value, indent=1, ensure_ascii=False, sort_keys=True), encoding="utf-8")

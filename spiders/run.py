@@ -1,0 +1,61 @@
+"""python -m spiders.run: one crawl in its own process (Twisted's reactor cannot restart in a process).
+
+Called by ``pipeline.crawl.run_crawl``; the arguments say where the config, the state and the outputs are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+
+from pipeline.config import load_config
+from spiders.settings import crawl_settings
+from spiders.spiders.news import NewsSpider
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m spiders.run", description=__doc__)
+    parser.add_argument("--config", type=Path, required=True, help="config directory")
+    parser.add_argument("--story", required=True, help="story slug")
+    parser.add_argument("--workdir", type=Path, required=True, help="where the run's files are written")
+    parser.add_argument("--run-key", required=True)
+    parser.add_argument("--http-cache", type=Path, help="JSON: url -> http_cache row from the warehouse")
+    parser.add_argument("--outlet", action="append", default=[], help="crawl only this outlet (repeatable)")
+    parser.add_argument("--now", help="ISO time used for re-check decisions (default: the clock)")
+    parser.add_argument("--log-level", default="INFO")
+    return parser
+
+
+def scrapy_settings(args: argparse.Namespace) -> Settings:
+    settings = Settings()
+    settings.setmodule("spiders.settings", priority="project")
+    settings.update(crawl_settings(load_config(args.config)), priority="project")
+    settings.update(
+        {
+            "FRAMEWATCH_WORKDIR": str(args.workdir),
+            "FRAMEWATCH_WARC_PATH": str(args.workdir / f"{args.run_key}.warc.gz"),
+            "FRAMEWATCH_HTTP_CACHE": str(args.http_cache) if args.http_cache else None,
+            "FRAMEWATCH_NOW": args.now,
+            "LOG_LEVEL": args.log_level,
+        },
+        priority="cmdline",
+    )
+    return settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    process = CrawlerProcess(scrapy_settings(args))
+    process.crawl(
+        NewsSpider, config_dir=str(args.config), story_slug=args.story, outlets="\n".join(args.outlet)
+    )
+    process.start()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Scrapy settings of the framewatch crawler. Values that come from config/framewatch.yaml are filled in
+by ``crawl_settings``; what stays here is how the crawler behaves regardless of deployment."""
+
+from __future__ import annotations
+
+from pipeline.config import Config
+from pipeline.politeness import host_port
+
+BOT_NAME = "framewatch"
+SPIDER_MODULES = ["spiders.spiders"]
+NEWSPIDER_MODULE = "spiders.spiders"
+
+ROBOTSTXT_OBEY = True
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+METAREFRESH_ENABLED = False
+HTTPERROR_ALLOW_ALL = True  # the spider records every status as an outcome; nothing vanishes in middleware
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+LOG_LEVEL = "INFO"
+
+DOWNLOADER_MIDDLEWARES = {
+    "spiders.middlewares.AddressSafetyMiddleware": 40,  # before robots.txt: refused hosts see nothing
+    "spiders.middlewares.OutletSlotMiddleware": 45,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "spiders.middlewares.RetryAfterMiddleware": 550,
+    "spiders.middlewares.ConditionalGetMiddleware": 585,  # after decompression, after redirects resolve
+    "spiders.middlewares.WarcArchiveMiddleware": 950,  # next to the downloader: bytes as received
+}
+ITEM_PIPELINES = {
+    "spiders.pipelines.ManifestPipeline": 300,
+    "spiders.pipelines.RecorderPipeline": 400,
+}
+
+
+def crawl_settings(config: Config) -> dict[str, object]:
+    """Scrapy settings from the validated framewatch.yaml and outlets.yaml."""
+    crawl = config.settings.crawl
+    return {
+        "USER_AGENT": crawl.user_agent,
+        "CONCURRENT_REQUESTS": crawl.concurrency,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrency_per_host,
+        "DOWNLOAD_DELAY": crawl.download_delay,
+        "AUTOTHROTTLE_ENABLED": crawl.autothrottle,
+        "AUTOTHROTTLE_START_DELAY": max(crawl.download_delay, 0.01),
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": float(crawl.concurrency_per_host),
+        "DOWNLOAD_MAXSIZE": crawl.max_response_bytes,
+        "DOWNLOAD_WARNSIZE": 0,
+        "DOWNLOAD_TIMEOUT": crawl.timeout_seconds,
+        "REDIRECT_MAX_TIMES": crawl.max_redirects,
+        "RETRY_TIMES": crawl.retry_times,
+        "DOWNLOAD_SLOTS": outlet_download_slots(config),
+        "FRAMEWATCH_TRUSTED_HOSTS": trusted_host_ports(config),
+    }
+
+
+def outlet_download_slots(config: Config) -> dict[str, dict[str, object]]:
+    """Per-outlet overrides (outlets.yaml ``crawl:``) keyed like OutletSlotMiddleware's slots."""
+    slots = {}
+    for outlet in config.outlets:
+        overrides = {"concurrency": outlet.crawl.concurrency, "delay": outlet.crawl.download_delay}
+        if any(value is not None for value in overrides.values()):
+            slots[outlet.host] = {k: v for k, v in overrides.items() if v is not None}
+    return slots
+
+
+def trusted_host_ports(config: Config) -> list[str]:
+    urls = [str(o.homepage) for o in config.outlets]
+    urls += [str(u) for o in config.outlets for u in (*o.feeds, *o.sitemaps)]
+    if config.settings.crawl.query_api:
+        urls.append(str(config.settings.crawl.query_api))
+    return sorted({host_port(url) for url in urls})
