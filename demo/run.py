@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import shutil
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
 
 from demo.world import ReplayWorld
-from demo.world.config import write_config
+from demo.world.config import write_demo_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_DIR = ROOT / "data" / "demo"
@@ -35,15 +36,7 @@ def demo_config(world: ReplayWorld) -> Path:
     """config/demo with the outlets and query API of the running world (its ports may differ)."""
     config_dir = DEMO_DIR / "config"
     shutil.rmtree(config_dir, ignore_errors=True)
-    shutil.copytree(ROOT / "config" / "demo", config_dir)
-    write_config(world, config_dir)
-    settings = config_dir / "framewatch.yaml"
-    text = settings.read_text(encoding="utf-8")
-    text = text.replace("http://127.0.0.1:18112/api/v2/doc/doc", world.gdelt_url)
-    text = text.replace("outbox: data/demo/outbox", f"outbox: {DEMO_DIR / 'outbox'}")
-    text = text.replace("archive_dir: data/demo/warc", f"archive_dir: {DEMO_DIR / 'warc'}")
-    settings.write_text(text, encoding="utf-8")
-    return config_dir
+    return write_demo_config(world, config_dir, archive_dir=DEMO_DIR / "warc", outbox=DEMO_DIR / "outbox")
 
 
 def start_world() -> ReplayWorld:
@@ -64,20 +57,26 @@ def main() -> int:
     console.print(f"[bold]warehouse[/bold] {DEMO_DATABASE}")
     world = start_world()
     try:
-        console.print(f"[bold]replay world[/bold] {len(world.outlets)} outlets on 127.0.0.1, query API {world.gdelt_url}")
+        console.print(
+            f"[bold]replay world[/bold] {len(world.outlets)} outlets on 127.0.0.1, query API {world.gdelt_url}"
+        )
         config_dir = demo_config(world)
         console.rule("cycle 1: the world as first published")
-        run_cycle(config_dir, url, STORY)
+        first = datetime.now(UTC)
+        run_cycle(config_dir, url, STORY, as_of=first)
         world.set_state(2)
         console.rule("cycle 2: the world a day later (edits and a follow-up)")
-        run_cycle(config_dir, url, STORY)
+        # The cycle's logical time is a day on, so the re-check schedule finds the articles due again.
+        run_cycle(config_dir, url, STORY, as_of=first + timedelta(days=1))
     finally:
         world.stop()
     report = report_stage(config_dir, url, STORY, DEMO_DIR / f"report-{STORY}.html")
     print_comparison(url)
     console.print(f"[bold]report[/bold] {report}")
     console.print(f"[bold]alert emails[/bold] {DEMO_DIR / 'outbox'}")
-    console.print(f"[bold]query it[/bold] sqlite3 {DEMO_DATABASE} 'select outlet_name, headline from v_story_coverage'")
+    console.print(
+        f"[bold]query it[/bold] sqlite3 {DEMO_DATABASE} 'select outlet_name, headline from v_story_coverage'"
+    )
     return 0
 
 

@@ -87,7 +87,12 @@ def run_id(connection: Connection, run_key: str) -> int:
 
 
 def crawl_stage(
-    config_dir: str | Path, db_url: str, story_slug: str, run_key: str, outlets: list[str] | None = None
+    config_dir: str | Path,
+    db_url: str,
+    story_slug: str,
+    run_key: str,
+    outlets: list[str] | None = None,
+    as_of: datetime | None = None,
 ) -> dict[str, Any]:
     """Crawl (in a separate process) and record fetch outcomes, HTTP cache state and discovered outlets."""
     from pipeline.crawl import run_crawl
@@ -99,7 +104,10 @@ def crawl_stage(
         with engine.connect() as connection:
             cache = read_http_cache(connection)
         shard_dir = context.workdir / _shard_name(outlets)
-        result = run_crawl(context.config.directory, story_slug, shard_dir, run_key, cache, outlets)
+        # as_of is the run's logical time (Airflow's data interval end): re-check decisions follow it.
+        result = run_crawl(
+            context.config.directory, story_slug, shard_dir, run_key, cache, outlets, now=as_of
+        )
         with engine.begin() as connection:
             record_crawl(connection, run_id(connection, run_key), result)
         return {"shard": _shard_name(outlets), "counts": dict(result.counts)}

@@ -22,18 +22,20 @@ console = Console(stderr=True)
 
 
 def run_cycle(
-    config_dir: str | Path, db_url: str, story_slug: str, run_key: str | None = None
+    config_dir: str | Path, db_url: str, story_slug: str, run_key: str | None = None, as_of: datetime | None = None
 ) -> dict[str, Any]:
-    run_key = run_key or f"cli:{story_slug}:{datetime.now(UTC).strftime('%Y%m%dT%H%M%S.%fZ')}"
+    """All stages of one cycle; ``as_of`` is the cycle's logical time (default: now)."""
+    as_of = as_of or datetime.now(UTC)
+    run_key = run_key or f"cli:{story_slug}:{as_of.strftime('%Y%m%dT%H%M%S.%fZ')}"
     stages = [
-        ("crawl", lambda: cycle.crawl_stage(config_dir, db_url, story_slug, run_key)),
+        ("crawl", lambda: cycle.crawl_stage(config_dir, db_url, story_slug, run_key, as_of=as_of)),
         ("process", lambda: cycle.process_stage(config_dir, db_url, story_slug, run_key)),
         ("framing", lambda: cycle.framing_stage(config_dir, db_url, story_slug, run_key)),
         ("alert", lambda: cycle.alert_stage(config_dir, db_url, story_slug, run_key)),
     ]
-    cycle.start_run(config_dir, db_url, story_slug, run_key)
+    cycle.start_run(config_dir, db_url, story_slug, run_key, started_at=as_of)
     results = _run_stages(stages, story_slug)
-    summary = cycle.finish_run(config_dir, db_url, story_slug, run_key)
+    summary = cycle.finish_run(config_dir, db_url, story_slug, run_key, finished_at=datetime.now(UTC))
     print_summary(story_slug, summary)
     return {"run_key": run_key, **summary, "stages": results}
 

@@ -206,7 +206,16 @@ _ROLE_WORDS = {
     "redaktion",
     "online",
     "digital",
+    "기자",  # Korean "reporter", written after the name
 }
+# Job titles alone: a byline part made only of these credits no one ("Staff", "Senior Editor").
+_JOB_WORDS = {
+    "reporter", "reporters", "correspondent", "correspondents", "editor", "editors", "writer",
+    "writers", "staff", "contributor", "contributing", "columnist", "senior", "chief", "photographer",
+    "photos", "photo", "updated", "published", "journalist", "journalists", "analyst", "opinion",
+    "periodista", "corresponsal", "enviado", "enviada", "especial", "columnista", "editora", "desk",
+    "newsroom", "redacción", "redaccion", "redaktion", "team", "by", "and", "the", "for", "in", "기자",
+}  # fmt: skip
 _HONORIFICS = re.compile(r"^(?:dr|mr|mrs|ms|prof|sr|sra|lic|ing)\.?\s+", re.IGNORECASE)
 _NOT_NAME_CHARS = re.compile(r"[@#\d<>{}=\[\]]|https?:|www\.|\.com\b|\.org\b|\.mx\b|\.es\b", re.IGNORECASE)
 _MAX_NAME_WORDS = 5
@@ -246,9 +255,50 @@ def _clean_name(part: str, outlet_names: tuple[str, ...]) -> str | None:
     candidate = _HONORIFICS.sub("", _strip_role_words(candidate))
     if not candidate or _NOT_NAME_CHARS.search(candidate):
         return None
-    if any(candidate.casefold() == outlet.casefold() for outlet in outlet_names):
+    if any(_names_outlet(candidate, outlet) for outlet in outlet_names):
         return None
     return candidate if is_person_name(candidate) else None
+
+
+def _names_outlet(candidate: str, outlet: str) -> bool:
+    """'MDR THÜRINGEN' names the outlet 'MDR': an outlet's name as a whole word marks an outlet credit."""
+    return bool(re.search(rf"(?<!\w){re.escape(outlet)}(?!\w)", candidate, re.IGNORECASE))
+
+
+_NOT_CREDIT_CHARS = re.compile(r"[@#<>{}=\[\]]|https?:|www\.", re.IGNORECASE)
+MAX_CREDIT_WORDS = 6
+
+
+def byline_organisations(value: str | None, outlet_names: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The credits in a byline that are not people: "A und B, dpa" -> ("dpa",); "Associated Press".
+
+    The complement of ``parse_byline``: parts that are not a person's name, yet are a short name
+    rather than a job title, a URL or a sentence.
+    """
+    if not value or not str(value).strip():
+        return ()
+    text = unicodedata.normalize("NFC", " ".join(str(value).split()))
+    if _PHOTO_CREDIT.match(text) or _NOT_CREDIT_CHARS.search(text):
+        return ()
+    text = re.sub(r"[()\[\]]", ",", _BYLINE_PREFIX.sub("", text))  # "Jane Doe (Reuters)"
+    pieces = re.split(r"\s+[|–—]\s+|\s+-\s+", text)  # "Jane Doe - El Universal"
+    credits = [part.strip(" .:-–—·") for piece in pieces for part in _NAME_SEPARATORS.split(piece)]
+    return tuple(
+        dict.fromkeys(
+            credit
+            for credit in credits
+            if is_organisation_credit(credit) and not _clean_name(credit, outlet_names)
+        )
+    )
+
+
+def is_organisation_credit(text: str) -> bool:
+    words = text.split()
+    if not words or len(words) > MAX_CREDIT_WORDS or _NOT_CREDIT_CHARS.search(text):
+        return False
+    if not any(ch.isalpha() for ch in text):
+        return False
+    return not all(word.casefold().strip(".,:") in _JOB_WORDS for word in words)
 
 
 def _strip_role_words(text: str) -> str:

@@ -260,6 +260,23 @@ def content_hash(headline: str | None, body_text: str) -> str:
     return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
 
 
+# --- Text fields -------------------------------------------------------------------------------
+
+# A headline, dek or byline is one line of plain text. Markup that arrives inside one (a <script>
+# smuggled into og:title, say) is dropped with its content; CR/LF, which would otherwise reach email
+# headers and CSV exports, collapses into single spaces.
+_SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+
+
+def plain_text_field(value: str | None) -> str | None:
+    """One line of plain text: script/style elements and tags removed, whitespace collapsed."""
+    if value is None:
+        return None
+    text = _TAG.sub(" ", _SCRIPT_OR_STYLE.sub(" ", value))
+    return " ".join(text.split()) or None
+
+
 # --- Records -----------------------------------------------------------------------------------
 
 
@@ -288,21 +305,22 @@ def normalise_article(
     )
     seen = (requested_url, final_url, extracted.url, declared, extracted.amp_url, feed_url)
     body = extracted.body_text
+    headline = plain_text_field(extracted.headline)
     return NormalisedArticle(
         outlet=outlet,
         canonical_url=canonical,
         url_hash=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
         aliases=url_aliases(canonical, seen),
-        headline=extracted.headline,
-        dek=extracted.dek,
-        authors=extracted.authors,
+        headline=headline,
+        dek=plain_text_field(extracted.dek),
+        authors=tuple(name for name in map(plain_text_field, extracted.authors) if name),
         published_at=extracted.published_at,
         modified_at=extracted.modified_at,
         language=extracted.language,
         section=extracted.section,
         body_text=body,
         word_count=word_count(body),
-        content_hash=content_hash(extracted.headline, body),
+        content_hash=content_hash(headline, body),
         fetched_at=fetched_at,
         lead_image=extracted.lead_image,
         body_confidence=extracted.body_confidence,

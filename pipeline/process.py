@@ -59,7 +59,9 @@ def _looks_like_html(body: bytes) -> bool:
     return head.startswith((b"<!doctype html", b"<html"))
 
 
-def merge_outlet_duplicates(articles: Sequence[NormalisedArticle]) -> tuple[list[NormalisedArticle], list[Outcome]]:
+def merge_outlet_duplicates(
+    articles: Sequence[NormalisedArticle],
+) -> tuple[list[NormalisedArticle], list[Outcome]]:
     """One outlet publishing one text at several canonical URLs: keep one article, the rest are aliases.
 
     Copies across outlets are syndication, not duplicates: they stay separate articles.
@@ -72,8 +74,12 @@ def merge_outlet_duplicates(articles: Sequence[NormalisedArticle]) -> tuple[list
         if first is None or first.url_hash == article.url_hash:
             kept[key] = article if first is None else _later_fetch(first, article)
             continue
-        kept[key] = replace(first, aliases=url_aliases(first.canonical_url, (*first.aliases, *article.aliases)))
-        outcomes.append(Outcome("dedupe", "duplicate", article.canonical_url, f"same text as {first.canonical_url}"))
+        kept[key] = replace(
+            first, aliases=url_aliases(first.canonical_url, (*first.aliases, *article.aliases))
+        )
+        outcomes.append(
+            Outcome("dedupe", "duplicate", article.canonical_url, f"same text as {first.canonical_url}")
+        )
     return list(kept.values()), outcomes
 
 
@@ -98,7 +104,9 @@ def process_pages(
         (articles if isinstance(result, NormalisedArticle) else outcomes).append(result)
     unique, duplicates = merge_outlet_duplicates(articles)
     relevance = tuple(score_story_relevance(story, article) for article in unique)
-    outcomes += duplicates + [_relevance_outcome(score, article) for score, article in zip(relevance, unique, strict=True)]
+    outcomes += duplicates + [
+        _relevance_outcome(score, article) for score, article in zip(relevance, unique, strict=True)
+    ]
     counts = Counter(f"{o.stage}:{o.kind}" for o in outcomes)
     return ProcessedBatch(tuple(unique), relevance, tuple(quarantined), tuple(outcomes), counts)
 

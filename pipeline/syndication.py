@@ -36,7 +36,9 @@ from schemas.models import (
 from schemas.records import NormalisedArticle
 
 
-def index_and_cluster(connection: Connection, articles: Sequence[NormalisedArticle], ids: Mapping[str, int]) -> int:
+def index_and_cluster(
+    connection: Connection, articles: Sequence[NormalisedArticle], ids: Mapping[str, int]
+) -> int:
     """Index each article's signature and attach it to a copy cluster when history holds its copy.
 
     Articles are taken in publication order so a re-run finds the same clusters. Returns how many
@@ -72,15 +74,20 @@ def _refresh_signature(connection: Connection, article_id: int, body_text: str):
     connection.execute(delete(LshBucket).where(LshBucket.article_id == article_id))
     upsert_rows(connection, ArticleSignature, [{"article_id": article_id, "signature": signature_to_bytes(signature)}],
                 ["article_id"], ["signature"])  # fmt: skip
-    rows = [{"band": band, "bucket_key": key, "article_id": article_id} for band, key in lsh_band_keys(signature)]
+    rows = [
+        {"band": band, "bucket_key": key, "article_id": article_id} for band, key in lsh_band_keys(signature)
+    ]
     upsert_rows(connection, LshBucket, rows, ["band", "bucket_key", "article_id"])
     return signature
 
 
 def _already_member(connection: Connection, article_id: int) -> bool:
-    return connection.execute(
-        select(SyndicationMember.id).where(SyndicationMember.article_id == article_id)
-    ).first() is not None
+    return (
+        connection.execute(
+            select(SyndicationMember.id).where(SyndicationMember.article_id == article_id)
+        ).first()
+        is not None
+    )
 
 
 def _best_copy_candidate(connection: Connection, article_id: int, signature) -> tuple[int, float] | None:
@@ -119,7 +126,12 @@ def _join_cluster(connection: Connection, article_id: int, match: tuple[int, flo
 
 def _found_cluster(connection: Connection, founder_id: int) -> int:
     key = connection.execute(select(Article.url_hash).where(Article.id == founder_id)).scalar_one()
-    upsert_rows(connection, SyndicationCluster, [{"cluster_key": key, "original_article_id": founder_id}], ["cluster_key"])
+    upsert_rows(
+        connection,
+        SyndicationCluster,
+        [{"cluster_key": key, "original_article_id": founder_id}],
+        ["cluster_key"],
+    )
     cluster_id = connection.execute(
         select(SyndicationCluster.id).where(SyndicationCluster.cluster_key == key)
     ).scalar_one()
@@ -144,10 +156,14 @@ def _decide_original(connection: Connection, cluster_id: int) -> None:
     )
     for member_id, member in members.items():
         is_original = member_id == original_id
-        differences = {} if is_original else copy_differences(
-            original.body_text, member.body_text, original.headline, member.headline
+        differences = (
+            {}
+            if is_original
+            else copy_differences(original.body_text, member.body_text, original.headline, member.headline)
         )
-        similarity = 1.0 if is_original else estimated_jaccard(original_signature, minhash_signature(member.body_text))
+        similarity = (
+            1.0 if is_original else estimated_jaccard(original_signature, minhash_signature(member.body_text))
+        )
         connection.execute(
             SyndicationMember.__table__.update()
             .where(SyndicationMember.article_id == member_id)
@@ -157,7 +173,9 @@ def _decide_original(connection: Connection, cluster_id: int) -> None:
 
 def _wire_outlet_names(connection: Connection, names: list[str]) -> set[str]:
     return set(
-        connection.execute(select(Outlet.name).where(Outlet.name.in_(names), Outlet.outlet_type == "wire")).scalars()
+        connection.execute(
+            select(Outlet.name).where(Outlet.name.in_(names), Outlet.outlet_type == "wire")
+        ).scalars()
     )
 
 

@@ -58,7 +58,9 @@ class ExtractedArticle:
     amp_url: str | None = None
     headline: str | None = None
     dek: str | None = None
-    authors: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()  # people only
+    # agencies and outlets credited as authors ("dpa", "Associated Press"): not people, so not ``authors``
+    credited_organisations: tuple[str, ...] = ()
     published_at: datetime | None = None  # UTC, tz-aware
     modified_at: datetime | None = None  # UTC, tz-aware
     language: str | None = None  # ISO 639-1

@@ -379,3 +379,29 @@ def test_version_delta_reports_a_removed_paragraph():
     old = normalise(extracted())
     new = normalise(extracted(body_paragraphs=("The plan would send JSOC units.",)))
     assert version_delta(old, new)["paragraphs_removed"] == ["Sheinbaum rejected any intervention."]
+
+
+def test_markup_smuggled_into_a_headline_is_dropped_with_its_content() -> None:
+    from pipeline.normalise import plain_text_field
+
+    assert plain_text_field("Strikes near <script>alert('fw')</script>") == "Strikes near"
+    assert plain_text_field("<b>Bold</b> claim") == "Bold claim"
+
+
+def test_cr_lf_in_a_headline_collapses_to_one_line() -> None:
+    from pipeline.normalise import plain_text_field
+
+    assert (
+        plain_text_field("Stop the invasion,\r\nBcc: victim@example.com")
+        == "Stop the invasion, Bcc: victim@example.com"
+    )
+    assert plain_text_field("  \r\n ") is None
+
+
+def test_text_that_merely_mentions_angle_brackets_is_kept() -> None:
+    from pipeline.normalise import plain_text_field
+
+    assert (
+        plain_text_field("Cartel violence < 2024 levels, officials say")
+        == "Cartel violence < 2024 levels, officials say"
+    )

@@ -17,8 +17,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     for name in ("serve", "truth", "config"):
         sub = commands.add_parser(name)
-        sub.add_argument("--base-port", type=int, default=DEFAULT_BASE_PORT,
-                         help="first port; outlets take consecutive ports (0 = pick free ports)")
+        sub.add_argument(
+            "--base-port",
+            type=int,
+            default=DEFAULT_BASE_PORT,
+            help="first port; outlets take consecutive ports (0 = pick free ports)",
+        )
         sub.add_argument("--scale", type=int, default=0, help="extra generated articles")
         sub.add_argument("--seed", type=int, default=20251124)
         sub.add_argument("--state", type=int, choices=(1, 2), default=1)

@@ -93,7 +93,9 @@ class Article:
 
 
 def _utc(value) -> datetime:
-    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    parsed = (
+        value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    )
     return parsed.astimezone(UTC)
 
 
@@ -109,14 +111,25 @@ def _article_from_file(path: Path) -> tuple[dict, list[str]]:
 
 def _build_original(meta: dict, paragraphs: list[str]) -> Article:
     return Article(
-        id=meta["id"], outlet=meta["outlet"], language=meta["language"], kind=meta["kind"],
-        headline=meta["headline"], dek=meta.get("dek", ""), authors=tuple(meta.get("authors", ())),
-        published=_utc(meta["published"]), section=meta.get("section", "News"),
-        paragraphs=tuple(paragraphs), slug=meta["slug"],
+        id=meta["id"],
+        outlet=meta["outlet"],
+        language=meta["language"],
+        kind=meta["kind"],
+        headline=meta["headline"],
+        dek=meta.get("dek", ""),
+        authors=tuple(meta.get("authors", ())),
+        published=_utc(meta["published"]),
+        section=meta.get("section", "News"),
+        paragraphs=tuple(paragraphs),
+        slug=meta["slug"],
         modified=_utc(meta["modified"]) if meta.get("modified") else None,
-        credit=meta.get("credit"), dateline=meta.get("dateline"), only_in_state=meta.get("only_in_state"),
-        state2=meta.get("state2") or {}, old_path=meta.get("old_path"),
-        charset_declared=meta.get("charset_declared", "header"), in_gdelt=bool(meta.get("in_gdelt")),
+        credit=meta.get("credit"),
+        dateline=meta.get("dateline"),
+        only_in_state=meta.get("only_in_state"),
+        state2=meta.get("state2") or {},
+        old_path=meta.get("old_path"),
+        charset_declared=meta.get("charset_declared", "header"),
+        in_gdelt=bool(meta.get("in_gdelt")),
         image=meta.get("image"),
     )
 
@@ -129,12 +142,22 @@ def _build_copy(meta: dict, local_paragraphs: list[str], original: Article) -> A
     if meta.get("credit"):
         kept.append(meta["credit"])
     return Article(
-        id=meta["id"], outlet=meta["outlet"], language=original.language, kind=original.kind,
-        headline=meta.get("headline", original.headline), dek=meta.get("dek", original.dek),
-        authors=tuple(meta.get("authors", original.authors)), published=_utc(meta["published"]),
-        section=meta.get("section", original.section), paragraphs=tuple(kept), slug=meta["slug"],
-        syndicates=original.id, credit=meta.get("credit"), dateline=meta.get("dateline", original.dateline),
-        charset_declared=meta.get("charset_declared", "header"), in_gdelt=bool(meta.get("in_gdelt")),
+        id=meta["id"],
+        outlet=meta["outlet"],
+        language=original.language,
+        kind=original.kind,
+        headline=meta.get("headline", original.headline),
+        dek=meta.get("dek", original.dek),
+        authors=tuple(meta.get("authors", original.authors)),
+        published=_utc(meta["published"]),
+        section=meta.get("section", original.section),
+        paragraphs=tuple(kept),
+        slug=meta["slug"],
+        syndicates=original.id,
+        credit=meta.get("credit"),
+        dateline=meta.get("dateline", original.dateline),
+        charset_declared=meta.get("charset_declared", "header"),
+        in_gdelt=bool(meta.get("in_gdelt")),
     )
 
 
@@ -154,8 +177,14 @@ def load_outlets() -> tuple[Outlet, ...]:
 def load_articles() -> tuple[Article, ...]:
     """Every hand-written article, originals first so copies can refer to them."""
     parsed = [_article_from_file(p) for p in sorted((CONTENT_DIR / "articles").rglob("*.md"))]
-    originals = {meta["id"]: _build_original(meta, paras) for meta, paras in parsed if "syndicates" not in meta}
-    copies = [_build_copy(meta, paras, originals[meta["syndicates"]]) for meta, paras in parsed if "syndicates" in meta]
+    originals = {
+        meta["id"]: _build_original(meta, paras) for meta, paras in parsed if "syndicates" not in meta
+    }
+    copies = [
+        _build_copy(meta, paras, originals[meta["syndicates"]])
+        for meta, paras in parsed
+        if "syndicates" in meta
+    ]
     return tuple(originals.values()) + tuple(copies)
 
 
@@ -166,4 +195,6 @@ def load_faults() -> tuple[dict, ...]:
 
 def article_path(outlet: Outlet, article: Article, slug: str | None = None) -> str:
     when = article.published
-    return outlet.article_path.format(y=f"{when:%Y}", m=f"{when:%m}", d=f"{when:%d}", slug=slug or article.slug)
+    return outlet.article_path.format(
+        y=f"{when:%Y}", m=f"{when:%m}", d=f"{when:%d}", slug=slug or article.slug
+    )

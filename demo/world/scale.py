@@ -54,17 +54,32 @@ class ScaleCatalogue:
         else:
             article = self._noise(rng, outlet)
         slug = f"{slugify(article.headline)}-{index:06d}"
-        return dataclasses.replace(article, id=f"scale-{index:06d}", outlet=outlet.slug, slug=slug,
-                                   published=published, modified=None, state2={}, old_path=None,
-                                   in_gdelt=False, charset_declared="header", dateline=None)
+        return dataclasses.replace(
+            article,
+            id=f"scale-{index:06d}",
+            outlet=outlet.slug,
+            slug=slug,
+            published=published,
+            modified=None,
+            state2={},
+            old_path=None,
+            in_gdelt=False,
+            charset_declared="header",
+            dateline=None,
+        )
 
     def _wire_copy(self, rng: random.Random, outlet: Outlet) -> Article:
         same_language = [a for a in self.originals if a.language == outlet.language] or list(self.originals)
         original = rng.choice(same_language)
         kept = original.paragraphs[: len(original.paragraphs) - rng.randint(0, 2)]
         prefix = rng.choice(["", "WIRE: ", "Update: ", ""])
-        return dataclasses.replace(original, headline=prefix + original.headline, paragraphs=kept,
-                                   syndicates=original.id, credit="Continental Wire Service")
+        return dataclasses.replace(
+            original,
+            headline=prefix + original.headline,
+            paragraphs=kept,
+            syndicates=original.id,
+            credit="Continental Wire Service",
+        )
 
     def _duplicate(self, rng: random.Random, outlet: Outlet) -> Article:
         source = rng.choice(self.handwritten)
@@ -72,11 +87,23 @@ class ScaleCatalogue:
 
     def _noise(self, rng: random.Random, outlet: Outlet) -> Article:
         bank = _bank()[outlet.language]
-        headline = rng.choice(bank["headlines"]).format(town=rng.choice(bank["towns"]), thing=rng.choice(bank["things"]))
+        headline = rng.choice(bank["headlines"]).format(
+            town=rng.choice(bank["towns"]), thing=rng.choice(bank["things"])
+        )
         paragraphs = tuple(" ".join(rng.sample(bank["sentences"], 3)) for _ in range(rng.randint(4, 7)))
-        return Article(id="", outlet=outlet.slug, language=outlet.language, kind="unrelated", headline=headline,
-                       dek=paragraphs[0][:120], authors=(rng.choice(["Staff", "Redacción", "Pat Moreno"]),),
-                       published=WINDOW_START, section="Local", paragraphs=paragraphs, slug="")
+        return Article(
+            id="",
+            outlet=outlet.slug,
+            language=outlet.language,
+            kind="unrelated",
+            headline=headline,
+            dek=paragraphs[0][:120],
+            authors=(rng.choice(["Staff", "Redacción", "Pat Moreno"]),),
+            published=WINDOW_START,
+            section="Local",
+            paragraphs=paragraphs,
+            slug="",
+        )
 
     def outlet_of(self, index: int) -> str:
         # The outlet is the generator's first draw, so it can be known without building the article.

@@ -64,8 +64,10 @@ class WorldHandler(BaseHTTPRequestHandler):
         etag = '"' + hashlib.sha1(response.body).hexdigest()[:20] + '"' if response.conditional else ""
         if response.conditional and _not_modified(self.headers, response, etag):
             status = 304
-        self.world.record(self.site, RequestRecord(self.command, self.path,
-                                                   {k.lower(): v for k, v in self.headers.items()}, status))
+        self.world.record(
+            self.site,
+            RequestRecord(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, status),
+        )
         self.send_response(status)
         self._send_headers(response, etag, status)
         if send_body and status != 304:
@@ -74,7 +76,9 @@ class WorldHandler(BaseHTTPRequestHandler):
     def _send_headers(self, response: Response, etag: str, status: int) -> None:
         if status != 304:
             self.send_header("Content-Type", response.content_type)
-            self.send_header("Content-Length", str(response.length if response.stream else len(response.body)))
+            self.send_header(
+                "Content-Length", str(response.length if response.stream else len(response.body))
+            )
         if etag:
             self.send_header("ETag", etag)
         if response.last_modified:
@@ -113,7 +117,10 @@ class ReplayWorld:
     # Lifecycle ---------------------------------------------------------------------------------
     def start(self) -> ReplayWorld:
         sockets = [self._bind(i) for i in range(len(self._sites))]
-        self.bases = {site: f"http://127.0.0.1:{sock.getsockname()[1]}" for site, sock in zip(self._sites, sockets, strict=True)}
+        self.bases = {
+            site: f"http://127.0.0.1:{sock.getsockname()[1]}"
+            for site, sock in zip(self._sites, sockets, strict=True)
+        }
         self.catalogue = Catalogue(self.bases, self.bases[INTERNAL], self.scale, self.seed)
         self.request_log = {self.name_of(site): [] for site in self._sites}
         for site, sock in zip(self._sites, sockets, strict=True):
@@ -133,8 +140,12 @@ class ReplayWorld:
         server.socket = sock
         server.daemon_threads = True
         server.server_activate()
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                                  name=f"{self.thread_prefix}{site}", daemon=True)
+        thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=f"{self.thread_prefix}{site}",
+            daemon=True,
+        )
         thread.start()
         self._servers.append((server, thread))
 
@@ -189,6 +200,7 @@ class ReplayWorld:
 
     def truth(self) -> dict:
         from .truth import build_truth
+
         return build_truth(self)
 
     # Serving -------------------------------------------------------------------------------------
@@ -199,14 +211,18 @@ class ReplayWorld:
     def respond(self, site: str, raw_path: str) -> Response:
         parts = urlsplit(raw_path)
         if site == INTERNAL:
-            return Response(200, "text/plain; charset=utf-8", b"internal admin export: you should not be here\n")
+            return Response(
+                200, "text/plain; charset=utf-8", b"internal admin export: you should not be here\n"
+            )
         if site == GDELT:
             return self._gdelt(parts.path, parse_qs(parts.query))
         return self.catalogue.resolve(site, self.state, parts.path)
 
     def _gdelt(self, path: str, query: dict[str, list[str]]) -> Response:
         if path != "/api/v2/doc/doc" or not query.get("query"):
-            return Response(400, "text/plain; charset=utf-8", b"Invalid query: specify query, mode and format\n")
+            return Response(
+                400, "text/plain; charset=utf-8", b"Invalid query: specify query, mode and format\n"
+            )
         if query.get("mode", [""])[0].lower() != "artlist" or query.get("format", [""])[0].lower() != "json":
             return Response(400, "text/plain; charset=utf-8", b"Only mode=ArtList&format=json is recorded\n")
         return Response(200, "application/json; charset=utf-8", self.catalogue.gdelt_artlist(self.state))

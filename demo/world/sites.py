@@ -52,6 +52,7 @@ def huge_page_stream(size: int) -> Callable[[], Iterator[bytes]]:
             piece = chunk[: size - sent]
             sent += len(piece)
             yield piece
+
     return generate
 
 
@@ -77,7 +78,11 @@ class Catalogue:
 
     def amp_url_of(self, article: Article) -> str | None:
         outlet = self.outlets[article.outlet]
-        return self.bases[outlet.slug] + "/amp" + self.path_of(article) if outlet.amp and article.syndicates is None else None
+        return (
+            self.bases[outlet.slug] + "/amp" + self.path_of(article)
+            if outlet.amp and article.syndicates is None
+            else None
+        )
 
     def feed_link_of(self, article: Article) -> str:
         outlet = self.outlets[article.outlet]
@@ -120,11 +125,13 @@ class Catalogue:
         outlet = self.outlets[slug]
         routes: dict[str, Callable[[], Response]] = {
             "/": lambda: self._homepage(outlet, state),
-            "/robots.txt": lambda: self._text(render.robots_txt(outlet, self.bases[slug], self.sitemap_paths(outlet)),
-                                              "text/plain; charset=utf-8"),
+            "/robots.txt": lambda: self._text(
+                render.robots_txt(outlet, self.bases[slug], self.sitemap_paths(outlet)),
+                "text/plain; charset=utf-8",
+            ),
         }
         for feed in outlet.feeds:
-            routes[feed.path] = (lambda f=feed: self._feed(outlet, f, state))
+            routes[feed.path] = lambda f=feed: self._feed(outlet, f, state)
         routes.update(self._sitemap_routes(outlet, state))
         for article in (a for a in self.articles_of(slug, state) if not a.id.startswith("scale-")):
             routes.update(self._article_routes(article, state))
@@ -169,26 +176,59 @@ class Catalogue:
         base = self.bases[outlet.slug]
         newest = self.articles_of(outlet.slug, state)[:HOMEPAGE_TEASERS]
         teasers = [(a.headline, self.url_of(a), a.dek) for a in newest]
-        extras = [(f.get("headline", "Archive: every story we ever published"), base + f["path"])
-                  for f in self.faults if f["outlet"] == outlet.slug and f["kind"] in ("robots-disallowed", "huge-page")]
-        html = render.homepage(outlet, base=base, clock=STATE_CLOCK[state], charset=outlet.encoding,
-                               teasers=teasers, extra_links=extras)
-        return Response(200, self._html_content_type(outlet), self._encode(outlet, html),
-                        last_modified=_newest(newest, STATE_CLOCK[state]), conditional=True)
+        extras = [
+            (f.get("headline", "Archive: every story we ever published"), base + f["path"])
+            for f in self.faults
+            if f["outlet"] == outlet.slug and f["kind"] in ("robots-disallowed", "huge-page")
+        ]
+        html = render.homepage(
+            outlet,
+            base=base,
+            clock=STATE_CLOCK[state],
+            charset=outlet.encoding,
+            teasers=teasers,
+            extra_links=extras,
+        )
+        return Response(
+            200,
+            self._html_content_type(outlet),
+            self._encode(outlet, html),
+            last_modified=_newest(newest, STATE_CLOCK[state]),
+            conditional=True,
+        )
 
     def _article_response(self, article: Article, state: int) -> Response:
         outlet = self.outlets[article.outlet]
         base = self.bases[outlet.slug]
-        related = [(a.headline, self.url_of(a)) for a in self.articles_of(outlet.slug, state)[:4] if a.id != article.id]
-        html = render.article_page(article, outlet, url=self.url_of(article), base=base, state=state,
-                                   charset=outlet.encoding, amp_url=self.amp_url_of(article), related=related[:3],
-                                   feed_links=render.feed_autodiscovery(outlet, base))
+        related = [
+            (a.headline, self.url_of(a))
+            for a in self.articles_of(outlet.slug, state)[:4]
+            if a.id != article.id
+        ]
+        html = render.article_page(
+            article,
+            outlet,
+            url=self.url_of(article),
+            base=base,
+            state=state,
+            charset=outlet.encoding,
+            amp_url=self.amp_url_of(article),
+            related=related[:3],
+            feed_links=render.feed_autodiscovery(outlet, base),
+        )
         fault = self.fault_for(article.id) or {}
         if fault.get("kind") == "unavailable-once" and self._unavailable_now(article.id):
-            return Response(503, headers={"Retry-After": str(fault["retry_after"])}, body=b"Service Unavailable")
+            return Response(
+                503, headers={"Retry-After": str(fault["retry_after"])}, body=b"Service Unavailable"
+            )
         content_type = fault.get("content_type") or self._html_content_type(outlet, article.charset_declared)
-        return Response(200, content_type, self._encode(outlet, html),
-                        last_modified=article.modified or article.published, conditional=True)
+        return Response(
+            200,
+            content_type,
+            self._encode(outlet, html),
+            last_modified=article.modified or article.published,
+            conditional=True,
+        )
 
     def _unavailable_now(self, key: str) -> bool:
         """Alternates 503 and 200, so every crawl (and every re-run) meets a 503 and a successful retry."""
@@ -198,67 +238,114 @@ class Catalogue:
 
     def _amp_response(self, article: Article) -> Response:
         outlet = self.outlets[article.outlet]
-        html = render.amp_page(article, outlet, canonical_url=self.url_of(article), base=self.bases[outlet.slug])
-        return Response(200, "text/html; charset=utf-8", html.encode(),
-                        last_modified=article.modified or article.published, conditional=True)
+        html = render.amp_page(
+            article, outlet, canonical_url=self.url_of(article), base=self.bases[outlet.slug]
+        )
+        return Response(
+            200,
+            "text/html; charset=utf-8",
+            html.encode(),
+            last_modified=article.modified or article.published,
+            conditional=True,
+        )
 
     def _robots_disallowed_page(self, outlet: Outlet, fault: dict) -> Response:
-        html = f"<html><head><title>{fault['headline']}</title></head><body><h1>{fault['headline']}</h1>" \
-               "<p>Internal draft, not for publication.</p></body></html>"
+        html = (
+            f"<html><head><title>{fault['headline']}</title></head><body><h1>{fault['headline']}</h1>"
+            "<p>Internal draft, not for publication.</p></body></html>"
+        )
         return Response(200, "text/html; charset=utf-8", html.encode())
 
     def _feed_items(self, outlet: Outlet, feed, state: int) -> list[tuple[Article, str]]:
-        chosen = [a for a in self.articles_of(outlet.slug, state) if not feed.language or a.language == feed.language]
+        chosen = [
+            a
+            for a in self.articles_of(outlet.slug, state)
+            if not feed.language or a.language == feed.language
+        ]
         items = [(a, self.feed_link_of(a)) for a in chosen[:FEED_ITEM_LIMIT]]
         for fault in (f for f in self.faults if f["outlet"] == outlet.slug and f.get("feed_title")):
-            stub = Article(id=fault["id"], outlet=outlet.slug, language=outlet.language, kind="fault",
-                           headline=fault["feed_title"], dek=fault["feed_title"], authors=(),
-                           published=STATE_CLOCK[1], section="News", paragraphs=(), slug="")
+            stub = Article(
+                id=fault["id"],
+                outlet=outlet.slug,
+                language=outlet.language,
+                kind="fault",
+                headline=fault["feed_title"],
+                dek=fault["feed_title"],
+                authors=(),
+                published=STATE_CLOCK[1],
+                section="News",
+                paragraphs=(),
+                slug="",
+            )
             items.append((stub, self.bases[outlet.slug] + fault["path"]))
         return items
 
     def _feed(self, outlet: Outlet, feed, state: int) -> Response:
         items = self._feed_items(outlet, feed, state)
-        text = render.FEED_RENDERERS[feed.kind](outlet, feed, self.bases[outlet.slug], STATE_CLOCK[state],
-                                                items, outlet.encoding.upper())
+        text = render.FEED_RENDERERS[feed.kind](
+            outlet, feed, self.bases[outlet.slug], STATE_CLOCK[state], items, outlet.encoding.upper()
+        )
         body = self._encode(outlet, text)
         if feed.truncated:
             body = body[: len(body) // 2]
         charset = "" if feed.kind == "jsonfeed" else f"; charset={outlet.encoding}"
-        return Response(200, render.FEED_MIME[feed.kind] + charset, body,
-                        last_modified=_newest([a for a, _ in items], STATE_CLOCK[state]), conditional=True)
+        return Response(
+            200,
+            render.FEED_MIME[feed.kind] + charset,
+            body,
+            last_modified=_newest([a for a, _ in items], STATE_CLOCK[state]),
+            conditional=True,
+        )
 
     def _sitemap_routes(self, outlet: Outlet, state: int) -> dict[str, Callable[[], Response]]:
-        wanted = set(self.sitemap_paths(outlet)) | (set(INDEXED_SITEMAPS) if "index" in outlet.sitemaps else set())
-        return {path: (lambda p=path: self._xml(outlet, self._sitemap_text(outlet, state, p))) for path in wanted}
+        wanted = set(self.sitemap_paths(outlet)) | (
+            set(INDEXED_SITEMAPS) if "index" in outlet.sitemaps else set()
+        )
+        return {
+            path: (lambda p=path: self._xml(outlet, self._sitemap_text(outlet, state, p))) for path in wanted
+        }
 
     def _sitemap_text(self, outlet: Outlet, state: int, path: str) -> str:
         base, encoding = self.bases[outlet.slug], outlet.encoding.upper()
         if path.endswith("_index.xml"):
-            children = INDEXED_SITEMAPS + ([BULK_SITEMAP] if BULK_SITEMAP in self.sitemap_paths(outlet) else [])
+            children = INDEXED_SITEMAPS + (
+                [BULK_SITEMAP] if BULK_SITEMAP in self.sitemap_paths(outlet) else []
+            )
             return render.sitemap_index([base + p for p in children], STATE_CLOCK[state])
         generated = path == BULK_SITEMAP  # scale mode's articles get a sitemap of their own
-        entries = [(a, self.url_of(a)) for a in self.articles_of(outlet.slug, state)
-                   if a.id.startswith("scale-") == generated]
+        entries = [
+            (a, self.url_of(a))
+            for a in self.articles_of(outlet.slug, state)
+            if a.id.startswith("scale-") == generated
+        ]
         if "news" in path:
             return render.news_sitemap(outlet, entries, encoding)
         return render.url_sitemap(entries, encoding)
 
     def _xml(self, outlet: Outlet, text: str) -> Response:
-        return Response(200, f"application/xml; charset={outlet.encoding}", self._encode(outlet, text), conditional=True)
+        return Response(
+            200, f"application/xml; charset={outlet.encoding}", self._encode(outlet, text), conditional=True
+        )
 
     # Query discovery -----------------------------------------------------------------------------
     def gdelt_artlist(self, state: int) -> bytes:
         listed = [a.in_state(state) for a in self.articles if a.in_gdelt and a.exists_in(state)]
-        return json.dumps({"articles": [self._gdelt_entry(a) for a in listed]}, ensure_ascii=False, indent=1).encode()
+        return json.dumps(
+            {"articles": [self._gdelt_entry(a) for a in listed]}, ensure_ascii=False, indent=1
+        ).encode()
 
     def _gdelt_entry(self, article: Article) -> dict:
         outlet = self.outlets[article.outlet]
-        return {"url": self.url_of(article), "url_mobile": self.amp_url_of(article) or "",
-                "title": article.headline, "seendate": f"{article.published:%Y%m%dT%H%M%SZ}",
-                "socialimage": self.bases[outlet.slug] + article.image if article.image else "",
-                "domain": urlsplit(self.bases[outlet.slug]).netloc, "language": GDELT_LANGUAGE[article.language],
-                "sourcecountry": GDELT_COUNTRY[outlet.country]}
+        return {
+            "url": self.url_of(article),
+            "url_mobile": self.amp_url_of(article) or "",
+            "title": article.headline,
+            "seendate": f"{article.published:%Y%m%dT%H%M%SZ}",
+            "socialimage": self.bases[outlet.slug] + article.image if article.image else "",
+            "domain": urlsplit(self.bases[outlet.slug]).netloc,
+            "language": GDELT_LANGUAGE[article.language],
+            "sourcecountry": GDELT_COUNTRY[outlet.country],
+        }
 
 
 def _newest(articles, fallback: datetime) -> datetime:

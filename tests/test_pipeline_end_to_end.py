@@ -1,0 +1,147 @@
+"""The whole cycle against the replay world: v_story_coverage matches the world's truth file.
+
+One world and one warehouse per dialect (SQLite, PostgreSQL): cycle 1 on state 1, cycle 2 on the
+unchanged world (must change no analyst-facing row), cycle 3 a day later on state 2 (versions).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from demo.world import ReplayWorld
+from demo.world.config import write_demo_config
+from pipeline.cycle_runner import run_cycle
+from schemas.database import make_engine
+
+pytestmark = pytest.mark.slow
+
+STORY = "mexico-cartel-intervention"
+FIRST = datetime(2025, 11, 28, 12, 0, tzinfo=UTC)
+# Tables whose rows describe one run rather than the world (new rows each run, by design).
+PER_RUN_TABLES = {"crawl_runs", "fetch_log", "run_outcomes", "http_cache", "quarantine", "alembic_version"}
+
+
+class Pipeline:
+    """A replay world, its config and a warehouse, driven cycle by cycle."""
+
+    def __init__(self, world: ReplayWorld, config_dir: Path, db_url: str) -> None:
+        self.world, self.config_dir, self.db_url = world, config_dir, db_url
+        self.engine = make_engine(db_url)
+        self.snapshots: dict[str, dict[str, list[str]]] = {}
+
+    def cycle(self, name: str, as_of: datetime) -> None:
+        run_cycle(self.config_dir, self.db_url, STORY, run_key=f"e2e-{name}", as_of=as_of)
+        self.snapshots[name] = analyst_rows(self.engine)
+
+    def coverage(self) -> dict[str, dict]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.text("SELECT * FROM v_story_coverage WHERE story_slug = :s"), {"s": STORY})
+            return {row.canonical_url: row._asdict() for row in rows}
+
+
+def analyst_rows(engine: sa.Engine) -> dict[str, list[str]]:
+    """Every analyst-facing table's rows, as sorted text, without surrogate ids."""
+    metadata = sa.MetaData()
+    metadata.reflect(engine)
+    contents = {}
+    with engine.connect() as connection:
+        for table in metadata.sorted_tables:
+            if table.name in PER_RUN_TABLES:
+                continue
+            columns = [c for c in table.columns if c.name not in ("id", "first_run_id", "run_id")]
+            contents[table.name] = sorted(repr(tuple(row)) for row in connection.execute(sa.select(*columns)))
+    return contents
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def pipeline(request, tmp_path_factory):
+    directory = tmp_path_factory.mktemp(f"e2e-{request.param}")
+    if request.param == "sqlite":
+        db_url = f"sqlite:///{directory / 'warehouse.sqlite'}"
+    else:
+        db_url = request.getfixturevalue("postgres_schema_url")
+    with ReplayWorld(base_port=None) as world:
+        config_dir = write_demo_config(world, directory / "config", directory / "warc", directory / "outbox")
+        driven = Pipeline(world, config_dir, db_url)
+        driven.truth = world.truth()
+        driven.cycle("first", FIRST)
+        driven.cycle("unchanged", FIRST + timedelta(minutes=5))
+        world.set_state(2)
+        driven.cycle("state2", FIRST + timedelta(days=1))
+        yield driven
+        driven.engine.dispose()
+
+
+def truth_story_articles(truth: dict, state: int) -> dict[str, dict]:
+    return {
+        url: article
+        for url, article in truth["articles"].items()
+        if article["is_story"] and str(state) in article["versions"]
+    }
+
+
+def test_the_relevant_set_is_the_truth_files_coverage(pipeline) -> None:
+    expected = set(truth_story_articles(pipeline.truth, 2))
+    found = set(pipeline.coverage())
+    assert found == expected, f"missing {sorted(expected - found)}; unexpected {sorted(found - expected)}"
+
+
+def test_headlines_and_authors_match_the_truth(pipeline) -> None:
+    coverage = pipeline.coverage()
+    for url, article in truth_story_articles(pipeline.truth, 2).items():
+        row = coverage[url]
+        expected_headline = " ".join(article["versions"]["2"]["headline"].split())
+        assert " ".join((row["headline"] or "").split()) == expected_headline, url
+        authors = row["authors"] if isinstance(row["authors"], list) else __import__("json").loads(row["authors"])
+        assert sorted(authors) == sorted(article["authors"]), url
+
+
+def test_syndicated_copies_share_their_originals_cluster(pipeline) -> None:
+    coverage = pipeline.coverage()
+    by_id = {article["id"]: url for url, article in truth_story_articles(pipeline.truth, 2).items()}
+    for url, article in truth_story_articles(pipeline.truth, 2).items():
+        row = coverage[url]
+        if article["syndicates"]:
+            original = coverage[by_id[article["syndicates"]]]
+            assert row["syndication_cluster"] is not None, f"{url} copies {article['syndicates']} but has no cluster"
+            assert row["syndication_cluster"] == original["syndication_cluster"], url
+            assert not row["is_original"], url
+            assert original["is_original"], by_id[article["syndicates"]]
+        elif not any(a["syndicates"] == article["id"] for a in pipeline.truth["articles"].values()):
+            assert row["syndication_cluster"] is None, f"{url} is alone but clustered"
+
+
+def test_versions_count_material_changes_only(pipeline) -> None:
+    coverage = pipeline.coverage()
+    changes = pipeline.truth["state_changes"]
+    for url in changes["headline_edited"] + changes["paragraph_added"]:
+        assert coverage[url]["version_count"] == 2, url
+    for url in changes["trivial_only"]:
+        assert coverage[url]["version_count"] == 1, url
+    for url in changes["new_in_state_2"]:
+        assert coverage[url]["version_count"] == 1, url
+
+
+def test_headline_edits_are_queryable(pipeline) -> None:
+    with pipeline.engine.connect() as connection:
+        edits = connection.execute(sa.text("SELECT canonical_url, old_headline, new_headline FROM v_headline_changes")).all()
+    assert {edit.canonical_url for edit in edits} == set(pipeline.truth["state_changes"]["headline_edited"])
+    for edit in edits:
+        assert edit.old_headline != edit.new_headline
+
+
+def test_a_second_identical_run_changes_no_row(pipeline) -> None:
+    first, second = pipeline.snapshots["first"], pipeline.snapshots["unchanged"]
+    changed = {table for table in first if first[table] != second[table]}
+    assert changed == set(), f"tables changed by an identical re-run: {sorted(changed)}"
+
+
+def test_urls_that_must_never_reach_the_warehouse_do_not(pipeline) -> None:
+    forbidden = {entry["url"] for entry in pipeline.truth["never_in_warehouse"]}
+    with pipeline.engine.connect() as connection:
+        stored = set(connection.execute(sa.text("SELECT url FROM article_urls")).scalars())
+    assert stored & forbidden == set()
