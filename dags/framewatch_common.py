@@ -1,0 +1,134 @@
+"""Shared by the framewatch DAG files: cheap parse-time helpers and task-time resolvers.
+
+Parse-time helpers (``story_headers``, ``config_dir``...) read only the environment and small YAML
+files. Task-time resolvers (``warehouse_url``, ``smtp_url_in_environment``, ``current_run_key``) may
+touch Airflow connections and the task context, so they are only ever called inside a running task.
+This file is listed in ``.airflowignore``: it defines no DAG.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import yaml
+from airflow.sdk import Asset
+
+DEFAULT_SCHEDULE_MINUTES = 30
+WAREHOUSE_CONNECTION = "framewatch_warehouse"
+SMTP_CONNECTION = "framewatch_smtp"
+
+
+# --- Parse time: environment and YAML only ---------------------------------------------------------
+
+
+def config_dir() -> str:
+    """FRAMEWATCH_CONFIG_DIR, or the repository's ``config/`` next to this folder."""
+    return os.environ.get("FRAMEWATCH_CONFIG_DIR") or str(Path(__file__).resolve().parent.parent / "config")
+
+
+def story_headers(directory: Path) -> list[tuple[str, int]]:
+    """(slug, schedule_minutes) of every story file; full validation happens in the tasks."""
+    headers = []
+    for path in sorted((directory / "stories").glob("*.yaml")):
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if not isinstance(document, dict) or not isinstance(document.get("slug"), str):
+            raise ValueError(f"{path}: a story file needs a 'slug' (run `framewatch check-config`)")
+        headers.append((document["slug"], int(document.get("schedule_minutes") or DEFAULT_SCHEDULE_MINUTES)))
+    return headers
+
+
+def crawl_shard_count() -> int:
+    """How many parallel crawl tasks a cycle fans out to (more Celery workers can take more)."""
+    return max(1, int(os.environ.get("FRAMEWATCH_CRAWL_SHARDS", "4")))
+
+
+def coverage_asset(slug: str) -> Asset:
+    """Updated when a story's cycle loaded coverage; the reporting DAG is scheduled on it."""
+    return Asset(
+        name=f"framewatch_{slug.replace('-', '_')}_coverage", uri=f"framewatch://stories/{slug}/coverage"
+    )
+
+
+def default_task_args(notifier: Any) -> dict[str, Any]:
+    return {
+        "owner": "framewatch",
+        "retries": int(os.environ.get("FRAMEWATCH_TASK_RETRIES", "3")),
+        "retry_delay": timedelta(minutes=2),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=30),
+        "execution_timeout": timedelta(minutes=30),
+        # email_on_failure is deprecated in Airflow 3: a notifier tells the operator instead.
+        "on_failure_callback": [notifier],
+    }
+
+
+# --- Task time: context and connections -------------------------------------------------------------
+
+
+def current_run_key() -> str:
+    """``<dag_id>:<data interval end>``: the partition this run reads and writes, stable across retries."""
+    from airflow.sdk import get_current_context
+
+    context = get_current_context()
+    moment = context.get("data_interval_end") or context.get("logical_date")
+    suffix = moment.isoformat() if moment is not None else context["run_id"]
+    return f"{context['dag'].dag_id}:{suffix}"
+
+
+def warehouse_url() -> str:
+    """FRAMEWATCH_DATABASE_URL, else the Airflow connection ``framewatch_warehouse``."""
+    url = os.environ.get("FRAMEWATCH_DATABASE_URL", "").strip()
+    if url:
+        return url
+    from airflow.sdk import Connection
+
+    return Connection.get(WAREHOUSE_CONNECTION).get_uri()
+
+
+def smtp_url_from_connection(connection: Any) -> str:
+    """The SMTP URL the pipeline understands, with the smtp provider's SSL/TLS conventions."""
+    extra = connection.extra_dejson or {}
+    use_ssl = not _truthy(extra.get("disable_ssl", False))
+    use_starttls = not use_ssl and not _truthy(extra.get("disable_tls", False))
+    credentials = ""
+    if connection.login:
+        credentials = quote(connection.login, safe="") + ":" + quote(connection.password or "", safe="") + "@"
+    port = f":{connection.port}" if connection.port else ""
+    query = "?starttls=true" if use_starttls else ""
+    return f"{'smtps' if use_ssl else 'smtp'}://{credentials}{connection.host}{port}{query}"
+
+
+@contextmanager
+def smtp_url_in_environment() -> Iterator[None]:
+    """Expose the ``framewatch_smtp`` connection as FRAMEWATCH_SMTP_URL while the alert task runs."""
+    if os.environ.get("FRAMEWATCH_SMTP_URL") or not _connection_exists(SMTP_CONNECTION):
+        yield
+        return
+    from airflow.sdk import Connection
+
+    os.environ["FRAMEWATCH_SMTP_URL"] = smtp_url_from_connection(Connection.get(SMTP_CONNECTION))
+    try:
+        yield
+    finally:
+        os.environ.pop("FRAMEWATCH_SMTP_URL", None)
+
+
+def _connection_exists(conn_id: str) -> bool:
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        Connection.get(conn_id)
+    except AirflowNotFoundException:
+        return False
+    return True
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
