@@ -179,5 +179,8 @@ def test_injected_script_does_not_run_in_a_browser(tmp_path: Path):
     assert "window.__pwned=1" in dom  # the text is on the page...
     assert "<script" not in dom.lower()  # ...as text, not as an element
     assert "data-pwned" not in dom.split("</head>")[1].split(">", 1)[0]  # the handler never ran on <body>
-    shot = screenshot(page, tmp_path / "report.png", profile=tmp_path / "profile")
+    # Kept as a test artifact (test-artifacts/, git-ignored) for a person to look at.
+    artifacts = Path(__file__).resolve().parents[1] / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    shot = screenshot(page, artifacts / "report.png", profile=tmp_path / "profile")
     assert shot.stat().st_size > 10_000
