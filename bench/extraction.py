@@ -193,9 +193,7 @@ def author_f1(expected: tuple[str, ...], predicted: tuple[str, ...]) -> float:
     return 2 * overlap / (len(truth) + len(guess))
 
 
-def mean_author_f1(
-    expected: dict[str, tuple[str, ...]], predictions: dict[str, tuple[str, ...]]
-) -> float:
+def mean_author_f1(expected: dict[str, tuple[str, ...]], predictions: dict[str, tuple[str, ...]]) -> float:
     scores = [author_f1(truth, predictions[page_id]) for page_id, truth in expected.items()]
     return sum(scores) / max(1, len(scores))
 

@@ -84,6 +84,20 @@ def _page_or_outcome(manifest_path: Path, number: int, line: str) -> FetchedPage
     return _page_from_record(record, body)
 
 
+def manifest_records(manifest_path: Path | str) -> dict[str, dict]:
+    """url -> its manifest record (outlet, requested_url, where its bytes are...), bodies not read."""
+    found: dict[str, dict] = {}
+    with Path(manifest_path).open(encoding="utf-8") as lines:
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # reported as corrupt-manifest-line by iter_fetched_pages
+            if isinstance(record, dict) and record.get("url"):
+                found[record["url"]] = record
+    return found
+
+
 def read_warc_body(warc_path: Path, offset: int, record_id: str) -> bytes:
     """The HTTP payload (de-chunked, content-decoded) of the record at ``offset``, checked by id."""
     with warc_path.open("rb") as stream:

@@ -21,6 +21,7 @@ from pipeline.config import load_config
 from pipeline.discovery import asks_query_api
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CACHE_UPDATES_FILE = "http_cache_updates.json"  # written by the crawl process (spiders.pipelines)
 
 
 class CrawlError(RuntimeError):
@@ -40,6 +41,10 @@ class CrawlResult:
     counts: dict[str, int] = field(default_factory=dict)  # outcome kind -> how many
     outlets: tuple[str, ...] = ()  # the outlets this crawl was asked for; empty: all configured ones
     asked_query_api: bool = False  # this crawl ran query discovery (and fetched the discovered outlets)
+
+    @property
+    def cache_updates_path(self) -> Path:
+        return self.workdir / CACHE_UPDATES_FILE
 
     @property
     def shard_key(self) -> str:
@@ -146,7 +151,7 @@ def _collect(workdir: Path, run_key: str, log_path: Path, scope: dict) -> CrawlR
         manifest_path=workdir / "manifest.jsonl",
         fetch_log_path=workdir / "fetch_log.jsonl",
         log_path=log_path,
-        http_cache_updates=_read_json(workdir / "http_cache_updates.json", {}),
+        http_cache_updates=_read_json(workdir / CACHE_UPDATES_FILE, {}),
         discovered_outlets=_read_json(workdir / "discovered_outlets.json", []),
         counts=counts,
         **scope,

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, or_, select
 
+from pipeline.identity import url_hash
 from pipeline.load import load_discovered_outlets, upsert_rows
 from schemas.models import CrawlRun, FetchLog, HttpCacheEntry, RunOutcome
 
@@ -56,6 +57,23 @@ def save_http_cache(connection: Connection, updates: Mapping[str, Mapping[str, A
     rows = [cache_row(entry) for entry in updates.values()]
     upsert_rows(connection, HttpCacheEntry, rows, ["url_hash"], [c for c in CACHE_COLUMNS if c != "url_hash"])
     return len(rows)
+
+
+def advance_http_cache(connection: Connection, updates: Mapping[str, Mapping[str, Any]]) -> int:
+    """Like ``save_http_cache``, but an entry only moves forward in fetch time: reprocessing an old run
+    cannot roll the cache back to what that run saw."""
+    rows = [cache_row(entry) for entry in updates.values()]
+    upsert_rows(connection, HttpCacheEntry, rows, ["url_hash"], [c for c in CACHE_COLUMNS if c != "url_hash"],
+                lambda table, excluded: excluded.last_fetched_at >= table.c.last_fetched_at)  # fmt: skip
+    return len(rows)
+
+
+def forget_http_cache(connection: Connection, urls: Iterable[str]) -> int:
+    """Drop these URLs' http_cache entries: the next crawl fetches them in full, as if new."""
+    hashes = sorted({url_hash(url) for url in urls})
+    if not hashes:
+        return 0
+    return connection.execute(delete(HttpCacheEntry).where(HttpCacheEntry.url_hash.in_(hashes))).rowcount
 
 
 # The whole crawl -------------------------------------------------------------------------------------
@@ -148,6 +166,7 @@ def _with_archive(entries: list[Any], result: CrawlResult) -> list[Any]:
         "warc": [str(p) for p in result.warc_paths],
         "manifest": str(result.manifest_path),
         "fetch_log": str(result.fetch_log_path),
+        "http_cache": str(result.cache_updates_path),
     }
     others = [e for e in entries if not (isinstance(e, dict) and e.get("shard") == result.shard_key)]
     return [*others, mine]

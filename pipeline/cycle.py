@@ -7,10 +7,11 @@ with the same result: rows are upserted by natural keys and the run's raw archiv
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -109,7 +110,9 @@ def crawl_stage(
             context.config.directory, story_slug, shard_dir, run_key, cache, outlets, now=as_of
         )
         with engine.begin() as connection:
-            record_crawl(connection, run_id(connection, run_key), result)
+            # The HTTP cache says "the warehouse has this page": it is saved by the process stage, in the
+            # transaction that loads the pages, so a failed load cannot leave the cache ahead of the data.
+            record_crawl(connection, run_id(connection, run_key), replace(result, http_cache_updates={}))
         return {"shard": _shard_name(outlets), "counts": dict(result.counts)}
     finally:
         engine.dispose()
@@ -130,7 +133,8 @@ def process_stage(config_dir: str | Path, db_url: str, story_slug: str, run_key:
     from pipeline.syndication import index_and_cluster
 
     context = cycle_context(config_dir, db_url, story_slug, run_key)
-    hosts = [outlet.host for outlet in context.config.outlets]
+    # Each page may only name its own outlet's hosts as canonical (pipeline.normalise.choose_canonical).
+    hosts = {outlet.name: (outlet.host,) for outlet in context.config.outlets}
     engine = context.engine()
     try:
         with engine.connect() as connection:
@@ -146,6 +150,7 @@ def process_stage(config_dir: str | Path, db_url: str, story_slug: str, run_key:
             _load_quarantine(
                 connection, current_run, [*batch.quarantined, *map(_quarantined, archive_errors)]
             )
+            _settle_http_cache(connection, run_key, archive_errors)
             counts = Counter(batch.counts) + Counter(f"archive:{o.kind}" for o in archive_errors)
             counts["syndication:clustered"] = clustered
             _record_outcomes(connection, current_run, counts)
@@ -160,9 +165,68 @@ def _quarantined(outcome: Outcome):
     return Quarantined(outcome.url or "(unknown)", f"{outcome.kind}: {outcome.detail}", None)
 
 
-def _run_manifests(connection: Connection, run_key: str) -> list[str]:
+def _settle_http_cache(connection: Connection, run_key: str, archive_errors: list[Outcome]) -> None:
+    """Save the HTTP cache state of this run's crawls, now that their pages are loaded, except for pages
+    whose archive record cannot be read: those are forgotten (under the URL they were requested as, too),
+    or the next crawl would trust a 304 or "not due" for content the warehouse never got. Their outlets'
+    feeds and sitemaps are forgotten as well, so the next crawl reads them in full and the pages come back
+    with the same feed context (dates, authors) as when first fetched, not as bare homepage links."""
+    from pipeline.crawl_state import advance_http_cache, forget_http_cache
+
+    entries = _run_archive_entries(connection, run_key)
+    unreadable = {outcome.url for outcome in archive_errors if outcome.url}
+    lost = _manifest_records(entries, unreadable)
+    withheld = (
+        unreadable | {r["requested_url"] for r in lost} | _listing_urls(entries, {r["outlet"] for r in lost})
+    )
+    updates = {url: e for url, e in _crawl_cache_updates(entries).items() if url not in withheld}
+    advance_http_cache(connection, updates)
+    forget_http_cache(connection, withheld)
+
+
+def _crawl_cache_updates(entries: list[dict]) -> dict[str, dict]:
+    """url -> http_cache row, as the run's crawl processes left them (one file per shard)."""
+    updates: dict[str, dict] = {}
+    for entry in entries:
+        path = Path(entry["http_cache"]) if entry.get("http_cache") else None
+        if path and path.exists():
+            updates.update(json.loads(path.read_text(encoding="utf-8")))
+    return updates
+
+
+def _manifest_records(entries: list[dict], urls: set[str]) -> list[dict]:
+    from pipeline.archive import manifest_records
+
+    if not urls:
+        return []
+    records = {
+        url: r for e in entries if e.get("manifest") for url, r in manifest_records(e["manifest"]).items()
+    }
+    return [records[url] for url in urls if url in records]
+
+
+def _listing_urls(entries: list[dict], outlets: set[str]) -> set[str]:
+    """The feeds and sitemaps of these outlets that the run's crawls read (from their fetch logs)."""
+    from pipeline.crawl_state import read_fetch_log
+
+    if not outlets:
+        return set()
+    return {
+        event["url"]
+        for entry in entries
+        if entry.get("fetch_log")
+        for event in read_fetch_log(Path(entry["fetch_log"]))
+        if event.get("kind") in ("feed", "sitemap") and event.get("outlet") in outlets
+    }
+
+
+def _run_archive_entries(connection: Connection, run_key: str) -> list[dict]:
     paths = connection.execute(select(CrawlRun.warc_paths).where(CrawlRun.run_key == run_key)).scalar_one()
-    return [entry["manifest"] for entry in paths or [] if isinstance(entry, dict) and entry.get("manifest")]
+    return [entry for entry in paths or [] if isinstance(entry, dict)]
+
+
+def _run_manifests(connection: Connection, run_key: str) -> list[str]:
+    return [entry["manifest"] for entry in _run_archive_entries(connection, run_key) if entry.get("manifest")]
 
 
 def _pages_from(manifests: list[str], reader) -> Iterator:

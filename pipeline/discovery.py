@@ -12,6 +12,7 @@ import json
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import feedparser
@@ -80,7 +81,8 @@ class QueryHit:
 
 
 def crawl_url(link: str, base_url: str | None = None) -> str:
-    """The URL to request for a link: absolute, fragment dropped, click-tracking parameters removed.
+    """The URL to request for a link: absolute, fragment dropped, click-tracking parameters and
+    credentials (``user:password@``, never sent on to an outlet nor stored) removed.
 
     Removing ``utm_*``/``fbclid`` here saves fetching one article twice under two spellings; the
     normaliser still keeps the original link as an alias (it travels in ``FeedEntry.url``).
@@ -91,7 +93,8 @@ def crawl_url(link: str, base_url: str | None = None) -> str:
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
         if not k.lower().startswith("utm_") and k.lower() not in TRACKING_PARAMS
     ]
-    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), ""))
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, netloc, parts.path or "/", urlencode(query), ""))
 
 
 def same_site(url: str, site_url: str) -> bool:
@@ -173,11 +176,33 @@ def _entry_from_feedparser(item, feed, base_url: str) -> FeedEntry | None:
         title=item.get("title") or None,
         summary=item.get("summary") or None,
         content=content[0].get("value") if content else None,
-        published=_struct_to_utc(item.get("published_parsed") or item.get("updated_parsed")),
+        published=_feed_entry_date(item),
         authors=tuple(a["name"] for a in item.get("authors", []) if a.get("name")),
         guid=item.get("id") or None,
         language=_language_code(item.get("language") or feed.get("language")),
     )
+
+
+def _feed_entry_date(item) -> datetime | None:
+    """The entry's date, kept only when its text is a real RFC 822 or ISO 8601 date.
+
+    feedparser rolls impossible dates over ("2025-13-45" becomes 2026-01-01), which would drop an
+    in-window article as out of window; an entry whose date does not hold up counts as undated.
+    """
+    for text_key, parsed_key in (("published", "published_parsed"), ("updated", "updated_parsed")):
+        if item.get(parsed_key):
+            return _struct_to_utc(item[parsed_key]) if _is_real_date(item.get(text_key)) else None
+    return None
+
+
+def _is_real_date(text: object) -> bool:
+    if not isinstance(text, str):
+        return False
+    try:
+        parsedate_to_datetime(text)
+        return True
+    except (TypeError, ValueError, IndexError):
+        return parse_datetime(text) is not None
 
 
 def _struct_to_utc(value) -> datetime | None:
@@ -253,19 +278,24 @@ def parse_sitemap(body: bytes) -> ParsedDocument:
     """A sitemap index (child sitemaps) or urlset, with Google News ``news:`` dates and titles."""
     if declares_entities(body):
         return ParsedDocument(error="unsafe-xml", detail="sitemap declares XML entities")
+    parser = _safe_xml_parser()
     try:
-        root = etree.fromstring(body, parser=_safe_xml_parser())
+        root = etree.fromstring(body, parser=parser)
     except etree.XMLSyntaxError as exc:
         return ParsedDocument(error="malformed-sitemap", detail=str(exc)[:300])
     if root is None:
         return ParsedDocument(error="malformed-sitemap", detail="empty document")
+    # The recovering parser reads what it can of a truncated document; the damage is still named.
+    damage = (
+        {"error": "malformed-sitemap", "detail": str(parser.error_log[0])[:300]} if parser.error_log else {}
+    )
     tag = etree.QName(root).localname
     if tag == "sitemapindex":
-        return ParsedDocument(child_sitemaps=tuple(_locs(root, "sitemap")))
+        return ParsedDocument(child_sitemaps=tuple(_locs(root, "sitemap")), **damage)
     if tag != "urlset":
         return ParsedDocument(error="malformed-sitemap", detail=f"unexpected root element <{tag}>")
     return ParsedDocument(
-        entries=tuple(_sitemap_entry(url) for url in root if _local(url) == "url" and _loc(url))
+        entries=tuple(_sitemap_entry(url) for url in root if _local(url) == "url" and _loc(url)), **damage
     )
 
 

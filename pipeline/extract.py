@@ -58,11 +58,20 @@ def decode_html(html: bytes, headers: Mapping[str, str] | None = None) -> tuple[
     Valid UTF-8 outranks a declared legacy charset because legacy text with accented letters almost
     never forms valid UTF-8 by chance, while pages re-saved as UTF-8 keep their stale declaration.
     """
-    if not html.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) and _is_multibyte_utf8(html):
+    has_bom = html.startswith(_BYTE_ORDER_MARKS)
+    if not has_bom and _is_multibyte_utf8(html):
         return html.decode("utf-8"), "utf-8"
     content_type = _header(headers, "content-type")
     encoding, text = html_to_unicode(content_type, html, auto_detect_fun=_sniff_encoding)
+    # a byte order mark outranks everything (WHATWG), so only a BOM-less page can be caught lying
+    if not has_bom and encoding.replace("-", "").lower() == "utf8" and not html.isascii():
+        # Declared UTF-8 but not valid UTF-8 (checked above): the declaration lies, and the bytes are
+        # the web's legacy default, as for an undeclared page (WHATWG's fallback).
+        return html.decode("cp1252", "replace"), "cp1252"
     return text, encoding
+
+
+_BYTE_ORDER_MARKS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
 
 def _is_multibyte_utf8(html: bytes) -> bool:
@@ -117,6 +126,7 @@ class StructuredData:
     nodes_by_id: Mapping[str, Mapping] = field(
         default_factory=dict
     )  # JSON-LD @graph nodes, for @id references
+    author_meta: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # every value of author tags
 
 
 _ARTICLE_TYPES = re.compile(r"(Article|BlogPosting|Report|Posting|LiveBlog)$", re.IGNORECASE)
@@ -132,6 +142,7 @@ def read_structured_data(tree: lxml.html.HtmlElement, url: str) -> StructuredDat
         microdata=tuple(_microdata_articles(microdata)),
         opengraph=_opengraph(_safe(OpenGraphExtractor().extract_items, tree, url)),
         meta=_meta_tags(tree),
+        author_meta=_author_meta_tags(tree),
         nodes_by_id={
             obj["@id"]: obj for obj in _walk(jsonld) if isinstance(obj.get("@id"), str) and len(obj) > 1
         },
@@ -198,6 +209,16 @@ def _meta_tags(tree: lxml.html.HtmlElement) -> dict[str, str]:
     return tags
 
 
+def _author_meta_tags(tree: lxml.html.HtmlElement) -> dict[str, tuple[str, ...]]:
+    tags: dict[str, tuple[str, ...]] = {}
+    for meta in tree.iter("meta"):
+        key = (meta.get("name") or meta.get("property") or "").strip().lower()
+        content = (meta.get("content") or "").strip()
+        if key in _AUTHOR_META and content:
+            tags[key] = (*tags.get(key, ()), content)
+    return tags
+
+
 def _first_text(value: object) -> str | None:
     """A JSON-LD value as text: strings as they are, lists by their first item, objects by name."""
     if isinstance(value, list):
@@ -249,16 +270,20 @@ def headline_candidates(data: StructuredData, tree: lxml.html.HtmlElement) -> li
     return [Candidate(" ".join(str(c.value).split()), c.source) for c in candidates if c.value]
 
 
-def choose_headline(candidates: list[Candidate]) -> Candidate | None:
+def choose_headline(candidates: list[Candidate], outlets: tuple[str, ...] = ()) -> Candidate | None:
     """Site names ride on titles ("Headline | Outlet"): a candidate that another one extends wins."""
-    stripped = [Candidate(_strip_site_name(c.value, candidates), c.source) for c in candidates]
+    stripped = [Candidate(_strip_site_name(c.value, candidates, outlets), c.source) for c in candidates]
     return choose_by_agreement(stripped)
 
 
-def _strip_site_name(title: str, candidates: list[Candidate]) -> str:
+def _strip_site_name(title: str, candidates: list[Candidate], outlets: tuple[str, ...] = ()) -> str:
     shorter = [c.value for c in candidates if len(c.value) < len(title) and title.startswith(c.value)]
-    if shorter and not title[len(max(shorter, key=len))].isalnum():
-        return max(shorter, key=len)  # "Headline：Outlet" when another source gives just "Headline"
+    if shorter:
+        head = max(shorter, key=len)
+        # "Headline：Outlet" when another source gives just "Headline"; a tail without a word
+        # ("Headline...") is part of the headline, not a site name.
+        if not title[len(head)].isalnum() and re.search(r"\w", title[len(head) :]):
+            return head
     parts = _TITLE_SEPARATORS.split(title)
     if len(parts) == 1:
         return title
@@ -267,7 +292,39 @@ def _strip_site_name(title: str, candidates: list[Candidate]) -> str:
         for piece in (" ".join(parts[:cut]), " ".join(parts[-cut:])):
             if _normalise(piece) in others:
                 return title[: len(piece)] if title.startswith(piece) else title[-len(piece) :]
+    return _strip_outlet_part(title, parts, outlets)
+
+
+MAX_SECTION_WORDS = 3
+
+
+def _strip_outlet_part(title: str, parts: list[str], outlets: tuple[str, ...]) -> str:
+    """'Headline | Politics | Outlet News' or 'Outlet - Headline', the outlet known from the page.
+
+    Only an end part that names the outlet goes, with a short section name next to a suffix.
+    """
+    if not outlets:
+        return title
+    separators = _TITLE_SEPARATORS.findall(title)
+    if _names_any_outlet(parts[-1], outlets):
+        keep = len(parts) - 1
+        if keep > 1 and len(parts[keep - 1].split()) <= MAX_SECTION_WORDS:
+            keep -= 1  # "| Politics News |": the section between headline and outlet
+        return _join_parts(parts[:keep], separators)
+    if _names_any_outlet(parts[0], outlets):
+        return _join_parts(parts[1:], separators[1:])
     return title
+
+
+def _names_any_outlet(part: str, outlets: tuple[str, ...]) -> bool:
+    return any(re.search(rf"(?<!\w){re.escape(outlet)}(?!\w)", part, re.IGNORECASE) for outlet in outlets)
+
+
+def _join_parts(parts: list[str], separators: list[str]) -> str:
+    joined = parts[0]
+    for separator, part in zip(separators, parts[1:], strict=False):
+        joined += separator + part
+    return joined
 
 
 def _element_text(element) -> str | None:
@@ -312,7 +369,7 @@ def author_candidates(data: StructuredData, tree: lxml.html.HtmlElement) -> list
         (_structured_people(props.get("author"), outlets, {}), "microdata") for props in data.microdata[:1]
     ]
     found.append((_byline_people(data.opengraph.get("article:author"), outlets), "opengraph"))
-    found += [(_byline_people(data.meta.get(name), outlets), "meta") for name in _AUTHOR_META]
+    found += [(_meta_people(data.author_meta.get(name, ()), outlets), "meta") for name in _AUTHOR_META]
     found.append((_byline_people(labelled_byline(data.meta), outlets), "meta"))
     found.append((_visible_bylines(tree, outlets), "visible-text"))
     return [(names, source) for names, source in found if names]
@@ -372,13 +429,17 @@ def _entry_name(entry: object) -> str | None:
     return _first_text(entry)
 
 
-def credited_organisations(data: StructuredData) -> tuple[tuple[str, ...], str | None]:
+def credited_organisations(
+    data: StructuredData, people: tuple[str, ...] = ()
+) -> tuple[tuple[str, ...], str | None]:
     """Agencies and outlets the article's structured author field credits ("dpa", "BBC News").
 
     Structured data only: a meta author tag often names the site's owner rather than crediting
-    anyone, and visible bylines run into teasers for other articles.
+    anyone, and visible bylines run into teasers for other articles. Beside a named person the
+    outlet's own name credits no one (the outlet publishes every article), so it is left out then.
     """
     outlets = outlet_names(data)
+    own_names = {name.casefold() for name in outlets} if people else set()
     fields = [(obj.get("author"), "json-ld") for obj in data.articles[:1]]
     fields += [(props.get("author"), "microdata") for props in data.microdata[:1]]
     for value, source in fields:
@@ -386,6 +447,7 @@ def credited_organisations(data: StructuredData) -> tuple[tuple[str, ...], str |
             credit
             for entry in _author_entries(value, data.nodes_by_id)
             for credit in _entry_credits(entry, outlets)
+            if credit.casefold() not in own_names
         ]
         if credits:
             return tuple(dict.fromkeys(credits)), source
@@ -406,6 +468,11 @@ def _person_name(person: Mapping) -> object:
     return " ".join(part for part in parts if part) or None
 
 
+def _meta_people(values: tuple[str, ...], outlets: tuple[str, ...]) -> tuple[str, ...]:
+    # a page may repeat a tag: <meta name="author"> for the site, then again for the reporter
+    return tuple(dict.fromkeys(name for value in values for name in _byline_people(value, outlets)))
+
+
 def _byline_people(text: str | None, outlets: tuple[str, ...] = ()) -> tuple[str, ...]:
     parsed = parse_byline(text, outlets)
     return () if isinstance(parsed, ParseFailure) else parsed
@@ -422,6 +489,30 @@ def _visible_bylines(tree: lxml.html.HtmlElement, outlets: tuple[str, ...]) -> t
             break  # the byline block ended; later matches are teasers for other articles
         people.extend(names)
     return tuple(dict.fromkeys(people))
+
+
+MAX_SIGNATURE_WORDS = 8
+
+
+def signature_people(
+    paragraphs: tuple[str, ...], outlets: tuple[str, ...]
+) -> list[tuple[tuple[str, ...], str]]:
+    """Some outlets sign a story with a paragraph holding only the names, first or last in the body.
+
+    The last resort when a page has no byline: the paragraph must be names and nothing else, so a
+    credit line ("With reports from ...") or a heading does not pass.
+    """
+    for paragraph in paragraphs[:1] + paragraphs[-1:]:
+        if len(paragraph.split()) > MAX_SIGNATURE_WORDS:
+            continue
+        names = _byline_people(paragraph, outlets)
+        if names and _words(paragraph) == _words(" ".join(names)):
+            return [(names, "visible-text")]
+    return []
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.casefold()))
 
 
 def _innermost(elements: list) -> list:
@@ -612,7 +703,9 @@ def extract_article(
     sources: dict[str, str] = {}
     fields: dict[str, object] = {}
 
-    headline = choose_headline(headline_candidates(data, tree) + _feed_candidates(feed_entry, "title"))
+    headline = choose_headline(
+        headline_candidates(data, tree) + _feed_candidates(feed_entry, "title"), outlet_names(data)
+    )
     _keep(fields, sources, "headline", headline)
     body = choose_body(
         tree,
@@ -631,10 +724,13 @@ def extract_article(
         fields["language"], sources["language"] = language, language_source
     languages = (language,) if language else None
 
-    authors, author_source = choose_authors(author_candidates(data, tree) + _feed_authors(feed_entry))
+    found_authors = author_candidates(data, tree) + _feed_authors(feed_entry)
+    if not found_authors:
+        found_authors = signature_people(body.paragraphs, outlet_names(data))
+    authors, author_source = choose_authors(found_authors)
     if authors:
         fields["authors"], sources["authors"] = authors, author_source
-    organisations, organisations_source = credited_organisations(data)
+    organisations, organisations_source = credited_organisations(data, authors)
     if organisations:
         fields["credited_organisations"] = organisations
         sources["credited_organisations"] = organisations_source

@@ -217,7 +217,8 @@ _JOB_WORDS = {
     "newsroom", "redacción", "redaccion", "redaktion", "team", "by", "and", "the", "for", "in", "기자",
 }  # fmt: skip
 _HONORIFICS = re.compile(r"^(?:dr|mr|mrs|ms|prof|sr|sra|lic|ing)\.?\s+", re.IGNORECASE)
-_NOT_NAME_CHARS = re.compile(r"[@#\d<>{}=\[\]]|https?:|www\.|\.com\b|\.org\b|\.mx\b|\.es\b", re.IGNORECASE)
+# ":" "!" "?" end labels and sentences ("Faktencheck: A B", "Thanks Junior!"), never a name.
+_NOT_NAME_CHARS = re.compile(r"[@#\d<>{}=\[\]:!?]|https?:|www\.|\.com\b|\.org\b|\.mx\b|\.es\b", re.IGNORECASE)
 _MAX_NAME_WORDS = 5
 
 
@@ -280,7 +281,7 @@ def byline_organisations(value: str | None, outlet_names: tuple[str, ...] = ()) 
     text = unicodedata.normalize("NFC", " ".join(str(value).split()))
     if _PHOTO_CREDIT.match(text) or _NOT_CREDIT_CHARS.search(text):
         return ()
-    text = re.sub(r"[()\[\]]", ",", _BYLINE_PREFIX.sub("", text))  # "Jane Doe (Reuters)"
+    text = re.sub(r"[()\[\]]", ",", _BYLINE_PREFIX.sub("", _drop_name_codes(text)))  # "Jane Doe (Reuters)"
     pieces = re.split(r"\s+[|–—]\s+|\s+-\s+", text)  # "Jane Doe - El Universal"
     credits = [part.strip(" .:-–—·") for piece in pieces for part in _NAME_SEPARATORS.split(piece)]
     return tuple(
@@ -290,6 +291,23 @@ def byline_organisations(value: str | None, outlet_names: tuple[str, ...] = ()) 
             if is_organisation_credit(credit) and not _clean_name(credit, outlet_names)
         )
     )
+
+
+_NAME_CODE = re.compile(r"\(\s*([a-z]{2,4})\.?\s*\)")
+
+
+def _drop_name_codes(text: str) -> str:
+    """'Elena Ober (obe)': newsrooms sign with a short code abbreviating the name before it."""
+
+    def code_or_nothing(match: re.Match) -> str:
+        return "" if _abbreviates(match[1], text[: match.start()].casefold()) else match[0]
+
+    return _NAME_CODE.sub(code_or_nothing, text)
+
+
+def _abbreviates(code: str, name: str) -> bool:
+    letters = iter(name)
+    return all(letter in letters for letter in code)  # the code's letters appear in order
 
 
 def is_organisation_credit(text: str) -> bool:

@@ -6,13 +6,18 @@ YAML files in ``config/framing/``; methods, sources and limits are documented in
 
 from __future__ import annotations
 
+from collections import Counter
+
 from pipeline.framing_lexicon import (
     check_language,
     count_by_group,
     count_terms,
+    find_terms,
+    fold,
     load_certainty,
     load_frames,
     load_loaded_terms,
+    word_tokens,
 )
 from pipeline.framing_sources import voices_in
 from pipeline.framing_tone import article_tone
@@ -48,16 +53,43 @@ def primary_frame(frames: tuple[FrameShare, ...]) -> str | None:
     return best.frame if best is not None and best.share > 0 else None
 
 
+NEGATION_WINDOW = 3  # words before a cue, as in VADER's negation rule
+NEGATED_SUFFIX = " (negated)"
+
+
 def certainty_of(text: str, language: str) -> CertaintyScore:
-    """(assertions - hedges) / (assertions + hedges): -1 all hedged, +1 all assertive, 0 balanced/none."""
+    """(assertions - hedges) / (assertions + hedges): -1 all hedged, +1 all assertive, 0 balanced/none.
+
+    Commitments ("will", "va a") count as assertions; an assertion with a negation in the three words
+    before it ("has not confirmed") counts as a hedge (docs/framing.md, Certainty).
+    """
     code = check_language(language)
     cues = load_certainty().cues[code]
-    matched = count_by_group(text, {"hedges": cues.hedges, "assertions": cues.assertions})
-    hedges = sum(tc.count for tc in matched["hedges"])
-    assertions = sum(tc.count for tc in matched["assertions"])
+    groups = {"hedges": cues.hedges, "assertions": cues.assertions, "commitments": cues.commitments}
+    owner = {term: group for group, terms in groups.items() for term in terms}
+    folded = fold(text)
+    found: dict[str, Counter[str]] = {"hedges": Counter(), "assertions": Counter()}
+    for start, _, term in find_terms(text, tuple(owner)):
+        group = owner[term]
+        if group == "assertions" and is_negated(folded, start, cues.negations):
+            found["hedges"][term + NEGATED_SUFFIX] += 1
+        else:
+            found["hedges" if group == "hedges" else "assertions"][term] += 1
+    hedges, assertions = sum(found["hedges"].values()), sum(found["assertions"].values())
     total = hedges + assertions
     score = round((assertions - hedges) / total, 4) if total else 0.0
-    return CertaintyScore(score=score, hedges=matched["hedges"], assertions=matched["assertions"])
+    return CertaintyScore(score=score, hedges=ranked(found["hedges"]), assertions=ranked(found["assertions"]))
+
+
+def is_negated(folded_text: str, cue_start: int, negations: list[str]) -> bool:
+    """A negation among the few words before a cue ("did not confirm", "no ha confirmado")."""
+    before = word_tokens(folded_text[:cue_start])[-NEGATION_WINDOW:]
+    negators = {fold(word) for word in negations}
+    return any(word in negators or word.endswith("n't") for word in before)
+
+
+def ranked(counts: Counter[str]) -> tuple[TermCount, ...]:
+    return tuple(TermCount(t, n) for t, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def loaded_terms_in(text: str, language: str) -> tuple[TermCount, ...]:

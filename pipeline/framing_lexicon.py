@@ -95,8 +95,12 @@ class LoadedTermsCodebook(_Strict):
 class CertaintyCues(_Strict):
     hedges: list[str]
     assertions: list[str]
+    commitments: list[str]
+    negations: list[str]
 
-    _check = field_validator("hedges", "assertions", mode="before")(_non_empty_terms)
+    _check = field_validator("hedges", "assertions", "commitments", "negations", mode="before")(
+        _non_empty_terms
+    )
 
 
 class CertaintyCodebook(_Strict):

@@ -19,6 +19,9 @@ _CAPITALISED = r"[A-ZÁÉÍÓÚÑ][\w'’.\-]*"
 _JOINER = r"(?:\s+(?:de\s+la|de\s+los|del|de|y)\s+|\s+)"
 NAME = rf"(?P<name>{_CAPITALISED}(?:{_JOINER}{_CAPITALISED}){{0,4}})"
 ROLE = r"(?:the\s+|a\s+|an\s+|el\s+|la\s+|los\s+|las\s+)?(?P<role>[^,.;:\"“”«»]{3,80})"
+# A speaker named by a one-word role: "la mandataria sostuvo", "dijo el canciller" (Bell 1991: the role
+# label stands in for the name once the person is introduced).
+ROLE_WORD = r"(?P<role>[a-záéíóúñ]{4,})"
 GROUP = (
     r"(?P<group>(?:[\w.'’\-]+\s+){0,3}?(?:officials?|sources?|people|person|analysts?|experts?|"
     r"funcionarios?|fuentes?|analistas?|expertos?|especialistas?)(?:\s+[\w.'’\-]+){0,5}?)"
@@ -50,6 +53,10 @@ def attribution_patterns(language: str) -> tuple[re.Pattern[str], ...]:
                 rf"{GROUP}(?:\s+(?:who|que|quienes)\s+[^,]{{3,80}},?)?\s+{verb}\b",
                 rf"\b{GROUP}\s+{verb}\b",
                 rf"{NAME}\s+{verb}\b",
+                rf"^{NAME}:\s*[\"“«]",  # headline: 'Sheinbaum: "No a la injerencia"'
+                rf"\b(?:[Tt]he|[Ee]l|[Ll]a)\s+{ROLE_WORD}\s+{verb}\b",
+                # Only where the role ends the clause: in "said the government should act" it starts one.
+                rf"\b{verb}\s+(?:the|el|la)\s+{ROLE_WORD}(?=\s*[,.;]|\s+(?:en|tras|al|at|in|on|after)\b)",
             )
         )
     )

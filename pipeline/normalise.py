@@ -11,8 +11,8 @@ import difflib
 import hashlib
 import re
 import unicodedata
-from collections.abc import Collection, Iterable
-from datetime import datetime
+from collections.abc import Collection, Iterable, Mapping
+from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from courlan.clean import TRACKERS_RE
@@ -38,7 +38,7 @@ AMP_PATH_MARKER = re.compile(r"(?:/amp/?$|\.amp(?=(?:\.html?)?$)|/amp/(?=.))", r
 def canonical_url(url: str) -> str:
     """The one spelling of ``url`` used as the article's identity.
 
-    Lower-cased scheme and host, no default port, dot segments resolved, no fragment, no tracking
+    Lower-cased scheme and host, no credentials, no default port, dot segments resolved, no fragment, no tracking
     parameters, no trailing index page, query sorted. Raises ``InvalidUrl`` for anything that is not
     an absolute http(s) URL.
     """
@@ -54,7 +54,8 @@ def _canonical(url: str) -> str:
     parts = urlsplit(_rfc3986_normalised(url))
     query = urlencode(_without_trackers(parse_qsl(parts.query, keep_blank_values=True)))
     path = INDEX_PAGE.sub("/", parts.path) or "/"
-    cleaned = urlunsplit((parts.scheme, parts.netloc, path, query, ""))
+    # user:password@ is dropped: a link carrying credentials must not put them into the warehouse.
+    cleaned = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], path, query, ""))
     # w3lib sorts the query and settles percent-encoding; a second RFC pass keeps the result a
     # fixed point (w3lib and url-normalize disagree on a few escapes).
     return _rfc3986_normalised(canonicalize_url(cleaned, keep_fragments=False))
@@ -106,6 +107,12 @@ def is_inside_outlet(url: str, page_url: str, outlet_hosts: Collection[str] = ()
         return False
     allowed = {_host_key(host) for host in outlet_hosts} | {outlet_netloc(page_url)}
     return netloc in allowed
+
+
+def _inside(declared: str, page_url: str, outlet_hosts: Collection[str]) -> bool:
+    """A URL the page declares for itself (canonical, AMP) that stays inside its outlet: only those
+    become aliases, since an alias on another outlet's host would claim that outlet's article."""
+    return is_inside_outlet(urljoin(page_url, declared.strip()), page_url, outlet_hosts)
 
 
 def _host_key(host: str) -> str:
@@ -303,8 +310,10 @@ def normalise_article(
         amp_url=extracted.amp_url,
         outlet_hosts=outlet_hosts,
     )
-    seen = (requested_url, final_url, extracted.url, declared, extracted.amp_url, feed_url)
+    declared_urls = [u for u in (declared, extracted.amp_url) if u and _inside(u, final_url, outlet_hosts)]
+    seen = (requested_url, final_url, extracted.url, *declared_urls, feed_url)
     body = extracted.body_text
+    published_at, sources = plausible_published_at(extracted.published_at, extracted.sources, fetched_at)
     headline = plain_text_field(extracted.headline)
     return NormalisedArticle(
         outlet=outlet,
@@ -314,7 +323,7 @@ def normalise_article(
         headline=headline,
         dek=plain_text_field(extracted.dek),
         authors=tuple(name for name in map(plain_text_field, extracted.authors) if name),
-        published_at=extracted.published_at,
+        published_at=published_at,
         modified_at=extracted.modified_at,
         language=extracted.language,
         section=extracted.section,
@@ -324,8 +333,23 @@ def normalise_article(
         fetched_at=fetched_at,
         lead_image=extracted.lead_image,
         body_confidence=extracted.body_confidence,
-        sources=extracted.sources,
+        sources=sources,
     )
+
+
+# A page's clock may run ahead of ours by a time zone; beyond a day, the date is wrong, not early.
+FUTURE_DATE_TOLERANCE = timedelta(days=1)
+FUTURE_DATE_SOURCE = "ignored-future"
+
+
+def plausible_published_at(
+    published_at: datetime | None, sources: Mapping[str, str], fetched_at: datetime
+) -> tuple[datetime | None, Mapping[str, str]]:
+    """The publication time, unless it lies more than a day after the fetch (then None, and the
+    ``published_at`` source says ``ignored-future`` so the dropped value is accounted for)."""
+    if published_at is None or published_at <= fetched_at + FUTURE_DATE_TOLERANCE:
+        return published_at, sources
+    return None, {**sources, "published_at": FUTURE_DATE_SOURCE}
 
 
 # --- Versions ----------------------------------------------------------------------------------

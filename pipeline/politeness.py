@@ -141,6 +141,8 @@ def refusal_reason(url: str, trusted_host_ports: Collection[str]) -> str | None:
         return "unsupported-scheme"
     if not parts.hostname:
         return "invalid-url"
+    if parts.username is not None or parts.password is not None:
+        return "credentials-in-url"  # e.g. a redirect's Location: never sent on, never stored
     if is_private_host(parts.hostname) and host_port(url) not in trusted_host_ports:
         return "blocked-private-address"
     return None

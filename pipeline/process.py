@@ -7,18 +7,19 @@ Pure functions over records: no database, no network. A page that cannot be proc
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from pipeline.config import StoryConfig
 from pipeline.extract import extract_article
-from pipeline.normalise import normalise_article, url_aliases
+from pipeline.normalise import FUTURE_DATE_SOURCE, normalise_article, url_aliases
 from pipeline.relevance import score_story_relevance
 from schemas.records import FetchedPage, NormalisedArticle, Outcome, StoryRelevance
 
 # Below this many words a page is a teaser, a gallery or an error page, not an article.
 MIN_BODY_WORDS = 40
 HTML_TYPES = ("text/html", "application/xhtml+xml", "")
+BINARY_SIGNATURES = (b"%PDF-", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"\x1f\x8b", b"PK\x03\x04", b"RIFF")
 
 
 @dataclass(frozen=True)
@@ -37,21 +38,44 @@ class ProcessedBatch:
     counts: Counter = field(default_factory=Counter)
 
 
-def process_page(page: FetchedPage, outlet_hosts: Collection[str]) -> NormalisedArticle | Outcome:
-    """Extract and normalise one page; an unusable page comes back as a named outcome."""
+def process_page(
+    page: FetchedPage, hosts_by_outlet: Mapping[str, Collection[str]]
+) -> NormalisedArticle | Outcome:
+    """Extract and normalise one page; an unusable page comes back as a named outcome.
+
+    ``hosts_by_outlet`` maps an outlet name to its hosts: a page's canonical URL is trusted on its own
+    outlet's hosts only, never on another outlet's (which would take over that outlet's article).
+    """
     if page.status != 200:
         return Outcome("extract", "not-an-article", page.url, f"HTTP {page.status}")
     content_type = page.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in HTML_TYPES and not _looks_like_html(page.body):
         return Outcome("extract", "not-html", page.url, content_type)
+    if _looks_binary(page.body):  # an image, PDF or archive served as text/html
+        return Outcome("extract", "not-html", page.url, f"binary body served as {content_type or 'no type'}")
     extracted = extract_article(page.body, page.url, page.headers, page.feed_entry)
     feed_url = page.feed_entry.url if page.feed_entry else None
     article = normalise_article(
-        extracted, page.outlet, outlet_hosts, page.requested_url, page.url, page.fetched_at, feed_url
+        extracted,
+        page.outlet,
+        hosts_by_outlet.get(page.outlet, ()),
+        page.requested_url,
+        page.url,
+        page.fetched_at,
+        feed_url,
     )
     if article.word_count < MIN_BODY_WORDS:
         return Outcome("extract", "no-text", page.url, f"{article.word_count} words")
     return article
+
+
+def _looks_binary(body: bytes) -> bool:
+    """NUL bytes never occur in text, and every common binary format (PNG, GIF, JPEG, gzip, zip) has
+    one or a signature near its start (https://mimesniff.spec.whatwg.org/#binary-data-byte)."""
+    head = body[:1024]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text has NULs; its BOM says so
+        return False
+    return b"\x00" in head or head.startswith(BINARY_SIGNATURES)
 
 
 def _looks_like_html(body: bytes) -> bool:
@@ -89,14 +113,14 @@ def _later_fetch(first: NormalisedArticle, second: NormalisedArticle) -> Normali
 
 
 def process_pages(
-    pages: Iterable[FetchedPage], outlet_hosts: Collection[str], story: StoryConfig
+    pages: Iterable[FetchedPage], hosts_by_outlet: Mapping[str, Collection[str]], story: StoryConfig
 ) -> ProcessedBatch:
     articles: list[NormalisedArticle] = []
     outcomes: list[Outcome] = []
     quarantined: list[Quarantined] = []
     for page in pages:
         try:
-            result = process_page(page, outlet_hosts)
+            result = process_page(page, hosts_by_outlet)
         except Exception as exc:  # a broken page is quarantined with its error; the batch goes on
             quarantined.append(Quarantined(page.url, f"{type(exc).__name__}: {exc}", page.warc_record_id))
             outcomes.append(Outcome("extract", "quarantined", page.url, str(exc)[:200]))
@@ -106,6 +130,11 @@ def process_pages(
     relevance = tuple(score_story_relevance(story, article) for article in unique)
     outcomes += duplicates + [
         _relevance_outcome(score, article) for score, article in zip(relevance, unique, strict=True)
+    ]
+    outcomes += [
+        Outcome("extract", "future-date-ignored", a.canonical_url)
+        for a in unique
+        if a.sources.get("published_at") == FUTURE_DATE_SOURCE
     ]
     counts = Counter(f"{o.stage}:{o.kind}" for o in outcomes)
     return ProcessedBatch(tuple(unique), relevance, tuple(quarantined), tuple(outcomes), counts)

@@ -42,7 +42,10 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.drivername == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # a file in the way, no permission, a read-only disk
+                raise DatabaseUrlError(f"cannot create the SQLite file's directory: {exc}") from exc
         engine = create_engine(url, connect_args={"timeout": 60})
         event.listen(engine, "connect", _configure_sqlite)
         return engine

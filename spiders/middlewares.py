@@ -7,6 +7,7 @@ themselves are pure functions in ``pipeline.politeness``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from datetime import UTC, datetime
 from io import BytesIO
@@ -36,6 +37,14 @@ class RefusedRequest(IgnoreRequest):
     def __init__(self, outcome: str, url: str):
         super().__init__(f"{outcome}: {url}")
         self.outcome = outcome
+
+
+class ArchiveWriteFailed(RefusedRequest):
+    """A response that arrived but could not be written to the run's WARC (counted, not handed on)."""
+
+    def __init__(self, url: str, error: OSError | None):
+        super().__init__("archive-write-failed", url)
+        self.args = (f"archive-write-failed: {url} ({error})",)
 
 
 class OutletSlotMiddleware:
@@ -145,28 +154,46 @@ class WarcArchiveMiddleware:
 
     Sits next to the downloader, so redirects, retries, 304s and robots.txt are all archived. The record
     id and offset travel in ``request.meta`` to the page handed on, so any stored value can be traced.
+
+    When the archive cannot be written (a full disk), no further response is handed on: each is refused
+    as ``archive-write-failed``, since a page without its raw record could not be traced or reprocessed.
+    robots.txt is still obeyed (its failed record is counted in the crawl stats instead).
     """
 
-    def __init__(self, warc_path: Path):
+    def __init__(self, warc_path: Path, stats=None):
         self.warc_path = warc_path
+        self.stats = stats
         self.file = None
         self.writer: WARCWriter | None = None
+        self.write_error: OSError | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcArchiveMiddleware:
         path = crawler.settings.get("FRAMEWATCH_WARC_PATH")
         if not path:
             raise NotConfigured("FRAMEWATCH_WARC_PATH not set: responses are not archived")
-        middleware = cls(Path(path))
+        middleware = cls(Path(path), crawler.stats)
         from scrapy import signals
 
         crawler.signals.connect(middleware.close, signal=signals.spider_closed)
         return middleware
 
     def process_response(self, request: Request, response: Response) -> Response:
-        offset, record_id = self._write(response)
+        try:
+            offset, record_id = self._write(response)
+        except OSError as exc:
+            self.write_error = self.write_error or exc
+        if self.write_error is not None:
+            return self._unarchived(request, response)
         request.meta.update(warc_file=self.warc_path.name, warc_offset=offset, warc_record_id=record_id)
         return response
+
+    def _unarchived(self, request: Request, response: Response) -> Response:
+        if request.meta.get("dont_obey_robotstxt"):  # robots.txt: obeyed all the same
+            if self.stats is not None:
+                self.stats.inc_value("framewatch/skipped/archive-write-failed")
+            return response
+        raise ArchiveWriteFailed(request.url, self.write_error)
 
     def _write(self, response: ScrapyResponse) -> tuple[int, str]:
         if self.writer is None:
@@ -182,11 +209,13 @@ class WarcArchiveMiddleware:
         )
         offset = self.file.tell()
         self.writer.write_record(record)
+        self.file.flush()  # a full disk shows at the record that did not fit, not at close
         return offset, record.rec_headers.get_header("WARC-Record-ID")
 
     def close(self) -> None:
         if self.file:
-            self.file.close()
+            with contextlib.suppress(OSError):  # already counted as archive-write-failed
+                self.file.close()
 
 
 def _status_and_headers(response: ScrapyResponse) -> StatusAndHeaders:

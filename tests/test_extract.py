@@ -23,6 +23,7 @@ from pipeline.cli import app
 from pipeline.extract import decode_html, extract_article, extract_command
 from pipeline.fields import (
     ParseFailure,
+    byline_organisations,
     date_from_url,
     is_person_name,
     parse_byline,
@@ -247,6 +248,7 @@ def test_jsonld_news_article():
     )
     assert article.headline == "Mexico rejects foreign military action against cartels"
     assert article.authors == ("Jane Doe", "John Roe")
+    assert article.credited_organisations == ("Example Wire",)
     assert article.published_at == datetime(2025, 11, 24, 16, 32, tzinfo=UTC)
     assert article.modified_at == datetime(2025, 11, 24, 18, 0, tzinfo=UTC)
     assert article.section == "World"
@@ -514,3 +516,133 @@ def test_feed_full_text_stands_in_when_the_page_shows_no_text():
     article = extract_article(page("", '<div id="app"></div>'), "https://outlet.example/f", feed_entry=entry)
     assert article.body_paragraphs == tuple(STORY_PARAGRAPHS)
     assert article.sources["body_paragraphs"] == "feed" and 0 < article.body_confidence < 1
+
+
+# ---------------------------------------------------------------- credited organisations
+
+
+@pytest.mark.parametrize(
+    ("byline", "organisations"),
+    [
+        ("Jane Doe und John Roe, dpa", ("dpa",)),
+        ("Associated Press", ("Associated Press",)),
+        ("Jane Doe (Reuters)", ("Reuters",)),
+        ("Jane Doe, Staff Writer", ()),
+        ("Senior Correspondent", ()),
+        ("By Jane Doe and John Roe", ()),
+        ("https://outlet.example/authors/jane", ()),
+    ],
+)
+def test_byline_organisations_are_the_credits_that_are_not_people(byline, organisations):
+    assert byline_organisations(byline) == organisations
+
+
+def test_a_newsroom_code_after_a_name_is_not_an_organisation():
+    assert byline_organisations("Jane Doe (jdo)") == ()
+    assert byline_organisations("Jane Doe (dpa)") == ("dpa",)  # letters not taken from the name
+
+
+def test_korean_reporter_title_is_not_part_of_the_name():
+    assert parse_byline("김민수 기자") == ("김민수",)
+
+
+def test_a_credit_naming_the_outlet_is_not_a_person():
+    assert isinstance(parse_byline("Outlet Nord", ("Outlet",)), ParseFailure)
+    assert parse_byline("Jane Doe", ("Outlet",)) == ("Jane Doe",)
+
+
+def _jsonld_head(author: object, publisher: str = "Daily Example") -> str:
+    jsonld = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": "Mexico rejects foreign military action against cartels",
+        "author": author,
+        "publisher": {"@type": "NewsMediaOrganization", "name": publisher},
+    }
+    return f'<script type="application/ld+json">{json.dumps(jsonld)}</script>'
+
+
+def test_agency_credits_are_kept_apart_from_people():
+    author = [{"@type": "Person", "name": "Associated Press"}, {"@type": "Person", "name": "Jane Doe"}]
+    article = extract_article(page(_jsonld_head(author), story_body_html()), "https://outlet.example/a")
+    assert article.authors == ("Jane Doe",)
+    assert article.credited_organisations == ("Associated Press",)
+    assert article.sources["credited_organisations"] == "json-ld"
+
+
+def test_the_outlet_crediting_itself_counts_only_when_no_person_is_named():
+    alone = {"@type": "Organization", "name": "Daily Example"}
+    with_person = [alone, {"@type": "Person", "name": "Jane Doe"}]
+    article = extract_article(page(_jsonld_head(alone), story_body_html()), "https://outlet.example/a")
+    assert article.authors == () and article.credited_organisations == ("Daily Example",)
+    article = extract_article(page(_jsonld_head(with_person), story_body_html()), "https://outlet.example/a")
+    assert article.authors == ("Jane Doe",) and article.credited_organisations == ()
+
+
+def test_link_preview_label_names_the_author():
+    head = (
+        '<meta name="twitter:label1" content="Written by"><meta name="twitter:data1" content="Jane Doe">'
+        '<meta name="twitter:label2" content="Est. reading time"><meta name="twitter:data2" content="4 minutes">'
+    )
+    article = extract_article(page(head, story_body_html()), "https://outlet.example/a")
+    assert article.authors == ("Jane Doe",)
+    assert article.sources["authors"] == "meta"
+
+
+def test_a_repeated_author_tag_is_read_past_the_site_name():
+    head = (
+        '<meta property="og:site_name" content="Daily Example">'
+        '<meta name="author" content="Daily Example"><meta name="author" content="Jane Doe">'
+    )
+    article = extract_article(page(head, story_body_html()), "https://outlet.example/a")
+    assert article.authors == ("Jane Doe",)
+
+
+# ---------------------------------------------------------------- headlines
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Sheinbaum rejects intervention | World News | Daily Example",
+        "Daily Example - Sheinbaum rejects intervention",
+        "Sheinbaum rejects intervention - Daily Example Online",
+    ],
+)
+def test_outlet_name_known_from_the_page_is_cut_from_a_lone_title(title):
+    head = f'<meta property="og:site_name" content="Daily Example"><title>{title}</title>'
+    article = extract_article(page(head, story_body_html()), "https://outlet.example/a")
+    assert article.headline == "Sheinbaum rejects intervention"
+
+
+def test_a_title_part_not_naming_the_outlet_stays():
+    head = '<meta property="og:site_name" content="Daily Example"><title>Sheinbaum: no - a la intervención</title>'
+    article = extract_article(page(head, story_body_html()), "https://outlet.example/a")
+    assert article.headline == "Sheinbaum: no - a la intervención"
+
+
+def test_an_ellipsis_ending_a_headline_is_not_taken_for_a_site_name():
+    head = _jsonld_head({"@type": "Person", "name": "Jane Doe"}).replace(
+        "against cartels", "against cartels..."
+    )
+    body = "<h1>Mexico rejects foreign military action against cartels</h1>" + story_body_html()
+    article = extract_article(page(head, body), "https://outlet.example/a")
+    assert article.headline == "Mexico rejects foreign military action against cartels..."
+
+
+def test_a_body_signed_with_a_name_paragraph_credits_that_person():
+    signed = story_body_html() + "<p>Jane Doe</p>"
+    article = extract_article(page("", f"<article>{signed}</article>"), "https://outlet.example/a")
+    assert article.authors == ("Jane Doe",)
+    assert article.sources["authors"] == "visible-text"
+
+
+def test_a_closing_credit_line_is_not_a_signature():
+    credited = story_body_html() + "<p>With reports from Daily Example</p>"
+    article = extract_article(page("", f"<article>{credited}</article>"), "https://outlet.example/a")
+    assert article.authors == ()
+
+
+@pytest.mark.parametrize("byline", ["Fact check: Jane Doe", "Thanks Junior!"])
+def test_labels_and_sentences_are_not_names(byline):
+    assert isinstance(parse_byline(byline), ParseFailure)

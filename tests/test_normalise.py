@@ -307,7 +307,8 @@ def test_normalise_article_og_url_from_another_outlet_is_not_trusted():
     foreign = extracted(canonical_url="http://127.0.0.1:8009/wire/x", sources={"canonical_url": "opengraph"})
     article = normalise(foreign)
     assert article.canonical_url == "http://127.0.0.1:8001/world/boots-on-the-ground.html"
-    assert "http://127.0.0.1:8009/wire/x" in article.aliases
+    # issue 9: nor kept as an alias (article_urls is unique: the alias would claim the other outlet's URL)
+    assert "http://127.0.0.1:8009/wire/x" not in article.aliases
 
 
 def test_normalise_article_counts_words_of_the_body():

@@ -128,9 +128,14 @@ class NewsSpider(scrapy.Spider):
         if response.status != 200:
             yield self._event(response, outlet, kind)
             return
-        parsed = discovery.parse_sitemap(
-            _maybe_gunzip(response.body, self.settings.getint("DOWNLOAD_MAXSIZE"))
-        )
+        try:
+            body = _maybe_gunzip(response.body, self.settings.getint("DOWNLOAD_MAXSIZE"))
+        except (ValueError, OSError, EOFError) as exc:
+            # ValueError: a .xml.gz that inflates past the size cap (a gzip bomb); the others: broken gzip
+            outcome = "too-large" if isinstance(exc, ValueError) else "malformed-sitemap"
+            yield self._event(response, outlet, kind, outcome, f"{type(exc).__name__}: {exc}"[:500])
+            return
+        parsed = discovery.parse_sitemap(body)
         yield self._event(response, outlet, kind, parsed.error, parsed.detail)
         for child in parsed.child_sitemaps:
             if discovery.same_site(child, response.url):
@@ -299,8 +304,12 @@ def failure_outcome(error: BaseException) -> tuple[str, str]:
         message = str(error).lower()
         if "robots.txt" in message:
             return "blocked-by-robots", detail
+        if "download_maxsize" in message:  # a compressed body that inflates past the cap (gzip bomb)
+            return "too-large", detail
         return ("too-many-redirects" if "redirect" in message else "ignored"), detail
-    if isinstance(error, DownloadCancelledError) and "size" in str(error).lower():
+    if isinstance(error, DownloadCancelledError):
+        # Scrapy cancels a download only for DOWNLOAD_MAXSIZE (timeouts have their own error); when the
+        # body arrives without a Content-Length the cancellation carries no message at all.
         return "too-large", detail
     if isinstance(error, DownloadTimeoutError | TwistedTimeout):
         return "timeout", detail

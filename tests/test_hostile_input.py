@@ -1,0 +1,574 @@
+"""Issue 9: hostile input. Every kind ends in a recorded outcome, nothing crashes the run, nothing is lost.
+
+One real cycle (crawl in its subprocess, process, framing, alerts) runs over ``tests/hostile_site.py``,
+an outlet serving good articles next to every kind of hostile page; each catalogue entry then checks the
+outcome recorded in the warehouse (``fetch_log``, ``run_outcomes``, ``articles``), the report and the
+alert emails. Config and warehouse hostility goes through the ``framewatch`` command itself. The
+catalogue with its outcomes is written up in docs/reliability.md.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from pipeline.cycle import cycle_context, report_stage
+from pipeline.cycle_runner import run_cycle
+from schemas.database import make_engine
+from schemas.models import Article, ArticleUrl, CrawlRun, FetchLog, RunOutcome
+from tests.hostile_site import (
+    GOOD_ARTICLES,
+    OPEN_TAG,
+    RIVAL_HEADLINE,
+    RIVAL_STORY,
+    HostileSite,
+    bulk_in_window_paths,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+STORY = "mexico-cartel-intervention"
+SIZE_CAP = 4_000_000
+TIMEOUT_SECONDS = 1.5
+
+pytestmark = pytest.mark.slow
+
+
+def write_hostile_config(directory: Path, site: HostileSite) -> Path:
+    """The hostile outlets, the shipped story, and crawl settings small enough to trip quickly."""
+    (directory / "stories").mkdir(parents=True, exist_ok=True)
+    (directory / "outlets.yaml").write_text(yaml.safe_dump(site.outlets(), allow_unicode=True), "utf-8")
+    settings = yaml.safe_load((REPO / "config" / "framewatch.yaml").read_text(encoding="utf-8"))
+    settings["crawl"].update(
+        download_delay=0,
+        autothrottle=False,
+        concurrency_per_host=8,
+        timeout_seconds=TIMEOUT_SECONDS,
+        max_response_bytes=SIZE_CAP,
+        retry_times=1,
+        max_redirects=3,
+        query_api=None,
+    )
+    settings["archive_dir"] = str(directory / "archive")
+    settings["alerts"] = {"sender": "framewatch@example.org", "outbox": str(directory / "outbox")}
+    (directory / "framewatch.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
+    shutil.copy(REPO / "config" / "stories" / f"{STORY}.yaml", directory / "stories")
+    return directory
+
+
+@dataclass
+class Observed:
+    """What one run over the hostile site left behind, read back from the warehouse and its outputs."""
+
+    site: HostileSite
+    config_dir: Path
+    db_url: str
+    run_id: int
+    fetch_log: list[dict]
+    outcomes: dict[tuple[str, str], int]
+    articles: dict[str, dict]  # canonical_url -> row
+    article_urls: dict[str, int]  # url -> article id
+    report_html: str
+    emails: list[email.message.EmailMessage]
+
+    def fetched(self, path_or_url: str) -> list[dict]:
+        url = path_or_url if "://" in path_or_url else self.site.url(path_or_url)
+        return [row for row in self.fetch_log if row["url"] == url]
+
+    def outcome_of(self, path_or_url: str) -> str:
+        rows = self.fetched(path_or_url)
+        assert len(rows) == 1, f"{path_or_url}: expected one fetch_log row, got {rows}"
+        return rows[0]["outcome"]
+
+    def article(self, path: str) -> dict:
+        return self.articles[self.site.url(path)]
+
+    def count(self, stage: str, outcome: str) -> int:
+        return self.outcomes.get((stage, outcome), 0)
+
+
+@pytest.fixture(scope="module")
+def site():
+    with HostileSite() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def hostile(site, tmp_path_factory) -> Observed:
+    directory = write_hostile_config(tmp_path_factory.mktemp("hostile"), site)
+    db_url = f"sqlite:///{directory / 'warehouse.sqlite'}"
+    result = run_cycle(directory, db_url, STORY, run_key="hostile-1")
+    report = report_stage(directory, db_url, STORY, directory / "report.html")
+    return observe(site, directory, db_url, result["run_id"], Path(report))
+
+
+def observe(site: HostileSite, directory: Path, db_url: str, run_id: int, report: Path) -> Observed:
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            fetch_log = [dict(r) for r in connection.execute(
+                sa.select(FetchLog).where(FetchLog.run_id == run_id)).mappings()]  # fmt: skip
+            outcomes = {(r.stage, r.outcome): r.count for r in connection.execute(
+                sa.select(RunOutcome).where(RunOutcome.run_id == run_id))}  # fmt: skip
+            articles = {
+                r["canonical_url"]: dict(r) for r in connection.execute(sa.select(Article)).mappings()
+            }
+            urls = dict(connection.execute(sa.select(ArticleUrl.url, ArticleUrl.article_id)).all())
+    finally:
+        engine.dispose()
+    emails = [
+        email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        for path in sorted((directory / "outbox").glob("*.eml"))
+    ]
+    return Observed(site, directory, db_url, run_id, fetch_log, outcomes, articles, urls,
+                    report.read_text(encoding="utf-8"), emails)  # fmt: skip
+
+
+# The catalogue: one check per kind of hostile input -------------------------------------------------
+
+
+def malformed_html(o: Observed) -> None:
+    """Unclosed and mismatched tags: lxml recovers, the article lands with its text."""
+    article = o.article("/news/malformed-html-article")
+    assert article["headline"] == "Malformed cartel page" and article["word_count"] >= 40
+
+
+def truncated_html(o: Observed) -> None:
+    """A page cut off mid-document: what arrived is extracted and stored."""
+    article = o.article("/news/truncated-html-article")
+    assert article["headline"] == "Truncated cartel page" and "Sheinbaum" in article["body_text"]
+
+
+def malformed_xml_feed(o: Observed) -> None:
+    """Mismatched tags in a feed: malformed-feed, and the entries read before the damage are followed."""
+    assert o.outcome_of("/feeds/malformed.xml") == "malformed-feed"
+    assert o.site.url("/news/good-from-malformed-feed") in o.articles
+
+
+def truncated_xml_feed(o: Observed) -> None:
+    assert o.outcome_of("/feeds/truncated.xml") == "malformed-feed"
+    assert "no element found" in o.fetched("/feeds/truncated.xml")[0]["error"]
+
+
+def truncated_sitemap(o: Observed) -> None:
+    """The recovering XML parser no longer hides the damage: malformed-sitemap, with the parser's words."""
+    assert o.outcome_of("/sitemaps/truncated.xml") == "malformed-sitemap"
+
+
+def entity_expansion_feed(o: Observed) -> None:
+    """Billion laughs in a feed: refused unparsed (unsafe-xml); its items are never requested."""
+    assert o.outcome_of("/feeds/billion-laughs.xml") == "unsafe-xml"
+    assert o.site.hits["/news/never-from-billion-laughs"] == 0
+
+
+def entity_expansion_sitemap(o: Observed) -> None:
+    assert o.outcome_of("/sitemaps/billion-laughs.xml") == "unsafe-xml"
+    assert not [path for path in o.site.hits if "never-from-sitemap-bomb" in path]
+
+
+def external_entity_feed(o: Observed) -> None:
+    """XXE: refused before parsing, so no local file is ever read into a title."""
+    assert o.outcome_of("/feeds/xxe.xml") == "unsafe-xml"
+    assert o.site.hits["/news/never-from-xxe"] == 0
+    assert not any("root:" in (a["headline"] or "") + a["body_text"] for a in o.articles.values())
+
+
+def gzip_bomb_with_content_encoding(o: Observed) -> None:
+    """40 KB that inflates to 40 MB: decompression stops at the size cap, outcome too-large."""
+    row = o.fetched("/news/gzip-bomb-encoded")[0]
+    assert row["outcome"] == "too-large" and "DOWNLOAD_MAXSIZE" in row["error"]
+
+
+def gzip_bomb_sitemap_without_content_encoding(o: Observed) -> None:
+    """A .xml.gz sitemap bomb (no Content-Encoding): unpacked within the cap, then too-large."""
+    assert o.outcome_of("/sitemaps/bomb.xml.gz") == "too-large"
+
+
+def gzip_bytes_served_as_html(o: Observed) -> None:
+    """Gzip bytes labelled text/html: fetched, then refused by extraction as a binary body."""
+    assert o.outcome_of("/news/gzip-bytes-as-html") == "ok"
+    assert o.site.url("/news/gzip-bytes-as-html") not in o.articles
+
+
+def giant_page_with_length(o: Observed) -> None:
+    """A Content-Length over the cap: the download is cancelled on the headers, outcome too-large."""
+    assert o.outcome_of("/news/giant-page") == "too-large"
+
+
+def giant_page_streamed(o: Observed) -> None:
+    """No Content-Length, the bytes keep coming: cancelled at the cap, too-large (was fetch-error)."""
+    assert o.outcome_of("/news/giant-streamed") == "too-large"
+
+
+def wrong_charset_declared(o: Observed) -> None:
+    """Header says UTF-8, bytes are Latin-1: decoded as the legacy default, not as U+FFFD soup."""
+    headline = o.article("/news/wrong-charset-article")["headline"]
+    assert headline == "Política de seguridad en México" and "\ufffd" not in headline
+
+
+def missing_charset_latin1(o: Observed) -> None:
+    assert o.article("/news/latin1-no-charset-article")["headline"] == "Intervención militar rechazada"
+
+
+def redirect_loop(o: Observed) -> None:
+    """A→B→A: stopped at max_redirects, too-many-redirects, a handful of requests in all."""
+    loop = [r for r in o.fetch_log if "redirect-loop" in r["url"]]
+    assert [r["outcome"] for r in loop] == ["too-many-redirects"]
+    assert o.site.hits["/news/redirect-loop-a"] + o.site.hits["/news/redirect-loop-b"] <= 4
+
+
+def _refused_before_connecting(o: Observed, url: str) -> None:
+    # Refused in a downloader middleware's process_request: no status, no bytes, no download latency.
+    (row,) = o.fetched(url)
+    assert (row["outcome"], row["status"], row["bytes"], row["elapsed_ms"]) == (
+        "blocked-private-address", None, 0, None)  # fmt: skip
+    assert row["error"].startswith("RefusedRequest")
+
+
+def redirect_to_private_10(o: Observed) -> None:
+    _refused_before_connecting(o, "http://10.0.0.1/latest/meta-data/")
+
+
+def redirect_to_link_local(o: Observed) -> None:
+    _refused_before_connecting(o, "http://169.254.169.254/latest/meta-data/")
+
+
+def redirect_to_unconfigured_loopback_port(o: Observed) -> None:
+    """A loopback port that is not a configured outlet: refused; the canary server saw nothing."""
+    _refused_before_connecting(o, o.site.canary_base + "/internal/admin")
+    assert sum(o.site.canary_hits.values()) == 0
+
+
+def robots_disallow(o: Observed) -> None:
+    assert o.outcome_of("/private/robots-blocked-article") == "blocked-by-robots"
+    assert o.site.hits["/private/robots-blocked-article"] == 0
+
+
+def storm_429_with_retry_after(o: Observed) -> None:
+    """Always 429 with Retry-After: waited, retried retry_times, then recorded as http-429."""
+    assert o.outcome_of("/news/storm-429") == "http-429"
+    assert o.site.hits["/news/storm-429"] == 2  # retry_times=1
+
+
+def storm_503(o: Observed) -> None:
+    assert o.outcome_of("/news/storm-503") == "http-503"
+    assert o.site.hits["/news/storm-503"] == 2
+
+
+def slow_drip(o: Observed) -> None:
+    """One byte every 0.2 s: the whole-download timeout (1.5 s here) ends it, outcome timeout."""
+    assert o.outcome_of("/news/slow-drip") == "timeout"
+
+
+def binary_served_as_html(o: Observed) -> None:
+    """A PNG labelled text/html: not stored as an article of garbage words (extract:not-html)."""
+    assert o.site.url("/news/png-as-html") not in o.articles
+    assert o.count("extract", "not-html") >= 3  # PNG, PDF, gzip bytes
+
+
+def pdf_with_its_own_type(o: Observed) -> None:
+    assert o.outcome_of("/news/report.pdf") == "ok"
+    assert o.site.url("/news/report.pdf") not in o.articles
+
+
+def empty_body(o: Observed) -> None:
+    """200 with 0 bytes: counted extract:no-text, nothing stored."""
+    assert o.outcome_of("/news/empty-body") == "ok"
+    assert o.site.url("/news/empty-body") not in o.articles
+    assert o.count("extract", "no-text") >= 1
+
+
+def invalid_dates(o: Observed) -> None:
+    """An entry dated "2025-13-45" in the feed (feedparser rolls it to 2026) and "not a date" on the page: the entry
+    counts as undated, so it is still followed, and the article is stored without a made-up date."""
+    article = o.article("/news/invalid-dates-article")
+    assert article["published_at"] is None and article["published_source"] is None
+
+
+def future_dates(o: Observed) -> None:
+    """2099 on the page: ignored (published_at empty, source ignored-future, counted); 2099 in a feed
+    entry: outside the story window, not followed."""
+    article = o.article("/news/future-dated-article")
+    assert article["published_at"] is None and article["published_source"] == "ignored-future"
+    assert o.count("extract", "future-date-ignored") == 1
+    assert o.site.hits["/news/future-dated-feed-entry"] == 0
+
+
+def duplicate_guids(o: Observed) -> None:
+    """The same entry twice is requested once; a GUID reused on another link does not hide that link."""
+    assert o.site.hits["/news/good-one-cartel-strike-plans"] == 1
+    assert o.site.url("/news/dup-guid-other-link") in o.articles
+
+
+def script_injection_in_title(o: Observed) -> None:
+    """A headline is one line of plain text: the <script> element goes with its content; what is left
+    (an unclosed <img ... tag) is stored as text and escaped in the report and the email's HTML part."""
+    headline = o.article("/news/script-in-headline")["headline"]
+    assert "<script" not in headline and "pwned" not in headline and OPEN_TAG in headline
+    escaped = OPEN_TAG.replace("<", "&lt;")
+    assert OPEN_TAG not in o.report_html and escaped in o.report_html
+    html_parts = [m.get_body(("html",)).get_content() for m in o.emails]
+    assert html_parts and all(OPEN_TAG not in part and "<script>alert" not in part for part in html_parts)
+    assert any(escaped in part for part in html_parts)
+
+
+def crlf_in_title_and_byline(o: Observed) -> None:
+    """CR/LF never survive into a stored headline nor into any email header (no injected Bcc)."""
+    headline = o.article("/news/script-in-headline")["headline"]
+    assert "\r" not in headline and "\n" not in headline
+    assert o.emails, "the run sent its digests"
+    for message in o.emails:
+        assert message["Bcc"] is None and message["X-Injected"] is None
+        assert all("\r" not in str(v) and "\n" not in str(v) for v in message.values())
+    authors = [name for a in o.articles.values() for name in a["authors"]]
+    assert not any("\n" in name or "\r" in name or "X-Injected" in name for name in authors)
+
+
+def oversized_feed(o: Observed) -> None:
+    """10,000 entries: out-of-window ones skipped (counted), in-window ones capped at max_pages=5."""
+    fetched = {p for p in o.site.hits if p.startswith("/bulk/news/")}
+    assert len(fetched) == 5 and fetched <= bulk_in_window_paths()
+    assert o.count("fetch", "out-of-window") >= 10_000 - len(bulk_in_window_paths())
+    assert o.count("fetch", "over-outlet-limit") == len(bulk_in_window_paths()) - 5
+
+
+def foreign_canonical(o: Observed) -> None:
+    """rel=canonical on an unknown host is not trusted: stored under its own URL, not even as an alias."""
+    assert o.site.url("/news/foreign-canonical") in o.articles
+    assert not any("other-outlet.example" in url for url in [*o.articles, *o.article_urls])
+
+
+def canonical_claiming_another_configured_outlet(o: Observed) -> None:
+    """rel=canonical on another *configured* outlet's host: not trusted either, so the claimed article
+    stays the rival's (before the fix every configured host was trusted, and the two collided)."""
+    claimed = o.site.rival_base + RIVAL_STORY
+    assert o.site.url("/news/canonical-to-rival-outlet") in o.articles
+    assert o.articles[claimed]["headline"] == RIVAL_HEADLINE
+    assert o.articles[claimed]["outlet_id"] != o.article("/news/canonical-to-rival-outlet")["outlet_id"]
+    assert o.article_urls[claimed] == o.articles[claimed]["id"]  # the URL still leads to the rival's article
+
+
+def url_with_credentials(o: Observed) -> None:
+    """user:pass@ in a feed link: dropped before the request; never in fetch_log nor the warehouse."""
+    assert o.outcome_of("/news/credentials-in-url") == "ok"
+    assert o.site.url("/news/credentials-in-url") in o.articles
+    stored = [r["url"] for r in o.fetch_log] + list(o.articles) + list(o.article_urls)
+    assert not [url for url in stored if "s3cret" in url]
+
+
+def url_with_unicode_path(o: Observed) -> None:
+    assert o.site.url("/news/pol%C3%ADtica-%C3%B1and%C3%BA-art%C3%ADculo") in o.articles
+
+
+def url_with_idn_host(o: Observed) -> None:
+    """bücher.localhost becomes its punycode form and is refused as a private, unconfigured host."""
+    port = o.site.base.rsplit(":", 1)[1]
+    _refused_before_connecting(o, f"http://xn--bcher-kva.localhost:{port}/news/idn-host-article")
+
+
+def json_feed_not_json(o: Observed) -> None:
+    row = o.fetched("/feeds/not-json.json")[0]
+    assert row["outcome"] == "malformed-feed" and row["error"].startswith("invalid JSON")
+
+
+CATALOGUE: list[Callable[[Observed], None]] = [
+    malformed_html, truncated_html, malformed_xml_feed, truncated_xml_feed, truncated_sitemap,
+    entity_expansion_feed, entity_expansion_sitemap, external_entity_feed,
+    gzip_bomb_with_content_encoding, gzip_bomb_sitemap_without_content_encoding, gzip_bytes_served_as_html,
+    giant_page_with_length, giant_page_streamed, wrong_charset_declared, missing_charset_latin1,
+    redirect_loop, redirect_to_private_10, redirect_to_link_local, redirect_to_unconfigured_loopback_port,
+    robots_disallow, storm_429_with_retry_after, storm_503, slow_drip, binary_served_as_html,
+    pdf_with_its_own_type, empty_body, invalid_dates, future_dates, duplicate_guids,
+    script_injection_in_title, crlf_in_title_and_byline, oversized_feed, foreign_canonical,
+    canonical_claiming_another_configured_outlet,
+    url_with_credentials, url_with_unicode_path, url_with_idn_host, json_feed_not_json,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("check", CATALOGUE, ids=[check.__name__.replace("_", "-") for check in CATALOGUE])
+def test_hostile_input_has_a_recorded_outcome(hostile: Observed, check) -> None:
+    check(hostile)
+
+
+def test_good_pages_next_to_hostile_ones_all_land(hostile: Observed) -> None:
+    assert {hostile.site.url(path) for path in GOOD_ARTICLES} <= set(hostile.articles)
+    assert {a["headline"] for a in hostile.articles.values()} >= set(GOOD_ARTICLES.values())
+
+
+def test_the_run_finishes_and_every_fetch_has_an_outcome(hostile: Observed) -> None:
+    engine = make_engine(hostile.db_url)
+    with engine.connect() as connection:
+        run = connection.execute(sa.select(CrawlRun).where(CrawlRun.id == hostile.run_id)).one()
+    engine.dispose()
+    assert run.status == "finished"
+    assert all(row["outcome"] for row in hostile.fetch_log)
+    # every request the site answered is in the log: no callback died without recording its fetch
+    feeds_and_sitemaps = [p for p in hostile.site.hits if p.startswith(("/feeds/", "/sitemaps/"))]
+    assert all(hostile.fetched(path) for path in feeds_and_sitemaps)
+    crawl_log = (cycle_context(hostile.config_dir, hostile.db_url, STORY, "hostile-1").workdir / "all"
+                 / "crawl.log").read_text(encoding="utf-8")  # fmt: skip
+    assert "Spider error processing" not in crawl_log
+
+
+# Full disk under the raw archive ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def full_archive_disk(tmp_path) -> Path:
+    """A 1 MB tmpfs almost filled (root only); elsewhere /dev/full, which fails every write with ENOSPC."""
+    mount_point = tmp_path / "tmpfs"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
+                             capture_output=True, check=False).returncode == 0  # fmt: skip
+    if not mounted:
+        yield Path("/dev/full")
+        return
+    (mount_point / "filler").write_bytes(b"\0" * (1024 * 1024 - 12 * 1024))  # ~12 KB left
+    yield mount_point / "run.warc.gz"
+    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_full_disk_under_the_archive_is_recorded_and_loses_nothing(hostile: Observed, full_archive_disk):
+    """The WARC lands on a full disk: archive-write-failed is counted, the run finishes, and the
+    warehouse keeps every article of the earlier run."""
+    run_key = "hostile-full-disk"
+    warc = (
+        cycle_context(hostile.config_dir, hostile.db_url, STORY, run_key).workdir
+        / "all"
+        / f"{run_key}.warc.gz"
+    )
+    warc.parent.mkdir(parents=True)
+    warc.symlink_to(full_archive_disk)
+    before = set(hostile.articles)
+    # an hour later (UTC now + 1h) feeds and fresh articles are re-checked and have to be archived
+    result = run_cycle(hostile.config_dir, hostile.db_url, STORY, run_key=run_key)
+    fetch_counts = result["counts"]["fetch"]
+    assert fetch_counts.get("archive-write-failed", 0) > 0
+    after = observe(hostile.site, hostile.config_dir, hostile.db_url, result["run_id"],
+                    hostile.config_dir / "report.html")  # fmt: skip
+    assert before <= set(after.articles)
+    assert any(r["outcome"] == "archive-write-failed" and "No space left" in (r["error"] or "")
+               for r in after.fetch_log)  # fmt: skip
+
+
+# Config, warehouse and analyst input, through the command ---------------------------------------------
+
+
+def framewatch(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, check=False)  # fmt: skip
+
+
+def assert_clean_error(completed: subprocess.CompletedProcess, *words: str) -> None:
+    assert completed.returncode == 2, completed.stderr
+    assert "Traceback" not in completed.stderr + completed.stdout
+    for word in words:
+        assert word in completed.stderr, completed.stderr
+
+
+def test_sql_metacharacters_in_an_analyst_filter_are_just_an_unknown_story(hostile: Observed):
+    completed = framewatch("compare", "--story", "x' OR 1=1 --", "--db", hostile.db_url)
+    assert_clean_error(completed, "x' OR 1=1 --")
+    engine = make_engine(hostile.db_url)
+    with engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(Article)).scalar_one() == len(
+            hostile.articles
+        )
+    engine.dispose()
+
+
+def broken_copy(source: Path, target: Path, file: str, mutate: Callable[[object], object] | str) -> Path:
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("archive", "outbox", "*.sqlite", "*.html"))
+    path = target / file
+    if isinstance(mutate, str):
+        path.write_text(mutate, encoding="utf-8")
+    else:
+        path.write_text(yaml.safe_dump(mutate(yaml.safe_load(path.read_text(encoding="utf-8")))), "utf-8")
+    return target
+
+
+def _set(document, keys: tuple, value):
+    node = document
+    for key in keys[:-1]:
+        node = node[key]
+    node[keys[-1]] = value
+    return document
+
+
+STORY_FILE = f"stories/{STORY}.yaml"
+CONFIG_CASES = {
+    "broken-yaml": ("framewatch.yaml", "crawl: [user_agent: {unclosed\n", ("framewatch.yaml", "not valid YAML")),
+    "negative-concurrency": ("framewatch.yaml", lambda d: _set(d, ("crawl", "concurrency"), -4),
+                             ("framewatch.yaml", "crawl.concurrency")),
+    "bad-url": ("outlets.yaml", lambda d: _set(d, ("outlets", 0, "homepage"), "htp//not a url"),
+                ("outlets.yaml", "Hostile Herald", "homepage")),
+    "unknown-field": ("framewatch.yaml", lambda d: _set(d, ("crawl", "concurrancy"), 4),
+                      ("framewatch.yaml", "concurrancy", "Extra inputs are not permitted")),
+    "bad-email": (STORY_FILE, lambda d: _set(d, ("subscribers",), ["not-an-email"]),
+                  (f"{STORY}.yaml", "subscribers")),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(CONFIG_CASES))
+def test_bad_config_is_a_clear_error(hostile: Observed, tmp_path, case: str):
+    file, mutate, words = CONFIG_CASES[case]
+    config = broken_copy(hostile.config_dir, tmp_path / "config", file, mutate)
+    assert_clean_error(framewatch("check-config", "--config", str(config)), *words)
+    # and the run refuses it the same way
+    assert_clean_error(framewatch("run", "--config", str(config), "--db", hostile.db_url), *words)
+
+
+@pytest.mark.parametrize(
+    ("db_url", "message"),
+    [
+        ("postgresql+psycopg://nobody@127.0.0.1:1/none", "cannot reach the warehouse"),
+        ("sqlite:///{file}/framewatch.sqlite", "cannot create the SQLite file's directory"),
+    ],
+    ids=["postgres-port-closed", "sqlite-under-a-file"],
+)
+def test_unreachable_database_is_a_clear_error(hostile: Observed, db_url: str, message: str, tmp_path):
+    """Exit code 2 and one line naming the problem, no traceback (the SQLite case was a traceback)."""
+    (tmp_path / "a-file").write_text("not a directory", encoding="utf-8")
+    db_url = db_url.format(file=tmp_path / "a-file")
+    completed = framewatch("run", "--config", str(hostile.config_dir), "--db", db_url)
+    assert_clean_error(completed, message)
+
+
+# The pure decisions behind some outcomes, on plain values -------------------------------------------
+
+
+def test_a_redirect_carrying_credentials_is_refused_by_name():
+    from pipeline.politeness import refusal_reason
+
+    assert refusal_reason("http://user:pw@127.0.0.1:8000/x", {"127.0.0.1:8000"}) == "credentials-in-url"
+    assert refusal_reason("http://127.0.0.1:8000/x", {"127.0.0.1:8000"}) is None
+
+
+def test_links_and_canonical_urls_drop_credentials():
+    from pipeline.discovery import crawl_url
+    from pipeline.normalise import canonical_url
+
+    assert crawl_url("http://user:pw@example.org/a?utm_source=x") == "http://example.org/a"
+    assert canonical_url("http://user:pw@example.org/a") == "http://example.org/a"
+
+
+def test_a_feed_date_that_is_not_a_real_date_counts_as_undated():
+    from pipeline.discovery import parse_feed
+
+    body = (
+        b'<rss version="2.0"><channel><title>t</title>'
+        b"<item><link>http://example.org/a</link><pubDate>2025-13-45</pubDate></item>"
+        b"<item><link>http://example.org/b</link><pubDate>Mon, 24 Nov 2025 10:00:00 GMT</pubDate></item>"
+        b"</channel></rss>"
+    )
+    first, second = parse_feed(body, "http://example.org/feed").entries
+    assert first.published is None and second.published.isoformat() == "2025-11-24T10:00:00+00:00"
