@@ -94,6 +94,8 @@ StoryOption = Annotated[
 @app.command("run")
 def run(config: ConfigOption = Path("config"), db: DbOption = None, story: StoryOption = None) -> None:
     """Run one full cycle: crawl, extract, dedupe, score relevance, load, framing and alerts."""
+    from sqlalchemy.exc import OperationalError
+
     from pipeline.config import ConfigError, load_config
     from pipeline.cycle_runner import run_cycle
 
@@ -104,6 +106,11 @@ def run(config: ConfigOption = Path("config"), db: DbOption = None, story: Story
             run_cycle(config, url, slug)
     except ConfigError as exc:
         raise fail(str(exc)) from None
+    except OperationalError as exc:
+        # Each stage writes in one transaction: what failed was rolled back, so running again is safe.
+        raise fail(
+            f"lost the warehouse during the cycle, nothing half-written; run again: {exc.orig}"
+        ) from None
 
 
 @app.command("reprocess")
