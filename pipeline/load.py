@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table, case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from pipeline.config import OutletConfig, StoryConfig
@@ -32,10 +32,13 @@ def upsert_rows(
     key_columns: Sequence[str],
     update_columns: Sequence[str] | None = None,
     update_where: Any = None,
+    update_values: Any = None,
 ) -> None:
     """INSERT rows; on a natural-key conflict update ``update_columns`` (or do nothing when empty).
 
-    ``update_where`` receives (table, excluded) and returns a condition guarding the update.
+    ``update_where`` receives (table, excluded) and returns a condition guarding the update;
+    ``update_values`` receives (table, excluded, dialect name) and returns column -> expression
+    overrides for some of ``update_columns``.
     """
     if not rows:
         return
@@ -47,9 +50,12 @@ def upsert_rows(
         statement = dialect_insert(table).values(list(rows[start : start + chunk]))
         if update_columns:
             excluded = statement.excluded
+            values = {name: excluded[name] for name in update_columns}
+            if update_values:
+                values.update(update_values(table, excluded, connection.dialect.name))
             statement = statement.on_conflict_do_update(
                 index_elements=list(key_columns),
-                set_={name: excluded[name] for name in update_columns},
+                set_=values,
                 where=update_where(table, excluded) if update_where else None,
             )
         else:
@@ -141,6 +147,25 @@ def _newer_fetch(table: Table, excluded: Any) -> Any:
     return excluded.last_seen_at >= table.c.last_seen_at
 
 
+# A re-fetch that lacks a value the article already has (a page whose date or byline came from a
+# feed that answered 304 this time) is missing evidence, not a change: the known value stays.
+_KEPT_WHEN_MISSING = ["dek", "language", "section", "lead_image"]
+_KEPT_WITH_SOURCE = [("published_at", "published_source"), ("modified_at", "modified_source")]
+
+
+def _keep_known_values(table: Table, excluded: Any, dialect: str) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        name: func.coalesce(excluded[name], table.c[name]) for name in _KEPT_WHEN_MISSING
+    }
+    for moment, source in _KEPT_WITH_SOURCE:
+        missing = excluded[moment].is_(None)
+        values[moment] = case((missing, table.c[moment]), else_=excluded[moment])
+        values[source] = case((missing, table.c[source]), else_=excluded[source])
+    array_length = func.jsonb_array_length if dialect == "postgresql" else func.json_array_length
+    values["authors"] = case((array_length(excluded.authors) == 0, table.c.authors), else_=excluded.authors)
+    return values
+
+
 def load_articles(
     connection: Connection, articles: Sequence[NormalisedArticle], run_id: int | None
 ) -> dict[str, int]:
@@ -151,7 +176,9 @@ def load_articles(
         raise ValueError(f"articles name outlets missing from the warehouse: {', '.join(unknown)}")
     latest = _latest_per_url(articles)
     rows = [article_row(a, ids_by_outlet[a.outlet], run_id) for a in latest]
-    upsert_rows(connection, Article, rows, ["url_hash"], _ARTICLE_STATE_COLUMNS, _newer_fetch)
+    upsert_rows(
+        connection, Article, rows, ["url_hash"], _ARTICLE_STATE_COLUMNS, _newer_fetch, _keep_known_values
+    )
     ids = article_ids(connection, [a.url_hash for a in latest])
     upsert_rows(connection, ArticleUrl, _alias_rows(articles, ids), ["url_hash"])
     upsert_rows(

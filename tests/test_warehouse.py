@@ -214,3 +214,30 @@ def test_analyst_views_expose_their_contract_columns(
         result = connection.execute(sa.text(f"SELECT * FROM {view}"))
         assert columns <= set(result.keys())
         assert result.all() == []
+
+
+def test_a_refetch_missing_date_and_byline_keeps_the_known_ones(warehouse: sa.Engine) -> None:
+    # A page whose date and byline came from its feed, re-fetched while the feed answered 304.
+    bare = wire_article(
+        authors=(), published_at=None, section=None, sources={}, headline="Edited headline",
+        content_hash="f" * 64, fetched_at=FETCHED + timedelta(days=1),
+    )  # fmt: skip
+    with warehouse.begin() as connection:
+        load_outlets(connection, [wire_outlet()])
+        load_articles(connection, [wire_article()], run_id=None)
+        load_articles(connection, [bare], run_id=None)
+    with warehouse.connect() as connection:
+        row = connection.execute(
+            sa.select(
+                Article.headline,
+                Article.authors,
+                Article.published_at,
+                Article.published_source,
+                Article.section,
+            )
+        ).one()
+    assert row.headline == "Edited headline"
+    assert row.authors == ["Ana Ruiz"]
+    assert row.published_at == datetime(2025, 11, 24, 9, 0, tzinfo=UTC)
+    assert row.published_source == "json-ld"
+    assert row.section == "World"
