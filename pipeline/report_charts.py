@@ -13,7 +13,9 @@ from schemas.report_records import FrameCell, OutletRow, OutletToneRow, Timeline
 
 CHART_WIDTH = 640
 ROW_HEIGHT = 22
-LABEL_WIDTH = 150
+LABEL_WIDTH = 190
+# Row labels right-aligned against the bars: longer names are shortened (the full name is in the tables).
+LABEL_CHARACTERS = 26
 VOICE_COLOURS = {
     "us_government": "#1f5fa8",
     "mexican_government": "#2e8b57",
@@ -41,6 +43,10 @@ class Label:
     y: float
     text: str
     anchor: str = "start"  # SVG text-anchor
+
+
+def row_label(text: str) -> str:
+    return text if len(text) <= LABEL_CHARACTERS else text[: LABEL_CHARACTERS - 1].rstrip() + "…"
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,7 @@ def horizontal_bars(kind: str, rows: Sequence[tuple[str, float, str]], fill: str
     for i, (label, value, title) in enumerate(rows):
         y = 5 + i * ROW_HEIGHT
         rects.append(Rect(LABEL_WIDTH, y, span * value / peak, ROW_HEIGHT - 6, fill, title))
-        labels.append(Label(LABEL_WIDTH - 6, y + 12, label, "end"))
+        labels.append(Label(LABEL_WIDTH - 6, y + 12, row_label(label), "end"))
         labels.append(Label(LABEL_WIDTH + span * value / peak + 4, y + 12, f"{value:g}"))
     return Chart(kind, CHART_WIDTH, 10 + len(rows) * ROW_HEIGHT, tuple(rects), tuple(labels))
 
@@ -108,7 +114,7 @@ def diverging_chart(kind: str, rows: Sequence[tuple[str, float]]) -> Chart:
         rects.append(
             Rect(min(centre, centre + length), y, abs(length), ROW_HEIGHT - 6, fill, f"{label}: {value:+.2f}")
         )
-        labels.append(Label(LABEL_WIDTH - 6, y + 12, label, "end"))
+        labels.append(Label(LABEL_WIDTH - 6, y + 12, row_label(label), "end"))
     height = 30 + len(rows) * ROW_HEIGHT
     labels += [Label(LABEL_WIDTH, height - 6, "-1"), Label(centre, height - 6, "0", "middle"),
                Label(CHART_WIDTH - 20, height - 6, "+1", "end")]  # fmt: skip
@@ -143,7 +149,7 @@ def frames_heatmap(cells: Sequence[FrameCell], frame_labels: Sequence[tuple[str,
         for i, outlet in enumerate(outlets)
         for j, (key, label) in enumerate(frame_labels)
     ]  # fmt: skip
-    labels = [Label(LABEL_WIDTH - 6, header + i * ROW_HEIGHT + 14, o, "end") for i, o in enumerate(outlets)]
+    labels = [Label(LABEL_WIDTH - 6, header + i * ROW_HEIGHT + 14, row_label(o), "end") for i, o in enumerate(outlets)]
     labels += [
         Label(LABEL_WIDTH + (j + 0.5) * width, header - 6, label[:22], "rotate")
         for j, (_, label) in enumerate(frame_labels)
@@ -168,5 +174,5 @@ def voices_chart(counts: Sequence[VoiceCount]) -> Chart:
             fill = VOICE_COLOURS.get(c.voice_kind, "#dddddd")
             rects.append(Rect(x, y, width, ROW_HEIGHT - 6, fill, f"{outlet} · {c.voice_kind}: {c.count}"))
             x += width
-        labels.append(Label(LABEL_WIDTH - 6, y + 12, outlet, "end"))
+        labels.append(Label(LABEL_WIDTH - 6, y + 12, row_label(outlet), "end"))
     return Chart("voices", CHART_WIDTH, 10 + len(outlets) * ROW_HEIGHT, tuple(rects), tuple(labels))

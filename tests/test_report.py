@@ -184,3 +184,11 @@ def test_injected_script_does_not_run_in_a_browser(tmp_path: Path):
     artifacts.mkdir(exist_ok=True)
     shot = screenshot(page, artifacts / "report.png", profile=tmp_path / "profile")
     assert shot.stat().st_size > 10_000
+
+
+def test_long_outlet_names_are_shortened_in_chart_rows_only():
+    from pipeline.report_charts import LABEL_CHARACTERS, row_label
+
+    long_name = "The Metropolitan Chronicle of Greater Springfield"
+    assert len(row_label(long_name)) == LABEL_CHARACTERS and row_label(long_name).endswith("…")
+    assert row_label("El Heraldo Nacional") == "El Heraldo Nacional"
