@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON := $(PYTHON)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help setup demo test lint bench bench-extract bench-dedupe bench-load browser clean
+.PHONY: help setup demo test lint bench bench-extract bench-dedupe bench-load bench-profile browser clean
 
 help:
 	@echo "make demo    - set up, start the replay world, run one full cycle into data/demo.sqlite, write the report"
@@ -50,6 +50,10 @@ bench-dedupe: setup
 
 bench-load: setup
 	$(PY) bench/load.py
+
+# cProfile of the stages behind missed targets: STAGE=process (replay world) or STAGE=load (PostgreSQL).
+bench-profile: setup
+	$(PY) bench/profile_stages.py $(or $(STAGE),process)
 
 # Headless Chromium renders the HTML report in the tests (Debian's package; installing it needs root).
 browser:
