@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, tuple_
+from sqlalchemy import Connection, bindparam, delete, select, tuple_
 
 from pipeline.dedupe import (
     COPY_THRESHOLD,
@@ -45,15 +45,23 @@ def index_and_cluster(
     articles joined or founded a cluster.
     """
     joined = 0
+    touched: set[int] = set()
     for article in sorted(articles, key=_publication_order):
         article_id = ids[article.url_hash]
         signature = _refresh_signature(connection, article_id, article.body_text)
-        if signature is None or _already_member(connection, article_id):
+        if signature is None:
+            continue
+        cluster_id = _cluster_of(connection, article_id)
+        if cluster_id is not None:
+            touched.add(cluster_id)  # its text may have changed: its differences are re-checked below
             continue
         match = _best_copy_candidate(connection, article_id, signature)
         if match is not None:
-            _join_cluster(connection, article_id, match)
+            touched.add(_join_cluster(connection, article_id, match))
             joined += 1
+    # Once per cluster and batch, not per joining member: big wire clusters stay linear.
+    for cluster_id in sorted(touched):
+        _decide_original(connection, cluster_id)
     return joined
 
 
@@ -81,13 +89,10 @@ def _refresh_signature(connection: Connection, article_id: int, body_text: str):
     return signature
 
 
-def _already_member(connection: Connection, article_id: int) -> bool:
-    return (
-        connection.execute(
-            select(SyndicationMember.id).where(SyndicationMember.article_id == article_id)
-        ).first()
-        is not None
-    )
+def _cluster_of(connection: Connection, article_id: int) -> int | None:
+    return connection.execute(
+        select(SyndicationMember.cluster_id).where(SyndicationMember.article_id == article_id)
+    ).scalar()
 
 
 def _best_copy_candidate(connection: Connection, article_id: int, signature) -> tuple[int, float] | None:
@@ -113,15 +118,13 @@ def _best_copy_candidate(connection: Connection, article_id: int, signature) -> 
     return other, similarity
 
 
-def _join_cluster(connection: Connection, article_id: int, match: tuple[int, float]) -> None:
+def _join_cluster(connection: Connection, article_id: int, match: tuple[int, float]) -> int:
     other_id, _similarity = match
-    cluster_id = connection.execute(
-        select(SyndicationMember.cluster_id).where(SyndicationMember.article_id == other_id)
-    ).scalar()
+    cluster_id = _cluster_of(connection, other_id)
     if cluster_id is None:
         cluster_id = _found_cluster(connection, other_id)
     upsert_rows(connection, SyndicationMember, [_member_row(cluster_id, article_id)], ["article_id"])
-    _decide_original(connection, cluster_id)
+    return cluster_id
 
 
 def _found_cluster(connection: Connection, founder_id: int) -> int:
@@ -144,31 +147,84 @@ def _member_row(cluster_id: int, article_id: int) -> dict[str, Any]:
 
 
 def _decide_original(connection: Connection, cluster_id: int) -> None:
+    """Choose the cluster's likely original and describe each copy against it.
+
+    A copy's differences are computed once per (original, original text, copy text): the stamp kept
+    in ``differences["against"]`` says which, so a batch only reads the texts of new or changed members.
+    """
     members = _cluster_articles(connection, cluster_id)
     wire_outlets = _wire_outlet_names(connection, [m.outlet for m in members.values()])
     original, reason = likely_original(list(members.values()), wire_outlets)
     original_id = next(i for i, m in members.items() if m is original)
-    original_signature = minhash_signature(original.body_text)
     connection.execute(
         SyndicationCluster.__table__.update()
         .where(SyndicationCluster.id == cluster_id)
         .values(original_article_id=original_id, original_reason={"reason": reason})
     )
-    for member_id, member in members.items():
+    current = _member_states(connection, cluster_id)
+    stale = {
+        member_id: stamp
+        for member_id, member in members.items()
+        if current.get(member_id) != (stamp := _stamp(original_id, original, member))
+    }
+    if stale:
+        _describe_members(connection, original_id, stale)
+
+
+def _stamp(original_id: int, original: NormalisedArticle, member: NormalisedArticle) -> list[Any]:
+    return [original_id, original.content_hash, member.content_hash]
+
+
+def _member_states(connection: Connection, cluster_id: int) -> dict[int, Any]:
+    rows = connection.execute(
+        select(SyndicationMember.article_id, SyndicationMember.differences).where(
+            SyndicationMember.cluster_id == cluster_id
+        )
+    )
+    return {article_id: (differences or {}).get("against") for article_id, differences in rows}
+
+
+def _describe_members(connection: Connection, original_id: int, stale: Mapping[int, list[Any]]) -> None:
+    texts = _texts(connection, [original_id, *stale])
+    signatures = _signatures(connection, [original_id, *stale])
+    original_headline, original_body = texts[original_id]
+    updates = []
+    for member_id, stamp in sorted(stale.items()):
         is_original = member_id == original_id
+        headline, body = texts[member_id]
         differences = (
-            {}
-            if is_original
-            else copy_differences(original.body_text, member.body_text, original.headline, member.headline)
+            {} if is_original else copy_differences(original_body, body, original_headline, headline)
         )
-        similarity = (
-            1.0 if is_original else estimated_jaccard(original_signature, minhash_signature(member.body_text))
+        similarity = 1.0 if is_original else estimated_jaccard(signatures[original_id], signatures[member_id])
+        updates.append({"member_id": member_id, "is_original": is_original, "similarity": round(similarity, 4),
+                        "differences": {**differences, "against": stamp}})  # fmt: skip
+    member = SyndicationMember.__table__
+    connection.execute(
+        member.update()
+        .where(member.c.article_id == bindparam("member_id"))
+        .values(
+            is_original=bindparam("is_original"),
+            similarity=bindparam("similarity"),
+            differences=bindparam("differences"),
+        ),  # fmt: skip
+        updates,
+    )
+
+
+def _texts(connection: Connection, article_ids: Sequence[int]) -> dict[int, tuple[str | None, str]]:
+    rows = connection.execute(
+        select(Article.id, Article.headline, Article.body_text).where(Article.id.in_(article_ids))
+    )
+    return {article_id: (headline, body) for article_id, headline, body in rows}
+
+
+def _signatures(connection: Connection, article_ids: Sequence[int]) -> dict[int, Any]:
+    rows = connection.execute(
+        select(ArticleSignature.article_id, ArticleSignature.signature).where(
+            ArticleSignature.article_id.in_(article_ids)
         )
-        connection.execute(
-            SyndicationMember.__table__.update()
-            .where(SyndicationMember.article_id == member_id)
-            .values(is_original=is_original, similarity=round(similarity, 4), differences=differences)
-        )
+    )
+    return {article_id: signature_from_bytes(blob) for article_id, blob in rows}
 
 
 def _wire_outlet_names(connection: Connection, names: list[str]) -> set[str]:
@@ -182,7 +238,7 @@ def _wire_outlet_names(connection: Connection, names: list[str]) -> set[str]:
 _RECORD_COLUMNS = (
     Article.id, Outlet.name, Article.canonical_url, Article.url_hash, Article.headline, Article.dek,
     Article.authors, Article.published_at, Article.modified_at, Article.language, Article.section,
-    Article.body_text, Article.word_count, Article.content_hash, Article.last_seen_at,
+    Article.word_count, Article.content_hash, Article.last_seen_at,
 )  # fmt: skip
 
 
@@ -199,10 +255,10 @@ def _cluster_articles(connection: Connection, cluster_id: int) -> dict[int, Norm
 
 def _as_record(row: Any) -> NormalisedArticle:
     (_, outlet, canonical_url, url_hash, headline, dek, authors, published_at, modified_at, language, section,
-     body_text, word_count, content_hash, last_seen_at) = row  # fmt: skip
+     word_count, content_hash, last_seen_at) = row  # fmt: skip
     return NormalisedArticle(
         outlet=outlet, canonical_url=canonical_url, url_hash=url_hash, aliases=(), headline=headline, dek=dek,
         authors=tuple(authors or ()), published_at=published_at, modified_at=modified_at, language=language,
-        section=section, body_text=body_text, word_count=word_count, content_hash=content_hash,
+        section=section, body_text="", word_count=word_count, content_hash=content_hash,
         fetched_at=last_seen_at,
     )  # fmt: skip
