@@ -21,8 +21,6 @@ from schemas.models import Article, ArticleUrl, ArticleVersion, Base, Outlet, St
 from schemas.records import NormalisedArticle
 
 Row = Mapping[str, Any]
-# Stay below SQLite's 32,766 bound-parameter limit and PostgreSQL's 65,535 per statement.
-MAX_PARAMETERS_PER_STATEMENT = 30_000
 
 
 def upsert_rows(
@@ -44,23 +42,23 @@ def upsert_rows(
         return
     table = model if isinstance(model, Table) else model.__table__
     dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    columns = len(rows[0])
-    chunk = max(1, MAX_PARAMETERS_PER_STATEMENT // max(columns, 1))
-    for start in range(0, len(rows), chunk):
-        statement = dialect_insert(table).values(list(rows[start : start + chunk]))
-        if update_columns:
-            excluded = statement.excluded
-            values = {name: excluded[name] for name in update_columns}
-            if update_values:
-                values.update(update_values(table, excluded, connection.dialect.name))
-            statement = statement.on_conflict_do_update(
-                index_elements=list(key_columns),
-                set_=values,
-                where=update_where(table, excluded) if update_where else None,
-            )
-        else:
-            statement = statement.on_conflict_do_nothing(index_elements=list(key_columns))
-        connection.execute(statement)
+    statement = dialect_insert(table)
+    if update_columns:
+        excluded = statement.excluded
+        values = {name: excluded[name] for name in update_columns}
+        if update_values:
+            values.update(update_values(table, excluded, connection.dialect.name))
+        statement = statement.on_conflict_do_update(
+            index_elements=list(key_columns),
+            set_=values,
+            where=update_where(table, excluded) if update_where else None,
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=list(key_columns))
+    # executemany: one compiled statement, which SQLAlchemy's "insertmanyvalues" sends in batches of
+    # multi-row VALUES within each dialect's parameter limit (compiling one huge VALUES list per
+    # batch cost more than the database's work).
+    connection.execute(statement, [dict(row) for row in rows])
 
 
 def outlet_row(outlet: OutletConfig, discovered: bool = False) -> dict[str, Any]:
