@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from courlan.clean import TRACKERS_RE
@@ -30,6 +31,10 @@ class InvalidUrl(ValueError):
 EXTRA_TRACKING_PARAMS = frozenset({"ocid", "cmpid", "cmp", "smid", "smtyp", "icid", "ito", "taid"})
 INDEX_PAGE = re.compile(r"/(?:index|default)\.(?:html?|php|aspx?|jsp)$", re.IGNORECASE)
 AMP_PATH_MARKER = re.compile(r"(?:/amp/?$|\.amp(?=(?:\.html?)?$)|/amp/(?=.))", re.IGNORECASE)
+# One page's URLs (requested, final, canonical, og:url, AMP, feed link) are normalised about 20 times
+# and the outlet hosts for every page: the URL functions below are pure, so their results are cached.
+# Bounded: what repeats is one page's URLs and the outlets' hosts, so a small LRU holds it.
+URL_CACHE_SIZE = 4096
 
 
 # --- URLs -------------------------------------------------------------------------------------
@@ -51,7 +56,12 @@ def canonical_url(url: str) -> str:
 
 
 def _canonical(url: str) -> str:
-    parts = urlsplit(_rfc3986_normalised(url))
+    return _canonical_of_normalised(_rfc3986_normalised(url))
+
+
+@lru_cache(maxsize=URL_CACHE_SIZE)
+def _canonical_of_normalised(normalised: str) -> str:
+    parts = urlsplit(normalised)
     query = urlencode(_without_trackers(parse_qsl(parts.query, keep_blank_values=True)))
     path = INDEX_PAGE.sub("/", parts.path) or "/"
     # user:password@ is dropped: a link carrying credentials must not put them into the warehouse.
@@ -64,6 +74,11 @@ def _canonical(url: str) -> str:
 def _rfc3986_normalised(url: str) -> str:
     if not isinstance(url, str) or not url.strip():
         raise InvalidUrl(f"empty URL: {url!r}")
+    return _rfc3986_normalised_text(url)
+
+
+@lru_cache(maxsize=URL_CACHE_SIZE)
+def _rfc3986_normalised_text(url: str) -> str:
     text = url.strip()
     if not re.match(r"(?i)^https?://", text):
         raise InvalidUrl(f"not an absolute http(s) URL: {url!r}")

@@ -44,7 +44,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import py3langid
 import snowballstemmer
@@ -66,14 +66,23 @@ SCORE_WEIGHTS = {"key_terms": 0.4, "entities": 0.25, "similarity": 0.35}
 RELEVANCE_THRESHOLD = 0.45
 
 _WORD = re.compile(r"\w+")
+# Distinct words seen across runs; bounded so a long-lived worker does not grow without limit.
+STEM_CACHE_SIZE = 1 << 17
 
 
 @dataclass(frozen=True)
 class Passage:
-    """A headline, dek or paragraph with the weight an occurrence in it carries."""
+    """A headline, dek or paragraph with the weight an occurrence in it carries, and its stems in
+    each language: stemmed once per article, then every term list is matched against them."""
 
     text: str
     weight: int
+    stems: Mapping[str, tuple[str, ...]]
+
+
+def stemmed_passage(text: str, weight: int) -> Passage:
+    words = _WORD.findall(fold(text))
+    return Passage(text, weight, {lang: tuple(stem(word, lang) for word in words) for lang in LANGUAGES})
 
 
 @dataclass(frozen=True)
@@ -102,7 +111,7 @@ def _stemmer(language: str) -> snowballstemmer.stemmer:
     return snowballstemmer.stemmer(_STEMMER_NAMES[language])
 
 
-@cache
+@lru_cache(maxsize=STEM_CACHE_SIZE)
 def stem(word: str, language: str) -> str:
     # Stemmed twice: Snowball Spanish takes "militares" to "militar" but "militar" to "milit".
     stemmer = _stemmer(language)
@@ -167,7 +176,7 @@ def _longest_match_at(
 
 def _passage_occurrences(passage: Passage, terms: tuple[str, ...]) -> Counter[str]:
     """Occurrences under whichever language's stemming finds more (terms come in both languages)."""
-    per_language = [_occurrences(stems(passage.text, lang), terms, lang) for lang in LANGUAGES]
+    per_language = [_occurrences(passage.stems[lang], terms, lang) for lang in LANGUAGES]
     return max(per_language, key=lambda found: (found.total(), len(found)))
 
 
@@ -187,8 +196,18 @@ def match_terms(passages: Sequence[Passage], terms: StoryTerms) -> TermMatches:
 
 
 def content_stems(text: str, language: str) -> list[str]:
+    return _content_only(stems(text, language), language)
+
+
+def _content_only(stemmed: Sequence[str], language: str) -> list[str]:
     stop = _stop_stems(language)
-    return [s for s in stems(text, language) if s not in stop and not s.isdigit() and len(s) > 1]
+    return [s for s in stemmed if s not in stop and not s.isdigit() and len(s) > 1]
+
+
+@lru_cache(maxsize=64)
+def _summary_terms(summary: str, language: str) -> Counter[str]:
+    """A story's summary, stemmed once per process (a story has a handful of summaries); read only."""
+    return Counter(content_stems(summary, language))
 
 
 def cosine_similarity(left: Counter[str], right: Counter[str]) -> float:
@@ -204,9 +223,15 @@ def summary_similarity(story: StoryConfig, passages: Sequence[Passage], language
     summary = story.summary.get(language) or next(iter(story.summary.values()))
     article_terms: Counter[str] = Counter()
     for passage in passages:
-        for term in content_stems(passage.text, language):
+        for term in _passage_content_stems(passage, language):
             article_terms[term] += passage.weight
-    return cosine_similarity(Counter(content_stems(summary, language)), article_terms)
+    return cosine_similarity(_summary_terms(summary, language), article_terms)
+
+
+def _passage_content_stems(passage: Passage, language: str) -> list[str]:
+    if language in passage.stems:
+        return _content_only(passage.stems[language], language)
+    return content_stems(passage.text, language)  # a summary language other than en/es
 
 
 # --- The article ------------------------------------------------------------------------------
@@ -214,10 +239,10 @@ def summary_similarity(story: StoryConfig, passages: Sequence[Passage], language
 
 def article_passages(article: NormalisedArticle) -> list[Passage]:
     """The headline with its dek first (one passage), then each body paragraph."""
-    heading = [Passage(article.headline or "", HEADLINE_WEIGHT)]
+    heading = [stemmed_passage(article.headline or "", HEADLINE_WEIGHT)]
     if article.dek:
-        heading.append(Passage(article.dek, DEK_WEIGHT))
-    body = [Passage(p, BODY_WEIGHT) for p in re.split(r"\n\s*\n", article.body_text) if p.strip()]
+        heading.append(stemmed_passage(article.dek, DEK_WEIGHT))
+    body = [stemmed_passage(p, BODY_WEIGHT) for p in re.split(r"\n\s*\n", article.body_text) if p.strip()]
     return heading + body
 
 

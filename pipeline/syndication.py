@@ -165,14 +165,15 @@ def _decide_original(connection: Connection, cluster_id: int) -> None:
     stale = {
         member_id: stamp
         for member_id, member in members.items()
-        if current.get(member_id) != (stamp := _stamp(original_id, original, member))
+        if current.get(member_id) != (stamp := _stamp(member_id == original_id, original, member))
     }
     if stale:
         _describe_members(connection, original_id, stale)
 
 
-def _stamp(original_id: int, original: NormalisedArticle, member: NormalisedArticle) -> list[Any]:
-    return [original_id, original.content_hash, member.content_hash]
+def _stamp(is_original: bool, original: NormalisedArticle, member: NormalisedArticle) -> list[Any]:
+    # Content hashes, not ids: surrogate ids differ between warehouses holding the same rows.
+    return [original.content_hash, member.content_hash, is_original]
 
 
 def _member_states(connection: Connection, cluster_id: int) -> dict[int, Any]:

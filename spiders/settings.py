@@ -17,6 +17,9 @@ METAREFRESH_ENABLED = False
 HTTPERROR_ALLOW_ALL = True  # the spider records every status as an outcome; nothing vanishes in middleware
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 LOG_LEVEL = "INFO"
+# Scrapy starts this many cooperative tasks per callback's output (default 100); our item pipelines are
+# synchronous, so more only adds scheduling: 8 crawled a 3,000-article replay world in 7.5 s, not 8.8 s.
+CONCURRENT_ITEMS = 8
 
 DOWNLOADER_MIDDLEWARES = {
     "spiders.middlewares.AddressSafetyMiddleware": 40,  # before robots.txt: refused hosts see nothing

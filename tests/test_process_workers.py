@@ -1,0 +1,68 @@
+"""The process stage in worker processes gives the batch one process gives, and a page that breaks
+inside a worker is quarantined alone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import load_story
+from pipeline.process import MIN_PAGES_FOR_WORKERS, process_pages
+from schemas.records import FetchedPage
+
+STORY_FILE = Path(__file__).parents[1] / "config" / "stories" / "mexico-cartel-intervention.yaml"
+HOST = "127.0.0.1:8401"
+FETCHED = datetime(2025, 11, 20, 15, 0, tzinfo=UTC)
+PARAGRAPH = (
+    "US officials said JSOC units could carry out drone strikes on cartel labs in Mexico under Title 50, "
+    "while President Claudia Sheinbaum rejected any intervention as a breach of sovereignty."
+)
+
+
+def article_page(number: int) -> FetchedPage:
+    url = f"http://{HOST}/news/story-{number}.html"
+    body = (
+        f"<!doctype html><html lang='en'><head><title>Report {number}</title>"
+        f"<link rel='canonical' href='{url}'></head><body><article><h1>Report {number} on Mexico</h1>"
+        + "".join(f"<p>Paragraph {k} of report {number}. {PARAGRAPH}</p>" for k in range(4))
+        + "</article></body></html>"
+    )
+    return FetchedPage(
+        url, url, 200, {"content-type": "text/html; charset=utf-8"}, body.encode(), FETCHED, "Outlet", "feed"
+    )
+
+
+def broken_page() -> FetchedPage:
+    """A body that is not bytes: ``process_page`` raises on it."""
+    url = f"http://{HOST}/news/broken.html"
+    return FetchedPage(url, url, 200, {"content-type": "text/html"}, None, FETCHED, "Outlet", "feed")  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def pages() -> list[FetchedPage]:
+    pages = [article_page(number) for number in range(MIN_PAGES_FOR_WORKERS + 10)]
+    pages.insert(7, broken_page())
+    return pages
+
+
+@pytest.fixture(scope="module")
+def story():
+    return load_story(STORY_FILE)
+
+
+def test_workers_give_the_same_batch_as_one_process(pages, story) -> None:
+    hosts = {"Outlet": (HOST,)}
+    in_workers = process_pages(iter(pages), hosts, story, workers=2)
+    in_process = process_pages(iter(pages), hosts, story, workers=1)
+    assert len(in_workers.articles) == len(pages) - 1
+    assert in_workers == in_process
+
+
+def test_a_page_that_breaks_in_a_worker_is_quarantined_alone(pages, story) -> None:
+    batch = process_pages(iter(pages), {"Outlet": (HOST,)}, story, workers=2)
+    assert [q.url for q in batch.quarantined] == [broken_page().url]
+    assert batch.quarantined[0].error.startswith("TypeError")
+    assert batch.counts["extract:quarantined"] == 1
+    assert {a.canonical_url for a in batch.articles} == {p.url for p in pages if p.body is not None}
