@@ -29,7 +29,8 @@ DEMO_DATABASE = ROOT / "data" / "demo.sqlite"
 STORY = "mexico-cartel-intervention"
 DEMO_BASE_PORT = 18100
 
-console = Console()
+# Ten columns of framing side by side need room: never narrower than 150 columns, even in a log file.
+console = Console(width=max(Console().width, 150))
 
 
 def demo_config(world: ReplayWorld) -> Path:

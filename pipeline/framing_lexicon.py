@@ -8,6 +8,8 @@ where matches overlap the longest wins, so "military intervention" is not also c
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
 import unicodedata
 from collections import Counter
@@ -128,6 +130,18 @@ class ToneLexiconFile(_Strict):
 @lru_cache(maxsize=8)
 def load_tone_lexicon_file(directory: Path = FRAMING_CONFIG_DIR) -> ToneLexiconFile:
     return load_yaml_model(directory / "tone_es.yaml", ToneLexiconFile)
+
+
+@functools.lru_cache(maxsize=4)
+def measures_version(directory: Path = FRAMING_CONFIG_DIR) -> str:
+    """A short fingerprint of every codebook file and of the scoring code: stored with each article's
+    measures so that changing either re-frames the articles measured before."""
+    digest = hashlib.sha256()
+    for path in sorted(directory.glob("*.yaml")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for module in sorted(Path(__file__).parent.glob("framing*.py")):
+        digest.update(module.name.encode() + b"\0" + module.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def load_yaml_model(path: Path, model: type[BaseModel]) -> BaseModel:

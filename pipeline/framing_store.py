@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, exists, select
 
 from pipeline.framing import article_framing, full_text, warehouse_fields
-from pipeline.framing_lexicon import check_language
+from pipeline.framing_lexicon import check_language, measures_version
 from pipeline.framing_outlets import distinctive_terms
 from pipeline.load import upsert_rows
 from schemas.framing_records import ArticleFraming, DistinctiveTerm
@@ -96,12 +96,22 @@ class PendingArticles:
 def articles_to_frame(connection: Connection, story_id: int) -> PendingArticles:
     """Relevant articles whose current content has not been framed yet (new, edited or never framed)."""
     rows = connection.execute(
-        select(Article.id, Article.content_hash, ArticleFramingRow.content_hash)
+        select(
+            Article.id,
+            Article.content_hash,
+            ArticleFramingRow.content_hash,
+            ArticleFramingRow.measures_version,
+        )
         .join(StoryArticle, StoryArticle.article_id == Article.id)
         .outerjoin(ArticleFramingRow, ArticleFramingRow.article_id == Article.id)
         .where(StoryArticle.story_id == story_id, StoryArticle.is_relevant.is_(True))
     ).all()
-    stale = sorted(article_id for article_id, current, framed in rows if current != framed)
+    version = measures_version()
+    stale = sorted(
+        article_id
+        for article_id, current, framed, measured_by in rows
+        if (current, version) != (framed, measured_by)
+    )
     return PendingArticles(tuple(article_texts(connection, stale)), len(rows) - len(stale))
 
 
@@ -131,6 +141,7 @@ def store_article_framing(connection: Connection, article: StoryArticleText, fra
     row = {
         "article_id": article.article_id,
         "content_hash": article.content_hash,
+        "measures_version": measures_version(),
         **warehouse_fields(framing),
     }
     upsert_rows(connection, ArticleFramingRow, [row], ["article_id"], [c for c in row if c != "article_id"])

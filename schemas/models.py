@@ -254,6 +254,8 @@ class ArticleFraming(Base):
 
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
     content_hash: Mapped[str] = mapped_column(String(64))  # the version the measures were computed on
+    # Fingerprint of the codebooks and method the measures came from: a changed codebook re-frames.
+    measures_version: Mapped[str | None] = mapped_column(String(20))
     tone: Mapped[float] = mapped_column(Float)
     tone_method: Mapped[str] = mapped_column(String(60))
     certainty: Mapped[float] = mapped_column(Float)

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from pipeline.framing_lexicon import measures_version
 from pipeline.framing_store import compute_story_framing
 from pipeline.load import load_articles
 from pipeline.report_charts import VOICE_COLOURS
@@ -191,3 +192,16 @@ def test_distinctive_terms_per_outlet(framed, warehouse: sa.Engine) -> None:
 def test_an_unknown_story_is_a_lookup_error(warehouse: sa.Engine) -> None:
     with pytest.raises(LookupError, match="no story"), warehouse.begin() as connection:
         compute_story_framing(connection, "no-such-story")
+
+
+def test_measures_from_an_older_codebook_are_computed_again(
+    framed: dict[str, int], warehouse: sa.Engine
+) -> None:
+    # Changing a codebook or the scoring code changes measures_version; stored measures then go stale.
+    with warehouse.begin() as connection:
+        connection.execute(sa.update(ArticleFraming).values(measures_version="older-codebook"))
+        again = compute_story_framing(connection, SLUG)
+    assert again["framed"] > 0 and again["unchanged"] == 0
+    with warehouse.connect() as connection:
+        versions = set(connection.execute(sa.select(ArticleFraming.measures_version)).scalars())
+    assert versions == {measures_version()}
