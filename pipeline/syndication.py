@@ -8,7 +8,8 @@ Copies of one text form a cluster; the cluster's likely original is re-decided f
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, select, tuple_
@@ -39,25 +40,28 @@ from schemas.records import NormalisedArticle
 def index_and_cluster(
     connection: Connection, articles: Sequence[NormalisedArticle], ids: Mapping[str, int]
 ) -> int:
-    """Index each article's signature and attach it to a copy cluster when history holds its copy.
+    """Index the batch's signatures and attach each article to a copy cluster when one of its copies is known.
 
-    Articles are taken in publication order so a re-run finds the same clusters. Returns how many
-    articles joined or founded a cluster.
+    The whole batch is indexed first with bulk statements, candidates are read with one lookup per
+    chunk of articles, and articles are then matched in publication order (so a re-run finds the same
+    clusters) against the earlier articles of other outlets. Returns how many articles joined or
+    founded a cluster.
     """
+    signatures = _refresh_signatures(connection, articles, ids)
+    index = _BatchIndex.read(connection, signatures)
     joined = 0
     touched: set[int] = set()
     for article in sorted(articles, key=_publication_order):
         article_id = ids[article.url_hash]
-        signature = _refresh_signature(connection, article_id, article.body_text)
-        if signature is None:
+        if article_id not in signatures:
             continue
-        cluster_id = _cluster_of(connection, article_id)
-        if cluster_id is not None:
-            touched.add(cluster_id)  # its text may have changed: its differences are re-checked below
+        index.matched_so_far.add(article_id)
+        if article_id in index.cluster_of:
+            touched.add(index.cluster_of[article_id])  # its text may have changed: re-checked below
             continue
-        match = _best_copy_candidate(connection, article_id, signature)
+        match = index.best_copy_candidate(article_id, signatures[article_id])
         if match is not None:
-            touched.add(_join_cluster(connection, article_id, match))
+            touched.add(_join_cluster(connection, article_id, match, index.cluster_of))
             joined += 1
     # Once per cluster and batch, not per joining member: big wire clusters stay linear.
     for cluster_id in sorted(touched):
@@ -69,61 +73,134 @@ def _publication_order(article: NormalisedArticle) -> tuple:
     return (article.published_at or article.fetched_at, article.url_hash)
 
 
-def _refresh_signature(connection: Connection, article_id: int, body_text: str):
-    if not shingle_tokens(body_text):
-        return None
-    signature = minhash_signature(body_text)
-    stored = connection.execute(
-        select(ArticleSignature.signature).where(ArticleSignature.article_id == article_id)
-    ).scalar()
-    if stored == signature_to_bytes(signature):
-        return signature
-    # The text changed (or is new): its old bucket rows would match copies of a text it no longer has.
-    connection.execute(delete(LshBucket).where(LshBucket.article_id == article_id))
-    upsert_rows(connection, ArticleSignature, [{"article_id": article_id, "signature": signature_to_bytes(signature)}],
-                ["article_id"], ["signature"])  # fmt: skip
-    rows = [
-        {"band": band, "bucket_key": key, "article_id": article_id} for band, key in lsh_band_keys(signature)
-    ]
-    upsert_rows(connection, LshBucket, rows, ["band", "bucket_key", "article_id"])
-    return signature
+CHUNK = 400  # articles per bulk lookup: 32 band keys each stay well inside parameter limits
 
 
-def _cluster_of(connection: Connection, article_id: int) -> int | None:
-    return connection.execute(
-        select(SyndicationMember.cluster_id).where(SyndicationMember.article_id == article_id)
-    ).scalar()
+def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
-def _best_copy_candidate(connection: Connection, article_id: int, signature) -> tuple[int, float] | None:
-    """The most similar earlier article of another outlet whose text this one copies (or is copied by)."""
-    keys = lsh_band_keys(signature)
-    outlet_id = select(Article.outlet_id).where(Article.id == article_id).scalar_subquery()
-    rows = connection.execute(
-        select(ArticleSignature.article_id, ArticleSignature.signature)
-        .join(Article, Article.id == ArticleSignature.article_id)
-        .where(
-            ArticleSignature.article_id.in_(
-                select(LshBucket.article_id).where(tuple_(LshBucket.band, LshBucket.bucket_key).in_(keys))
-            ),
-            ArticleSignature.article_id != article_id,
-            Article.outlet_id != outlet_id,  # one outlet repeating itself is a duplicate, not syndication
+def _refresh_signatures(
+    connection: Connection, articles: Sequence[NormalisedArticle], ids: Mapping[str, int]
+) -> dict[int, Any]:
+    """Each article's MinHash signature; new or changed ones are stored with their band keys."""
+    signatures = {
+        ids[a.url_hash]: minhash_signature(a.body_text) for a in articles if shingle_tokens(a.body_text)
+    }
+    stored: dict[int, bytes] = {}
+    for chunk in _chunks(sorted(signatures)):
+        stored.update(connection.execute(
+            select(ArticleSignature.article_id, ArticleSignature.signature).where(ArticleSignature.article_id.in_(chunk))
+        ).all())  # fmt: skip
+    changed = sorted(
+        i for i, signature in signatures.items() if stored.get(i) != signature_to_bytes(signature)
+    )
+    for chunk in _chunks(changed):
+        # A changed text's old bucket rows would match copies of a text it no longer has.
+        connection.execute(delete(LshBucket).where(LshBucket.article_id.in_(chunk)))
+    upsert_rows(connection, ArticleSignature, [{"article_id": i, "signature": signature_to_bytes(signatures[i])}
+                                               for i in changed], ["article_id"], ["signature"])  # fmt: skip
+    buckets = [{"band": band, "bucket_key": key, "article_id": i} for i in changed
+               for band, key in lsh_band_keys(signatures[i])]  # fmt: skip
+    upsert_rows(connection, LshBucket, buckets, ["band", "bucket_key", "article_id"])
+    return signatures
+
+
+@dataclass
+class _BatchIndex:
+    """The part of the persisted index this batch can match against, read in bulk."""
+
+    sharing: dict[int, set[int]]  # article -> articles sharing at least one band key with it
+    signatures: dict[int, Any]
+    outlet_of: dict[int, int]
+    cluster_of: dict[int, int]
+    # History plus the batch's articles already taken in publication order: an article is matched
+    # only against these, so copies join the cluster their predecessors formed instead of founding
+    # new ones with later copies.
+    matched_so_far: set[int]
+
+    @classmethod
+    def read(cls, connection: Connection, batch: Mapping[int, Any]) -> _BatchIndex:
+        keys_of = {article_id: lsh_band_keys(signature) for article_id, signature in batch.items()}
+        holders = _bucket_holders(connection, {key for keys in keys_of.values() for key in keys})
+        sharing = {a: {h for key in keys for h in holders.get(key, ())} - {a} for a, keys in keys_of.items()}
+        everyone = sorted(set(batch) | {other for others in sharing.values() for other in others})
+        history = set(everyone) - set(batch)
+        return cls(sharing, _stored_signatures(connection, everyone), _outlets(connection, everyone),
+                   _memberships(connection, everyone), history)  # fmt: skip
+
+    def best_copy_candidate(self, article_id: int, signature: Any) -> tuple[int, float] | None:
+        """The most similar article of another outlet whose text this one copies (or is copied by)."""
+        outlet = self.outlet_of[article_id]
+        scored = [
+            (estimated_jaccard(signature, self.signatures[other]), other)
+            for other in self.sharing.get(article_id, ())
+            if other in self.matched_so_far
+            and other in self.signatures
+            and self.outlet_of.get(other) != outlet  # one outlet repeating itself is a duplicate
+        ]
+        verified = [(similarity, other) for similarity, other in scored if similarity >= COPY_THRESHOLD]
+        if not verified:
+            return None
+        similarity, other = max(verified, key=lambda pair: (pair[0], -pair[1]))
+        return other, similarity
+
+
+def _bucket_holders(connection: Connection, keys: set[tuple[int, str]]) -> dict[tuple[int, str], list[int]]:
+    holders: dict[tuple[int, str], list[int]] = {}
+    for chunk in _chunks(sorted(keys), CHUNK * 8):
+        rows = connection.execute(
+            select(LshBucket.band, LshBucket.bucket_key, LshBucket.article_id).where(
+                tuple_(LshBucket.band, LshBucket.bucket_key).in_(chunk)
+            )
         )
-    ).all()
-    scored = [(estimated_jaccard(signature, signature_from_bytes(blob)), other) for other, blob in rows]
-    verified = [(similarity, other) for similarity, other in scored if similarity >= COPY_THRESHOLD]
-    if not verified:
-        return None
-    similarity, other = max(verified, key=lambda pair: (pair[0], -pair[1]))
-    return other, similarity
+        for band, key, article_id in rows:
+            holders.setdefault((band, key), []).append(article_id)
+    return holders
 
 
-def _join_cluster(connection: Connection, article_id: int, match: tuple[int, float]) -> int:
+def _stored_signatures(connection: Connection, article_ids: Sequence[int]) -> dict[int, Any]:
+    found: dict[int, Any] = {}
+    for chunk in _chunks(article_ids):
+        rows = connection.execute(
+            select(ArticleSignature.article_id, ArticleSignature.signature).where(
+                ArticleSignature.article_id.in_(chunk)
+            )
+        )
+        found.update((article_id, signature_from_bytes(blob)) for article_id, blob in rows)
+    return found
+
+
+def _outlets(connection: Connection, article_ids: Sequence[int]) -> dict[int, int]:
+    found: dict[int, int] = {}
+    for chunk in _chunks(article_ids):
+        found.update(
+            connection.execute(select(Article.id, Article.outlet_id).where(Article.id.in_(chunk))).all()
+        )
+    return found
+
+
+def _memberships(connection: Connection, article_ids: Sequence[int]) -> dict[int, int]:
+    found: dict[int, int] = {}
+    for chunk in _chunks(article_ids):
+        found.update(connection.execute(
+            select(SyndicationMember.article_id, SyndicationMember.cluster_id)
+            .where(SyndicationMember.article_id.in_(chunk))
+        ).all())  # fmt: skip
+    return found
+
+
+def _join_cluster(
+    connection: Connection, article_id: int, match: tuple[int, float], cluster_of: dict[int, int]
+) -> int:
     other_id, _similarity = match
-    cluster_id = _cluster_of(connection, other_id)
+    cluster_id = cluster_of.get(other_id)
     if cluster_id is None:
         cluster_id = _found_cluster(connection, other_id)
+        cluster_of[other_id] = cluster_id
     upsert_rows(connection, SyndicationMember, [_member_row(cluster_id, article_id)], ["article_id"])
+    cluster_of[article_id] = cluster_id
     return cluster_id
 
 
