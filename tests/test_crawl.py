@@ -31,6 +31,10 @@ from pipeline.crawl_state import read_http_cache, record_crawl
 from schemas.models import CrawlRun, FetchLog, HttpCacheEntry, Outlet, RunOutcome
 
 REPO = Path(__file__).resolve().parent.parent
+# Ordinary pages must never reach the timeout on a loaded 2-core CI machine (a retried timeout would
+# count as a second request); the slow page must always exceed it.
+FAULT_TIMEOUT_SECONDS = 4
+SLOW_PAGE_SECONDS = 10
 STORY = "mexico-cartel-intervention"
 
 pytestmark = pytest.mark.slow
@@ -348,7 +352,7 @@ class FaultHandler(BaseHTTPRequestHandler):
             else (200, {"Content-Type": "text/html"}, b"<h1>ok now</h1>"),
         }
         if self.path == "/news/very-slow-page":
-            time.sleep(2)
+            time.sleep(SLOW_PAGE_SECONDS)
         status, headers, body = routes.get(self.path, (200, {"Content-Type": "text/html"}, b"<h1>page</h1>"))
         self.send_response(status)
         for name, value in {**headers, "Content-Length": str(len(body))}.items():
@@ -401,7 +405,9 @@ def fault_run(fault_server, tmp_path_factory):
         ]
     }
     (directory / "outlets.yaml").write_text(yaml.safe_dump(outlets), encoding="utf-8")
-    write_test_config(directory, None, query_api=None, timeout_seconds=1, retry_times=1, max_redirects=3)
+    write_test_config(
+        directory, None, query_api=None, timeout_seconds=FAULT_TIMEOUT_SECONDS, retry_times=1, max_redirects=3
+    )
     return run_crawl(directory, STORY, tmp_path_factory.mktemp("fault-run"), "fault-run", {})
 
 
