@@ -8,7 +8,6 @@ only moves forward in fetch time, so replaying an older batch cannot roll it bac
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -245,9 +244,3 @@ def _version_rows(
             },
         )
     return list(rows.values())
-
-
-def latest_seen(connection: Connection) -> datetime | None:
-    return connection.execute(
-        select(Article.last_seen_at).order_by(Article.last_seen_at.desc()).limit(1)
-    ).scalar()

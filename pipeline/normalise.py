@@ -8,7 +8,6 @@ url-normalize (RFC 3986 normalisation), courlan's tracker list and w3lib's ``can
 from __future__ import annotations
 
 import difflib
-import hashlib
 import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping
@@ -20,6 +19,7 @@ from courlan.clean import TRACKERS_RE
 from url_normalize import url_normalize
 from w3lib.url import canonicalize_url
 
+from pipeline import identity
 from schemas.records import ExtractedArticle, NormalisedArticle
 
 
@@ -101,7 +101,7 @@ def is_tracking_param(name: str) -> bool:
 
 def url_hash(url: str) -> str:
     """sha256 hex of the canonical URL: the article's key in the warehouse."""
-    return hashlib.sha256(canonical_url(url).encode("utf-8")).hexdigest()
+    return identity.url_hash(canonical_url(url))
 
 
 def outlet_netloc(url: str) -> str:
@@ -279,7 +279,7 @@ def word_count(text: str) -> int:
 def content_hash(headline: str | None, body_text: str) -> str:
     """sha256 hex of the normalised headline and body."""
     normalised = normalise_for_hash(headline) + "\n" + normalise_for_hash(body_text)
-    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+    return identity.text_hash(normalised)
 
 
 # --- Text fields -------------------------------------------------------------------------------
@@ -333,7 +333,7 @@ def normalise_article(
     return NormalisedArticle(
         outlet=outlet,
         canonical_url=canonical,
-        url_hash=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
+        url_hash=identity.url_hash(canonical),
         aliases=url_aliases(canonical, seen),
         headline=headline,
         dek=plain_text_field(extracted.dek),
