@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from pipeline.config import Config, StoryConfig, load_config
+from pipeline.identity import text_hash, url_hash
 from pipeline.load import load_articles, load_outlets, load_story, upsert_rows
 from schemas.database import make_engine, upgrade_database
 from schemas.models import CrawlRun, Quarantine, RunOutcome, Story, StoryArticle
@@ -121,9 +122,7 @@ def crawl_stage(
 def _shard_name(outlets: list[str] | None) -> str:
     if not outlets:
         return "all"
-    import hashlib
-
-    return "shard-" + hashlib.sha256("\n".join(sorted(outlets)).encode()).hexdigest()[:10]
+    return "shard-" + text_hash("\n".join(sorted(outlets)))[:10]
 
 
 def process_stage(config_dir: str | Path, db_url: str, story_slug: str, run_key: str) -> dict[str, Any]:
@@ -257,8 +256,6 @@ def _json_safe(value: Any) -> Any:
 
 
 def _load_quarantine(connection: Connection, current_run: int, quarantined) -> None:
-    from pipeline.identity import url_hash
-
     rows = [
         {"run_id": current_run, "stage": "extract", "url": item.url, "url_hash": url_hash(item.url),
          "error": item.error, "warc_record_id": item.warc_record_id, "recorded_at": datetime.now(UTC)}
