@@ -21,6 +21,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from pipeline.text import strip_accents
 from schemas.framing_records import TermCount
 
 FRAMING_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config" / "framing"
@@ -184,8 +185,7 @@ def check_language(language: str) -> str:
 def fold(text: str) -> str:
     """Lower-case and strip accents (ñ too), so news text with or without accents matches the codebooks."""
     # Curly apostrophes are folded too: "Mexico’s president" must match the codebook's "mexico's president".
-    decomposed = unicodedata.normalize("NFD", text.lower().replace("\u2019", "'"))
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
+    return strip_accents(unicodedata.normalize("NFD", text.lower().replace("\u2019", "'")))
 
 
 def term_pattern(term: str) -> str:
@@ -198,9 +198,15 @@ def term_pattern(term: str) -> str:
     return rf"(?<!\w){body}{ending}(?!\w)"
 
 
+def required_word(term: str) -> str:
+    """The longest word a match of ``term`` must contain verbatim (after folding): a plain substring
+    test on it rules a term out before its regex runs, and most terms are absent from most sentences."""
+    return max(re.split(r"[\s\-]+", fold(term.strip()).rstrip("*")), key=len)
+
+
 @lru_cache(maxsize=64)
-def compile_terms(terms: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
-    return tuple((term, re.compile(term_pattern(term))) for term in terms)
+def compile_terms(terms: tuple[str, ...]) -> tuple[tuple[str, str, re.Pattern[str]], ...]:
+    return tuple((term, required_word(term), re.compile(term_pattern(term))) for term in terms)
 
 
 def find_terms(text: str, terms: Iterable[str]) -> list[tuple[int, int, str]]:
@@ -208,7 +214,8 @@ def find_terms(text: str, terms: Iterable[str]) -> list[tuple[int, int, str]]:
     folded = fold(text)
     found = [
         (match.start(), match.end(), term)
-        for term, pattern in compile_terms(tuple(terms))
+        for term, word, pattern in compile_terms(tuple(terms))
+        if word in folded
         for match in pattern.finditer(folded)
     ]
     found.sort(key=lambda hit: (hit[0], -(hit[1] - hit[0])))

@@ -57,6 +57,7 @@ def spanish_stemmer():
     return snowballstemmer.stemmer("spanish")
 
 
+@lru_cache(maxsize=1 << 16)  # news vocabulary repeats; Snowball is pure Python
 def spanish_stem(word: str) -> str:
     return spanish_stemmer().stemWord(fold(word))
 

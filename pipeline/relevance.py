@@ -42,7 +42,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -51,6 +51,7 @@ import snowballstemmer
 from stop_words import get_stop_words
 
 from pipeline.config import StoryConfig, StoryTerms
+from pipeline.text import strip_accents
 from schemas.records import NormalisedArticle, Outcome, StoryRelevance
 
 LANGUAGES = ("en", "es")
@@ -82,7 +83,7 @@ class Passage:
 
 def stemmed_passage(text: str, weight: int) -> Passage:
     words = _WORD.findall(fold(text))
-    return Passage(text, weight, {lang: tuple(stem(word, lang) for word in words) for lang in LANGUAGES})
+    return Passage(text, weight, {lang: tuple(map(_word_stemmer(lang), words)) for lang in LANGUAGES})
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,7 @@ class TermMatches:
 
 def fold(text: str) -> str:
     """Case-folded, accents removed: "México" and "MEXICO" both become "mexico"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return strip_accents(unicodedata.normalize("NFKD", text.casefold()))
 
 
 @cache
@@ -111,11 +111,21 @@ def _stemmer(language: str) -> snowballstemmer.stemmer:
     return snowballstemmer.stemmer(_STEMMER_NAMES[language])
 
 
-@lru_cache(maxsize=STEM_CACHE_SIZE)
 def stem(word: str, language: str) -> str:
-    # Stemmed twice: Snowball Spanish takes "militares" to "militar" but "militar" to "milit".
+    return _word_stemmer(language)(word)
+
+
+@cache
+def _word_stemmer(language: str) -> Callable[[str], str]:
+    """One cached one-argument stemmer per language: ``map`` over a passage's words stays in C on hits."""
     stemmer = _stemmer(language)
-    return stemmer.stemWord(stemmer.stemWord(word))
+
+    @lru_cache(maxsize=STEM_CACHE_SIZE)
+    def stem_word(word: str) -> str:
+        # Stemmed twice: Snowball Spanish takes "militares" to "militar" but "militar" to "milit".
+        return stemmer.stemWord(stemmer.stemWord(word))
+
+    return stem_word
 
 
 def stems(text: str, language: str) -> tuple[str, ...]:
@@ -143,12 +153,14 @@ def _occurrences(passage_stems: Sequence[str], terms: Iterable[str], language: s
     """Leftmost-longest, non-overlapping occurrences of each term (as a regex alternation would)."""
     by_first_stem = _patterns_by_first_stem(tuple(terms), language)
     found: Counter[str] = Counter()
-    position = 0
-    while position < len(passage_stems):
+    resume = 0  # the end of the last match: occurrences do not overlap
+    for position, first in enumerate(passage_stems):
+        if position < resume or first not in by_first_stem:
+            continue  # only a term's first stem can start an occurrence
         term, length = _longest_match_at(passage_stems, position, by_first_stem)
         if term is not None:
             found[term] += 1
-        position += max(length, 1)
+            resume = position + length
     return found
 
 
