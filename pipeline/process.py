@@ -105,11 +105,13 @@ def merge_outlet_duplicates(
 ) -> tuple[list[NormalisedArticle], list[Outcome]]:
     """One outlet publishing one text at several canonical URLs: keep one article, the rest are aliases.
 
-    Copies across outlets are syndication, not duplicates: they stay separate articles.
+    Copies across outlets are syndication, not duplicates: they stay separate articles. The kept URL
+    is the shortest (then the first in order), never the first fetched: fetch order within a run is
+    the crawler's concurrency, and the same pages must give the same articles and clusters every time.
     """
     kept: dict[tuple[str, str], NormalisedArticle] = {}
     outcomes: list[Outcome] = []
-    for article in sorted(articles, key=lambda a: (a.fetched_at, len(a.canonical_url), a.canonical_url)):
+    for article in sorted(articles, key=lambda a: (len(a.canonical_url), a.canonical_url, a.fetched_at)):
         key = (article.outlet, article.content_hash)
         first = kept.get(key)
         if first is None or first.url_hash == article.url_hash:

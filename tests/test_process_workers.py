@@ -66,3 +66,26 @@ def test_a_page_that_breaks_in_a_worker_is_quarantined_alone(pages, story) -> No
     assert batch.quarantined[0].error.startswith("TypeError")
     assert batch.counts["extract:quarantined"] == 1
     assert {a.canonical_url for a in batch.articles} == {p.url for p in pages if p.body is not None}
+
+
+def test_one_text_at_two_urls_keeps_the_same_url_whichever_was_fetched_first(story) -> None:
+    # Fetch order within a run is the crawler's concurrency: the kept article must not follow it.
+    def copy_at(path: str, minutes: int) -> FetchedPage:
+        page = article_page(1)
+        url = f"http://{HOST}{path}"
+        body = page.body.replace(page.url.encode(), url.encode())
+        return FetchedPage(url, url, 200, page.headers, body, FETCHED.replace(minute=minutes), "Outlet", "feed")
+
+    hosts = {"Outlet": (HOST,)}
+    outcomes = []
+    for short_first in (True, False):
+        pages = [copy_at("/news/story-1.html", 1 if short_first else 2),
+                 copy_at("/news/2025/story-1-updated.html", 2 if short_first else 1)]  # fmt: skip
+        batch = process_pages(pages, hosts, story, workers=1)
+        assert [a.canonical_url for a in batch.articles] == [f"http://{HOST}/news/story-1.html"]
+        assert batch.articles[0].aliases == (
+            f"http://{HOST}/news/story-1.html",
+            f"http://{HOST}/news/2025/story-1-updated.html",
+        )
+        outcomes.append(batch.counts["dedupe:duplicate"])
+    assert outcomes == [1, 1]
