@@ -12,12 +12,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, bindparam, delete, select, tuple_
 
 from pipeline.dedupe import (
     COPY_THRESHOLD,
     copy_differences,
     estimated_jaccard,
+    estimated_jaccards,
     likely_original,
     lsh_band_keys,
     minhash_signature,
@@ -49,7 +51,7 @@ def index_and_cluster(
     """
     signatures = _refresh_signatures(connection, articles, ids)
     index = _BatchIndex.read(connection, signatures)
-    joined = 0
+    joining: list[dict[str, Any]] = []
     touched: set[int] = set()
     for article in sorted(articles, key=_publication_order):
         article_id = ids[article.url_hash]
@@ -61,12 +63,15 @@ def index_and_cluster(
             continue
         match = index.best_copy_candidate(article_id, signatures[article_id])
         if match is not None:
-            touched.add(_join_cluster(connection, article_id, match, index.cluster_of))
-            joined += 1
+            cluster_id = _cluster_to_join(connection, match, index.cluster_of)
+            index.cluster_of[article_id] = cluster_id
+            joining.append(_member_row(cluster_id, article_id))
+            touched.add(cluster_id)
+    upsert_rows(connection, SyndicationMember, joining, ["article_id"])  # one statement for the batch
     # Once per cluster and batch, not per joining member: big wire clusters stay linear.
     for cluster_id in sorted(touched):
         _decide_original(connection, cluster_id)
-    return joined
+    return len(joining)
 
 
 def _publication_order(article: NormalisedArticle) -> tuple:
@@ -131,20 +136,23 @@ class _BatchIndex:
                    _memberships(connection, everyone), history)  # fmt: skip
 
     def best_copy_candidate(self, article_id: int, signature: Any) -> tuple[int, float] | None:
-        """The most similar article of another outlet whose text this one copies (or is copied by)."""
+        """The most similar article of another outlet whose text this one copies (or is copied by);
+        among equally similar ones the earliest indexed (lowest id)."""
         outlet = self.outlet_of[article_id]
-        scored = [
-            (estimated_jaccard(signature, self.signatures[other]), other)
+        others = sorted(
+            other
             for other in self.sharing.get(article_id, ())
             if other in self.matched_so_far
             and other in self.signatures
             and self.outlet_of.get(other) != outlet  # one outlet repeating itself is a duplicate
-        ]
-        verified = [(similarity, other) for similarity, other in scored if similarity >= COPY_THRESHOLD]
-        if not verified:
+        )
+        if not others:
             return None
-        similarity, other = max(verified, key=lambda pair: (pair[0], -pair[1]))
-        return other, similarity
+        similarities = estimated_jaccards(signature, [self.signatures[other] for other in others])
+        best = int(np.argmax(similarities))  # the first maximum: the lowest id among ties
+        if similarities[best] < COPY_THRESHOLD:
+            return None
+        return others[best], float(similarities[best])
 
 
 def _bucket_holders(connection: Connection, keys: set[tuple[int, str]]) -> dict[tuple[int, str], list[int]]:
@@ -191,17 +199,12 @@ def _memberships(connection: Connection, article_ids: Sequence[int]) -> dict[int
     return found
 
 
-def _join_cluster(
-    connection: Connection, article_id: int, match: tuple[int, float], cluster_of: dict[int, int]
-) -> int:
+def _cluster_to_join(connection: Connection, match: tuple[int, float], cluster_of: dict[int, int]) -> int:
+    """The cluster of the matched article, founded around it when it has none yet."""
     other_id, _similarity = match
-    cluster_id = cluster_of.get(other_id)
-    if cluster_id is None:
-        cluster_id = _found_cluster(connection, other_id)
-        cluster_of[other_id] = cluster_id
-    upsert_rows(connection, SyndicationMember, [_member_row(cluster_id, article_id)], ["article_id"])
-    cluster_of[article_id] = cluster_id
-    return cluster_id
+    if other_id not in cluster_of:
+        cluster_of[other_id] = _found_cluster(connection, other_id)
+    return cluster_of[other_id]
 
 
 def _found_cluster(connection: Connection, founder_id: int) -> int:
