@@ -20,6 +20,8 @@ from schemas.records import FeedEntry, FetchedPage, Outcome
 
 logger = logging.getLogger(__name__)
 
+MANIFEST_NAME = "manifest.jsonl"  # in each crawl's working directory, beside its WARC
+
 
 def manifest_line(page: FetchedPage, warc_file: str | None, warc_offset: int | None) -> str:
     record = {k: v for k, v in asdict(page).items() if k not in ("body", "feed_entry")}
@@ -63,14 +65,14 @@ def iter_fetched_pages(
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
-            result = _page_or_outcome(manifest_path, number, line)
+            result = page_or_outcome(manifest_path, number, line)
             if isinstance(result, Outcome):
                 report(result)
             else:
                 yield result
 
 
-def _page_or_outcome(manifest_path: Path, number: int, line: str) -> FetchedPage | Outcome:
+def page_or_outcome(manifest_path: Path, number: int, line: str) -> FetchedPage | Outcome:
     try:
         record = json.loads(line)
     except ValueError as exc:

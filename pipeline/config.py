@@ -125,6 +125,8 @@ class CrawlSettings(Strict):
     retry_times: int = Field(default=2, ge=0, le=10)
     query_api: HttpUrl | None = None  # GDELT DOC 2.0 compatible endpoint for query discovery
     max_articles_per_outlet: int = Field(default=500, ge=1)
+    # Extract pages in the cores Scrapy leaves idle while it still fetches (pipeline.early).
+    process_while_crawling: bool = True
 
     @field_validator("user_agent")
     @classmethod

@@ -13,10 +13,13 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from pipeline.archive import MANIFEST_NAME
 from pipeline.config import load_config
 from pipeline.discovery import asks_query_api
 
@@ -63,11 +66,13 @@ def run_crawl(
     outlets: list[str] | None = None,
     now: datetime | None = None,
     timeout_seconds: float | None = None,
+    while_crawling: Callable[[], None] | None = None,
 ) -> CrawlResult:
     """Crawl ``story_slug`` with the config in ``config_dir``; outputs go to ``workdir``.
 
     ``http_cache`` maps URL to its ``http_cache`` row (see ``pipeline.crawl_state``); ``now`` pins the
-    time used for re-check decisions (tests and replays), defaulting to the clock.
+    time used for re-check decisions (tests and replays), defaulting to the clock. ``while_crawling``
+    is called every ``POLL_SECONDS`` while the crawl subprocess runs (``pipeline.early`` uses it).
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -76,23 +81,39 @@ def run_crawl(
     log_path = workdir / "crawl.log"
     command = _command(Path(config_dir), story_slug, workdir, run_key, cache_path, outlets or [], now)
     with log_path.open("w", encoding="utf-8") as log:
-        completed = subprocess.run(
-            command,
-            cwd=PROJECT_ROOT,
-            env=_environment(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            timeout=timeout_seconds,
-            check=False,
+        crawler = subprocess.Popen(
+            command, cwd=PROJECT_ROOT, env=_environment(), stdout=log, stderr=subprocess.STDOUT
         )
-    if completed.returncode != 0:
-        raise CrawlError(f"crawl {run_key} exited with {completed.returncode}:\n{_tail(log_path)}")
+        returncode = _wait(crawler, timeout_seconds, while_crawling or (lambda: None))
+    if returncode != 0:
+        raise CrawlError(f"crawl {run_key} exited with {returncode}:\n{_tail(log_path)}")
     config = load_config(config_dir)
     scope = {
         "outlets": tuple(outlets or ()),
         "asked_query_api": asks_query_api(config, config.story(story_slug), outlets or ()),
     }
     return _collect(workdir, run_key, log_path, scope)
+
+
+POLL_SECONDS = 0.1
+
+
+def _wait(crawler: subprocess.Popen, timeout_seconds: float | None, while_crawling: Callable[[], None]) -> int:
+    """The crawl's exit code, calling ``while_crawling`` as it runs; past the timeout it is killed and
+    ``subprocess.TimeoutExpired`` raised, as ``subprocess.run(timeout=...)`` would."""
+    deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
+    try:
+        while True:
+            try:
+                return crawler.wait(timeout=POLL_SECONDS)
+            except subprocess.TimeoutExpired:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise subprocess.TimeoutExpired(crawler.args, timeout_seconds) from None
+            while_crawling()
+    finally:
+        if crawler.poll() is None:
+            crawler.kill()
+            crawler.wait()
 
 
 def _command(
@@ -148,7 +169,7 @@ def _collect(workdir: Path, run_key: str, log_path: Path, scope: dict) -> CrawlR
         run_key=run_key,
         workdir=workdir,
         warc_paths=(warc,) if warc.exists() else (),
-        manifest_path=workdir / "manifest.jsonl",
+        manifest_path=workdir / MANIFEST_NAME,
         fetch_log_path=workdir / "fetch_log.jsonl",
         log_path=log_path,
         http_cache_updates=_read_json(workdir / CACHE_UPDATES_FILE, {}),

@@ -8,6 +8,7 @@ with the same result: rows are upserted by natural keys and the run's raw archiv
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -24,6 +25,8 @@ from pipeline.load import load_articles, load_outlets, load_story, upsert_rows
 from schemas.database import make_engine, upgrade_database
 from schemas.models import CrawlRun, Quarantine, RunOutcome, Story, StoryArticle
 from schemas.records import Outcome
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,7 @@ def crawl_stage(
     """Crawl (in a separate process) and record fetch outcomes, HTTP cache state and discovered outlets."""
     from pipeline.crawl import run_crawl
     from pipeline.crawl_state import read_http_cache, record_crawl
+    from pipeline.early import RESULTS_FILE
 
     context = cycle_context(config_dir, db_url, story_slug, run_key)
     engine = context.engine()
@@ -106,10 +110,18 @@ def crawl_stage(
         with engine.connect() as connection:
             cache = read_http_cache(connection)
         shard_dir = context.workdir / _shard_name(outlets)
-        # as_of is the run's logical time (Airflow's data interval end): re-check decisions follow it.
-        result = run_crawl(
-            context.config.directory, story_slug, shard_dir, run_key, cache, outlets, now=as_of
-        )
+        early = _early_processor(context, shard_dir)
+        try:
+            # as_of is the run's logical time (Airflow's data interval end): re-check decisions follow it.
+            result = run_crawl(
+                context.config.directory, story_slug, shard_dir, run_key, cache, outlets, now=as_of,
+                while_crawling=early.poll if early else None,
+            )  # fmt: skip
+            if early:
+                early.finish(shard_dir / RESULTS_FILE)
+        finally:
+            if early:
+                early.close()
         with engine.begin() as connection:
             # The HTTP cache says "the warehouse has this page": it is saved by the process stage, in the
             # transaction that loads the pages, so a failed load cannot leave the cache ahead of the data.
@@ -117,6 +129,49 @@ def crawl_stage(
         return {"shard": _shard_name(outlets), "counts": dict(result.counts)}
     finally:
         engine.dispose()
+
+
+def _hosts_by_outlet(context: CycleContext) -> dict[str, tuple[str, ...]]:
+    # Each page may only name its own outlet's hosts as canonical (pipeline.normalise.choose_canonical).
+    return {outlet.name: (outlet.host,) for outlet in context.config.outlets}
+
+
+def _early_processor(context: CycleContext, shard_dir: Path):
+    """Extraction of the pages archived so far, in the cores the crawl leaves idle (pipeline.early)."""
+    from pipeline.archive import MANIFEST_NAME
+    from pipeline.early import EarlyProcessor, early_workers
+
+    if not context.config.settings.crawl.process_while_crawling:
+        return None
+    return _GuardedEarlyProcessor(
+        EarlyProcessor(shard_dir / MANIFEST_NAME, _hosts_by_outlet(context), early_workers())
+    )
+
+
+class _GuardedEarlyProcessor:
+    """Early processing is an optimisation: its failure is logged and stops it, never the crawl."""
+
+    def __init__(self, processor):
+        self.processor = processor
+        self.failed = False
+
+    def poll(self) -> None:
+        self._guarded(self.processor.poll)
+
+    def finish(self, path: Path) -> None:
+        self._guarded(lambda: self.processor.finish(path))
+
+    def close(self) -> None:
+        self.processor.close()
+
+    def _guarded(self, action) -> None:
+        if self.failed:
+            return
+        try:
+            action()
+        except Exception:
+            self.failed = True
+            logger.exception("early processing stopped; the process stage will process every page")
 
 
 def _shard_name(outlets: list[str] | None) -> str:
@@ -128,19 +183,20 @@ def _shard_name(outlets: list[str] | None) -> str:
 def process_stage(config_dir: str | Path, db_url: str, story_slug: str, run_key: str) -> dict[str, Any]:
     """Extract, normalise, dedupe, score and load every page this run archived: one transaction."""
     from pipeline.archive import iter_fetched_pages
+    from pipeline.early import RESULTS_FILE, load_results
     from pipeline.process import process_pages
     from pipeline.syndication import index_and_cluster
 
     context = cycle_context(config_dir, db_url, story_slug, run_key)
-    # Each page may only name its own outlet's hosts as canonical (pipeline.normalise.choose_canonical).
-    hosts = {outlet.name: (outlet.host,) for outlet in context.config.outlets}
+    hosts = _hosts_by_outlet(context)
     engine = context.engine()
     try:
         with engine.connect() as connection:
             manifests = _run_manifests(connection, run_key)
         archive_errors: list[Outcome] = []
         pages = _pages_from(manifests, lambda manifest: iter_fetched_pages(manifest, archive_errors.append))
-        batch = process_pages(pages, hosts, context.story)
+        early = load_results(Path(manifest).parent / RESULTS_FILE for manifest in manifests)
+        batch = process_pages(pages, hosts, context.story, known=early)
         with engine.begin() as connection:
             current_run = run_id(connection, run_key)
             ids = load_articles(connection, batch.articles, current_run)

@@ -131,9 +131,12 @@ def _later_fetch(first: NormalisedArticle, second: NormalisedArticle) -> Normali
     return replace(later, aliases=url_aliases(later.canonical_url, (*first.aliases, *second.aliases)))
 
 
+ProcessResult = NormalisedArticle | Outcome | tuple[Quarantined, Outcome]
+
+
 def process_page_or_quarantine(
     page: FetchedPage, hosts_by_outlet: Mapping[str, Collection[str]]
-) -> NormalisedArticle | Outcome | tuple[Quarantined, Outcome]:
+) -> ProcessResult:
     """``process_page``, with an error caught where it happens (in a worker process, too) so a
     broken page is quarantined with its error and the batch goes on."""
     try:
@@ -154,28 +157,57 @@ def process_pages(
     hosts_by_outlet: Mapping[str, Collection[str]],
     story: StoryConfig,
     workers: int | None = None,
+    known: Mapping[str, ProcessResult] | None = None,
 ) -> ProcessedBatch:
     """Process every page, in ``workers`` processes (default: one per core, at most ``MAX_WORKERS``)
     when the batch has at least ``MIN_PAGES_FOR_WORKERS`` pages. Results are the same either way:
-    pages are taken and results kept in input order."""
+    pages are taken and results kept in input order.
+
+    ``known`` holds results computed earlier (``pipeline.early``) under ``early.page_key``: a page
+    whose key is there is not processed again."""
     pages = iter(pages)
     head = list(islice(pages, MIN_PAGES_FOR_WORKERS))
     workers = default_workers() if workers is None else workers
+    items = _with_known_results(chain(head, pages), hosts_by_outlet, known or {})
     if workers <= 1 or len(head) < MIN_PAGES_FOR_WORKERS:
-        return _batch(map, chain(head, pages), hosts_by_outlet, story)
+        return _batch(map, items, hosts_by_outlet, story)
     # The platform's start method: everything sent to a worker is a module-level function or a record,
     # so fork (Linux before 3.14) and forkserver/spawn (later, macOS) give the same results.
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return _batch(partial(_ordered_map, pool), chain(head, pages), hosts_by_outlet, story)
+        return _batch(partial(_ordered_map, pool), items, hosts_by_outlet, story)
+
+
+PageOrResult = tuple[FetchedPage | None, ProcessResult | None]
+
+
+def _with_known_results(
+    pages: Iterable[FetchedPage],
+    hosts_by_outlet: Mapping[str, Collection[str]],
+    known: Mapping[str, ProcessResult],
+) -> Iterator[PageOrResult]:
+    """(page, None) to process, or (None, result) when the result is known: a known page's body is
+    not even sent to a worker."""
+    from pipeline.early import page_key
+
+    for page in pages:
+        result = known.get(page_key(page, tuple(hosts_by_outlet.get(page.outlet, ())))) if known else None
+        yield (None, result) if result is not None else (page, None)
+
+
+def _process_unless_known(
+    item: PageOrResult, hosts_by_outlet: Mapping[str, Collection[str]]
+) -> ProcessResult:
+    page, result = item
+    return result if result is not None else process_page_or_quarantine(page, hosts_by_outlet)
 
 
 def _batch(
     mapper: Callable[[Callable[[Item], Result], Iterable[Item]], Iterator[Result]],
-    pages: Iterable[FetchedPage],
+    items: Iterable[PageOrResult],
     hosts_by_outlet: Mapping[str, Collection[str]],
     story: StoryConfig,
 ) -> ProcessedBatch:
-    results = mapper(partial(process_page_or_quarantine, hosts_by_outlet=hosts_by_outlet), pages)
+    results = mapper(partial(_process_unless_known, hosts_by_outlet=hosts_by_outlet), items)
     articles, outcomes, quarantined = _sorted_results(results)
     unique, duplicates = merge_outlet_duplicates(articles)
     relevance = tuple(mapper(partial(score_story_relevance, story), unique))

@@ -14,11 +14,10 @@ from pathlib import Path
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 
-from pipeline.archive import manifest_line
+from pipeline.archive import MANIFEST_NAME, manifest_line
 from spiders.items import ArchivedPage, DiscoveredOutlet, FetchEvent
 from spiders.state import CrawlState, crawl_state_for
 
-MANIFEST = "manifest.jsonl"
 FETCH_LOG = "fetch_log.jsonl"
 COUNTS = "counts.json"
 CACHE_UPDATES = "http_cache_updates.json"
@@ -41,7 +40,7 @@ class ManifestPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ManifestPipeline:
-        return cls(_workdir(crawler) / MANIFEST)
+        return cls(_workdir(crawler) / MANIFEST_NAME)
 
     def open_spider(self, spider=None) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,174 @@
+"""Processing pages while the crawl still fetches, in the cores the crawl leaves idle.
+
+Scrapy is single-threaded: during a crawl one core fetches and the others wait for the process stage.
+While the crawl subprocess runs, the crawl stage tails its manifest, reads each archived page back from
+the WARC and extracts it in a worker pool (``process.process_page_or_quarantine``, the process stage's
+own pure function). The results are saved beside the manifest, each under a key of every input the
+function reads (the page as archived, its outlet's hosts) and of the code that computed it.
+
+The process stage still reads every page from the archive and takes a saved result only for an
+identical key; anything else (a page archived after the crawl ended, a changed record, other code, a
+missing or unreadable results file) is processed as if nothing had been saved. Saving results is an
+optimisation only: it never changes what the warehouse gets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+from collections.abc import Collection, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from functools import cache
+from pathlib import Path
+
+from pipeline.archive import page_or_outcome
+from pipeline.process import ProcessResult, default_workers, process_page_or_quarantine
+from schemas.records import FetchedPage
+
+logger = logging.getLogger(__name__)
+
+RESULTS_FILE = "early-results.pickle"
+# Pages read ahead of the pool at most: a fast crawl must not pile bodies up in this process's memory.
+MAX_IN_FLIGHT = 64
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CODE_DIRECTORIES = ("pipeline", "schemas")
+
+
+@cache
+def code_fingerprint() -> str:
+    """The source of every module a page's processing can reach: results of other code are not reused."""
+    digest = hashlib.sha256()
+    for directory in CODE_DIRECTORIES:
+        for path in sorted((PROJECT_ROOT / directory).rglob("*.py")):
+            digest.update(path.relative_to(PROJECT_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def page_key(page: FetchedPage, hosts: Collection[str]) -> str:
+    """Every input of ``process_page_or_quarantine`` for this page, and the code, hashed."""
+    payload = pickle.dumps((page, tuple(hosts)), protocol=pickle.HIGHEST_PROTOCOL)
+    return hashlib.sha256(code_fingerprint().encode() + payload).hexdigest()
+
+
+class ManifestTail:
+    """The complete lines a running crawl has appended to its manifest since the last read."""
+
+    def __init__(self, manifest: Path):
+        self.manifest = manifest
+        self.offset = 0
+        self.line_number = 0
+
+    def new_lines(self, limit: int) -> Iterator[tuple[int, str]]:
+        """(line number, line) of up to ``limit`` new complete lines."""
+        if limit <= 0 or not self.manifest.exists():
+            return
+        with self.manifest.open("rb") as lines:
+            lines.seek(self.offset)
+            for _ in range(limit):
+                line = lines.readline()
+                if not line.endswith(b"\n"):
+                    return  # not written whole yet: read again at the next poll
+                self.offset += len(line)
+                self.line_number += 1
+                yield self.line_number, line.decode("utf-8", "replace")
+
+
+def process_manifest_line(
+    manifest: Path, number: int, line: str, hosts_by_outlet: Mapping[str, Collection[str]]
+) -> tuple[str, ProcessResult] | None:
+    """In a worker: read the page back from the WARC, process it, return it under its key. A line or
+    record that cannot be read gives nothing: it is the process stage's to report."""
+    page = page_or_outcome(manifest, number, line)
+    if not isinstance(page, FetchedPage):
+        return None
+    hosts = tuple(hosts_by_outlet.get(page.outlet, ()))
+    return page_key(page, hosts), process_page_or_quarantine(page, {page.outlet: hosts})
+
+
+class EarlyProcessor:
+    """Feeds a crawl's archived pages to a worker pool as they appear; ``finish`` saves the results."""
+
+    def __init__(self, manifest: Path, hosts_by_outlet: Mapping[str, Collection[str]], workers: int):
+        self.tail = ManifestTail(manifest)
+        self.hosts_by_outlet = hosts_by_outlet
+        # Niced workers take only the CPU the crawl does not use: a crawl slowed down to make room
+        # for extraction would cost more than extraction saves.
+        self.pool = ProcessPoolExecutor(max_workers=workers, initializer=_lower_priority)
+        self.in_flight: dict[int, Future] = {}  # by manifest line number
+        self.results: dict[str, ProcessResult] = {}
+
+    def poll(self) -> None:
+        """Collect finished pages and hand newly archived ones to the pool (never blocks on it).
+
+        Only manifest lines cross to the workers: reading the WARC, hashing and extracting all happen
+        there, at low priority, so this process takes next to no CPU from the crawl."""
+        self._collect(wait=False)
+        for number, line in self.tail.new_lines(MAX_IN_FLIGHT - len(self.in_flight)):
+            future = self.pool.submit(
+                process_manifest_line, self.tail.manifest, number, line, self.hosts_by_outlet
+            )
+            self.in_flight[number] = future
+
+    def finish(self, results_path: Path) -> int:
+        """Wait for the pages already submitted (not the backlog: the process stage has every core for
+        it), save the results, shut the pool down; returns how many results were saved."""
+        try:
+            self._collect(wait=True)
+            save_results(results_path, self.results)
+            return len(self.results)
+        finally:
+            self.pool.shutdown(cancel_futures=True)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def _collect(self, wait: bool) -> None:
+        for number, future in list(self.in_flight.items()):
+            if wait or future.done():
+                del self.in_flight[number]
+                try:
+                    keyed = future.result()
+                except Exception as exc:  # a dead worker: the process stage processes the page itself
+                    logger.warning(
+                        "early processing lost manifest line %s (%s): it is processed later", number, exc
+                    )
+                    continue
+                if keyed is not None:
+                    self.results[keyed[0]] = keyed[1]
+
+
+WORKER_NICENESS = 19
+
+
+def _lower_priority() -> None:
+    if hasattr(os, "nice"):
+        os.nice(WORKER_NICENESS)
+
+
+def early_workers() -> int:
+    """The cores Scrapy's single thread leaves: one fewer than the process stage uses, at least one."""
+    return max(1, default_workers() - 1)
+
+
+def save_results(path: Path, results: Mapping[str, ProcessResult]) -> None:
+    staging = path.with_suffix(".partial")
+    staging.write_bytes(pickle.dumps(dict(results), protocol=pickle.HIGHEST_PROTOCOL))
+    os.replace(staging, path)  # a reader sees the whole file or none
+
+
+def load_results(paths: Iterator[Path] | list[Path]) -> dict[str, ProcessResult]:
+    """Saved results of these files; a missing or unreadable file gives none (its pages are processed)."""
+    results: dict[str, ProcessResult] = {}
+    for path in paths:
+        if not path.exists():
+            continue
+        try:
+            loaded = pickle.loads(path.read_bytes())  # our own file, written by the crawl stage
+        except Exception as exc:
+            logger.warning("ignoring early results %s: %s", path, exc)
+            continue
+        if isinstance(loaded, dict):
+            results.update(loaded)
+    return results

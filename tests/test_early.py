@@ -1,0 +1,131 @@
+"""Early processing (pipeline.early): pages extracted while the crawl runs give exactly the batch the
+process stage would compute, and a result is reused only for an identical page."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from demo.world import ReplayWorld
+from demo.world.config import write_config
+from pipeline.archive import MANIFEST_NAME, iter_fetched_pages
+from pipeline.config import load_config
+from pipeline.crawl import _wait, run_crawl
+from pipeline.early import RESULTS_FILE, EarlyProcessor, ManifestTail, load_results, page_key
+from pipeline.process import process_page_or_quarantine, process_pages
+from schemas.records import Outcome
+from tests.test_crawl import STORY, write_test_config
+
+
+@pytest.fixture(scope="module")
+def config_dir(tmp_path_factory):
+    with ReplayWorld() as world:
+        directory = tmp_path_factory.mktemp("config")
+        write_config(world, directory)
+        yield write_test_config(directory, None, query_api=world.gdelt_url)
+
+
+@pytest.fixture(scope="module")
+def hosts(config_dir):
+    return {outlet.name: (outlet.host,) for outlet in load_config(config_dir).outlets}
+
+
+@pytest.fixture(scope="module")
+def crawled(config_dir, hosts, tmp_path_factory):
+    """A crawl whose pages were processed while it ran, then (after it ended) the rest of its manifest
+    too, so every page has a saved result."""
+    workdir = tmp_path_factory.mktemp("crawl")
+    early = EarlyProcessor(workdir / MANIFEST_NAME, hosts, workers=1)
+    try:
+        result = run_crawl(config_dir, STORY, workdir, "early-1", {}, while_crawling=early.poll)
+        for _ in range(len(result.manifest_path.read_text(encoding="utf-8").splitlines())):
+            early.poll()
+        saved = early.finish(workdir / RESULTS_FILE)
+    finally:
+        early.close()
+    return result, saved
+
+
+@pytest.fixture(scope="module")
+def story(config_dir):
+    return load_config(config_dir).story(STORY)
+
+
+def test_every_archived_page_has_a_saved_result_equal_to_processing_it_now(crawled, hosts):
+    result, saved = crawled
+    pages = list(iter_fetched_pages(result.manifest_path))
+    known = load_results([result.workdir / RESULTS_FILE])
+    assert saved == len(known) == len(pages) > 30
+    for page in pages:
+        assert known[page_key(page, hosts.get(page.outlet, ()))] == process_page_or_quarantine(page, hosts)
+
+
+def test_the_process_stage_batch_is_the_same_with_and_without_saved_results(crawled, hosts, story):
+    result, _ = crawled
+    known = load_results([result.workdir / RESULTS_FILE])
+    with_saved = process_pages(iter_fetched_pages(result.manifest_path), hosts, story, known=known)
+    without = process_pages(iter_fetched_pages(result.manifest_path), hosts, story)
+    assert with_saved == without
+    assert len(without.articles) > 30
+
+
+def test_a_saved_result_is_used_only_for_the_identical_page(crawled, hosts, story):
+    result, _ = crawled
+    page = next(iter_fetched_pages(result.manifest_path))
+    marker = Outcome("extract", "from-saved-result", page.url)
+    known = {page_key(page, hosts.get(page.outlet, ())): marker}
+    assert process_pages([page], hosts, story, known=known).counts["extract:from-saved-result"] == 1
+    changed = replace(page, body=page.body.replace(b"</p>", b" (updated)</p>", 1))
+    assert process_pages([changed], hosts, story, known=known).counts["extract:from-saved-result"] == 0
+    other_hosts = {page.outlet: ("elsewhere.example",)}
+    assert process_pages([page], other_hosts, story, known=known).counts["extract:from-saved-result"] == 0
+
+
+def test_a_missing_or_corrupt_results_file_gives_no_results(tmp_path):
+    (tmp_path / "corrupt.pickle").write_bytes(b"not a pickle")
+    assert load_results([tmp_path / "absent.pickle", tmp_path / "corrupt.pickle"]) == {}
+
+
+def test_the_manifest_tail_waits_for_a_line_to_be_written_whole(tmp_path):
+    manifest = tmp_path / MANIFEST_NAME
+    manifest.write_text('{"url": "a"}\n{"url": "b', encoding="utf-8")
+    tail = ManifestTail(manifest)
+    assert list(tail.new_lines(10)) == [(1, '{"url": "a"}\n')]
+    assert list(tail.new_lines(10)) == []
+    with manifest.open("a", encoding="utf-8") as stream:
+        stream.write('"}\n')
+    assert list(tail.new_lines(10)) == [(2, '{"url": "b"}\n')]
+
+
+def test_waiting_for_the_crawl_calls_back_and_kills_it_at_the_timeout():
+    calls = []
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    with pytest.raises(subprocess.TimeoutExpired):
+        _wait(sleeper, 0.5, lambda: calls.append(1))
+    assert sleeper.poll() is not None  # killed, not left running
+    assert calls
+    quick = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    assert _wait(quick, 30, lambda: None) == 3
+
+
+def test_early_processing_can_be_switched_off_in_the_config(tmp_path):
+    config = Path(__file__).parents[1] / "config" / "framewatch.yaml"
+    assert load_config(config.parent).settings.crawl.process_while_crawling is True
+    text = config.read_text(encoding="utf-8").replace(
+        "crawl:\n", "crawl:\n  process_while_crawling: false\n", 1
+    )
+    (tmp_path / "framewatch.yaml").write_text(text, encoding="utf-8")
+    for name in ("outlets.yaml", "stories"):
+        source = config.parent / name
+        target = tmp_path / name
+        if source.is_dir():
+            target.mkdir()
+            for file in source.iterdir():
+                (target / file.name).write_text(file.read_text(encoding="utf-8"), encoding="utf-8")
+        else:
+            target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    assert load_config(tmp_path).settings.crawl.process_while_crawling is False
