@@ -19,6 +19,7 @@ from pipeline.framing import article_framing, full_text, warehouse_fields
 from pipeline.framing_lexicon import check_language, measures_version
 from pipeline.framing_outlets import distinctive_terms
 from pipeline.load import upsert_rows
+from pipeline.process import map_in_order
 from schemas.framing_records import ArticleFraming, DistinctiveTerm
 from schemas.models import (
     Article,
@@ -58,18 +59,26 @@ def compute_story_framing(connection: Connection, story_slug: str) -> dict[str, 
     story_id = story_id_of(connection, story_slug)
     pending = articles_to_frame(connection, story_id)
     outcomes = Counter({"framed": 0, "unchanged": pending.unchanged, "unsupported-language": 0})
+    framable = [article for article in pending.articles if framing_language(article.language)]
+    # The measures are pure and CPU-bound: computed in worker processes, stored here in order.
+    framings = map_in_order(
+        _measure, [(a.headline, a.body_text, framing_language(a.language)) for a in framable]
+    )
     for article in pending.articles:
-        language = framing_language(article.language)
-        if language is None:
+        if framing_language(article.language) is None:
             # Measures of an earlier, framable version would no longer describe the article.
             clear_article_framing(connection, article.article_id)
             outcomes["unsupported-language"] += 1
-            continue
-        framing = article_framing(article.headline, article.body_text, language)
+    for article, framing in zip(framable, framings, strict=True):
         store_article_framing(connection, article, framing)
         outcomes["framed"] += 1
     outcomes["distinctive-terms"] = store_outlet_story_terms(connection, story_id)
     return dict(outcomes)
+
+
+def _measure(text: tuple[str, str, str]) -> ArticleFraming:
+    headline, body_text, language = text
+    return article_framing(headline, body_text, language)
 
 
 def framing_language(language: str | None) -> str | None:

@@ -240,6 +240,18 @@ def _sorted_results(
     return articles, outcomes, quarantined
 
 
+def map_in_order(
+    function: Callable[[Item], Result], items: Sequence[Item], workers: int | None = None
+) -> list[Result]:
+    """``function`` over ``items`` (a module-level function: it is pickled to workers), in worker
+    processes when there are at least ``MIN_PAGES_FOR_WORKERS`` items; results in input order."""
+    workers = default_workers() if workers is None else workers
+    if workers <= 1 or len(items) < MIN_PAGES_FOR_WORKERS:
+        return list(map(function, items))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(_ordered_map(pool, function, items))
+
+
 def _ordered_map(
     pool: Executor, function: Callable[[Item], Result], items: Iterable[Item]
 ) -> Iterator[Result]:

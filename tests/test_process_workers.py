@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import load_story
-from pipeline.process import MIN_PAGES_FOR_WORKERS, process_pages
+from pipeline.process import MIN_PAGES_FOR_WORKERS, map_in_order, process_pages
 from schemas.records import FetchedPage
 
 STORY_FILE = Path(__file__).parents[1] / "config" / "stories" / "mexico-cartel-intervention.yaml"
@@ -89,3 +89,9 @@ def test_one_text_at_two_urls_keeps_the_same_url_whichever_was_fetched_first(sto
         )
         outcomes.append(batch.counts["dedupe:duplicate"])
     assert outcomes == [1, 1]
+
+
+def test_map_in_order_in_workers_equals_the_plain_map() -> None:
+    items = [f"{'x' * (n % 7)} {n}" for n in range(MIN_PAGES_FOR_WORKERS + 25)]
+    assert map_in_order(str.upper, items, workers=2) == [item.upper() for item in items]
+    assert map_in_order(str.upper, items[:3], workers=2) == [item.upper() for item in items[:3]]
