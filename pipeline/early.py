@@ -93,8 +93,8 @@ class EarlyProcessor:
     def __init__(self, manifest: Path, hosts_by_outlet: Mapping[str, Collection[str]], workers: int):
         self.tail = ManifestTail(manifest)
         self.hosts_by_outlet = hosts_by_outlet
-        # Niced workers take only the CPU the crawl does not use: a crawl slowed down to make room
-        # for extraction would cost more than extraction saves.
+        # Niced so that Scrapy keeps priority. On two cores the crawl still loses a few seconds to
+        # the workers; the process stage saves more (README "Performance").
         self.pool = ProcessPoolExecutor(max_workers=workers, initializer=_lower_priority)
         self.in_flight: dict[int, Future] = {}  # by manifest line number
         self.results: dict[str, ProcessResult] = {}

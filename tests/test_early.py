@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -42,8 +43,10 @@ def crawled(config_dir, hosts, tmp_path_factory):
     early = EarlyProcessor(workdir / MANIFEST_NAME, hosts, workers=1)
     try:
         result = run_crawl(config_dir, STORY, workdir, "early-1", {}, while_crawling=early.poll)
-        for _ in range(len(result.manifest_path.read_text(encoding="utf-8").splitlines())):
+        archived = len(result.manifest_path.read_text(encoding="utf-8").splitlines())
+        while early.tail.line_number < archived:  # the lines the crawl wrote after the last poll
             early.poll()
+            time.sleep(0.05)
         saved = early.finish(workdir / RESULTS_FILE)
     finally:
         early.close()
