@@ -24,7 +24,8 @@ from functools import cache
 from pathlib import Path
 
 from pipeline.archive import page_or_outcome
-from pipeline.process import ProcessResult, default_workers, process_page_or_quarantine
+from pipeline.process import ProcessResult, process_page_or_quarantine
+from pipeline.workers import default_workers
 from schemas.records import FetchedPage
 
 logger = logging.getLogger(__name__)

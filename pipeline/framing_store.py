@@ -19,7 +19,7 @@ from pipeline.framing import article_framing, full_text, warehouse_fields
 from pipeline.framing_lexicon import check_language, measures_version
 from pipeline.framing_outlets import distinctive_terms
 from pipeline.load import upsert_rows
-from pipeline.process import map_in_order
+from pipeline.workers import map_in_order
 from schemas.framing_records import ArticleFraming, DistinctiveTerm
 from schemas.models import (
     Article,
@@ -59,13 +59,12 @@ def compute_story_framing(connection: Connection, story_slug: str) -> dict[str, 
     story_id = story_id_of(connection, story_slug)
     pending = articles_to_frame(connection, story_id)
     outcomes = Counter({"framed": 0, "unchanged": pending.unchanged, "unsupported-language": 0})
-    framable = [article for article in pending.articles if framing_language(article.language)]
+    languages = {article.article_id: framing_language(article.language) for article in pending.articles}
+    framable = [article for article in pending.articles if languages[article.article_id]]
     # The measures are pure and CPU-bound: computed in worker processes, stored here in order.
-    framings = map_in_order(
-        _measure, [(a.headline, a.body_text, framing_language(a.language)) for a in framable]
-    )
+    framings = map_in_order(_measure, [(a.headline, a.body_text, languages[a.article_id]) for a in framable])
     for article in pending.articles:
-        if framing_language(article.language) is None:
+        if languages[article.article_id] is None:
             # Measures of an earlier, framable version would no longer describe the article.
             clear_article_framing(connection, article.article_id)
             outcomes["unsupported-language"] += 1

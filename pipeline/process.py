@@ -6,37 +6,24 @@ Pure functions over records: no database, no network. A page that cannot be proc
 
 from __future__ import annotations
 
-import os
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import chain, islice
-from typing import TypeVar
 
 from pipeline.config import StoryConfig
 from pipeline.extract import extract_article
 from pipeline.normalise import FUTURE_DATE_SOURCE, normalise_article, url_aliases
 from pipeline.relevance import score_story_relevance
+from pipeline.workers import MIN_PAGES_FOR_WORKERS, Item, Result, default_workers, ordered_map
 from schemas.records import FetchedPage, NormalisedArticle, Outcome, StoryRelevance
 
 # Below this many words a page is a teaser, a gallery or an error page, not an article.
 MIN_BODY_WORDS = 40
 HTML_TYPES = ("text/html", "application/xhtml+xml", "")
 BINARY_SIGNATURES = (b"%PDF-", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"\x1f\x8b", b"PK\x03\x04", b"RIFF")
-
-# Extraction, normalisation and relevance are pure and CPU-bound (lxml, trafilatura, Snowball), so
-# they run in worker processes. Starting a pool costs a few hundred ms: small batches stay in-process.
-MIN_PAGES_FOR_WORKERS = 50
-MAX_WORKERS = 8
-# Items per round trip to a worker (pickling overhead vs. uneven finishing), and pages read from the
-# archive per slice: two slices are in flight at most, so a large run's bodies never sit in memory.
-ITEMS_PER_TASK = 8
-PAGES_PER_SLICE = 256
-
-Item = TypeVar("Item")
-Result = TypeVar("Result")
 
 
 @dataclass(frozen=True)
@@ -146,12 +133,6 @@ def process_page_or_quarantine(
         return quarantined, Outcome("extract", "quarantined", page.url, str(exc)[:200])
 
 
-def default_workers() -> int:
-    """One worker per core this process may use (a container or taskset limits them), capped."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(cores or 1, MAX_WORKERS))
-
-
 def process_pages(
     pages: Iterable[FetchedPage],
     hosts_by_outlet: Mapping[str, Collection[str]],
@@ -174,7 +155,7 @@ def process_pages(
     # The platform's start method: everything sent to a worker is a module-level function or a record,
     # so fork (Linux before 3.14) and forkserver/spawn (later, macOS) give the same results.
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return _batch(partial(_ordered_map, pool), items, hosts_by_outlet, story)
+        return _batch(partial(ordered_map, pool), items, hosts_by_outlet, story)
 
 
 PageOrResult = tuple[FetchedPage | None, ProcessResult | None]
@@ -238,38 +219,6 @@ def _sorted_results(
             quarantined.append(result[0])
             outcomes.append(result[1])
     return articles, outcomes, quarantined
-
-
-def map_in_order(
-    function: Callable[[Item], Result], items: Sequence[Item], workers: int | None = None
-) -> list[Result]:
-    """``function`` over ``items`` (a module-level function: it is pickled to workers), in worker
-    processes when there are at least ``MIN_PAGES_FOR_WORKERS`` items; results in input order."""
-    workers = default_workers() if workers is None else workers
-    if workers <= 1 or len(items) < MIN_PAGES_FOR_WORKERS:
-        return list(map(function, items))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(_ordered_map(pool, function, items))
-
-
-def _ordered_map(
-    pool: Executor, function: Callable[[Item], Result], items: Iterable[Item]
-) -> Iterator[Result]:
-    """``pool.map`` over ``items`` in slices, results in input order: the next slice is submitted
-    before the current one is collected, so workers stay busy while the archive is read."""
-    pending: deque[Iterator[Result]] = deque()
-    for piece in _slices(items, PAGES_PER_SLICE):
-        pending.append(pool.map(function, piece, chunksize=ITEMS_PER_TASK))
-        if len(pending) > 1:
-            yield from pending.popleft()
-    while pending:
-        yield from pending.popleft()
-
-
-def _slices(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
-    iterator = iter(items)
-    while piece := list(islice(iterator, size)):
-        yield piece
 
 
 def _relevance_outcome(score: StoryRelevance, article: NormalisedArticle) -> Outcome:

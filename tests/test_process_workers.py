@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import load_story
-from pipeline.process import MIN_PAGES_FOR_WORKERS, map_in_order, process_pages
+from pipeline.process import process_pages
+from pipeline.workers import MIN_PAGES_FOR_WORKERS, map_in_order
 from schemas.records import FetchedPage
 
 STORY_FILE = Path(__file__).parents[1] / "config" / "stories" / "mexico-cartel-intervention.yaml"
