@@ -51,7 +51,7 @@ bench-dedupe: setup
 bench-load: setup
 	$(PY) bench/load.py
 
-# cProfile of the stages behind missed targets: STAGE=process (replay world) or STAGE=load (PostgreSQL).
+# cProfile of the stages behind missed targets: STAGE=process or framing (replay world), or load (PostgreSQL).
 bench-profile: setup
 	$(PY) bench/profile_stages.py $(or $(STAGE),process)
 
