@@ -195,8 +195,8 @@ def process_stage(config_dir: str | Path, db_url: str, story_slug: str, run_key:
             manifests = _run_manifests(connection, run_key)
         archive_errors: list[Outcome] = []
         pages = _pages_from(manifests, lambda manifest: iter_fetched_pages(manifest, archive_errors.append))
-        early = load_results(Path(manifest).parent / RESULTS_FILE for manifest in manifests)
-        batch = process_pages(pages, hosts, context.story, known=early)
+        early_files = [Path(manifest).parent / RESULTS_FILE for manifest in manifests]
+        batch = process_pages(pages, hosts, context.story, known=load_results(early_files))
         with engine.begin() as connection:
             current_run = run_id(connection, run_key)
             ids = load_articles(connection, batch.articles, current_run)
@@ -209,6 +209,8 @@ def process_stage(config_dir: str | Path, db_url: str, story_slug: str, run_key:
             counts = Counter(batch.counts) + Counter(f"archive:{o.kind}" for o in archive_errors)
             counts["syndication:clustered"] = clustered
             _record_outcomes(connection, current_run, counts)
+        for path in early_files:  # loaded now: the WARC stays the run's record, not these
+            path.unlink(missing_ok=True)
         return {"articles": len(batch.articles), "counts": dict(counts)}
     finally:
         engine.dispose()

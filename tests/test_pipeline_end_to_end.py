@@ -14,7 +14,9 @@ import sqlalchemy as sa
 
 from demo.world import ReplayWorld
 from demo.world.config import write_demo_config
+from pipeline.archive import MANIFEST_NAME
 from pipeline.cycle_runner import run_cycle
+from pipeline.early import RESULTS_FILE
 from schemas.database import make_engine
 
 pytestmark = pytest.mark.slow
@@ -145,3 +147,9 @@ def test_urls_that_must_never_reach_the_warehouse_do_not(pipeline) -> None:
     with pipeline.engine.connect() as connection:
         stored = set(connection.execute(sa.text("SELECT url FROM article_urls")).scalars())
     assert stored & forbidden == set()
+
+
+def test_results_extracted_during_the_crawl_are_not_left_in_the_archive(pipeline) -> None:
+    archive = Path(pipeline.config_dir).parent / "warc"
+    assert list(archive.rglob(MANIFEST_NAME))  # the runs' manifests stay beside their WARCs
+    assert not list(archive.rglob(RESULTS_FILE))
