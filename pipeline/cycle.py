@@ -8,7 +8,6 @@ with the same result: rows are upserted by natural keys and the run's raw archiv
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -25,8 +24,6 @@ from pipeline.load import load_articles, load_outlets, load_story, upsert_rows
 from schemas.database import make_engine, upgrade_database
 from schemas.models import CrawlRun, Quarantine, RunOutcome, Story, StoryArticle
 from schemas.records import Outcome
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -143,35 +140,7 @@ def _early_processor(context: CycleContext, shard_dir: Path):
 
     if not context.config.settings.crawl.process_while_crawling:
         return None
-    return _GuardedEarlyProcessor(
-        EarlyProcessor(shard_dir / MANIFEST_NAME, _hosts_by_outlet(context), early_workers())
-    )
-
-
-class _GuardedEarlyProcessor:
-    """Early processing is an optimisation: its failure is logged and stops it, never the crawl."""
-
-    def __init__(self, processor):
-        self.processor = processor
-        self.failed = False
-
-    def poll(self) -> None:
-        self._guarded(self.processor.poll)
-
-    def finish(self, path: Path) -> None:
-        self._guarded(lambda: self.processor.finish(path))
-
-    def close(self) -> None:
-        self.processor.close()
-
-    def _guarded(self, action) -> None:
-        if self.failed:
-            return
-        try:
-            action()
-        except Exception:
-            self.failed = True
-            logger.exception("early processing stopped; the process stage will process every page")
+    return EarlyProcessor(shard_dir / MANIFEST_NAME, _hosts_by_outlet(context), early_workers())
 
 
 def _shard_name(outlets: list[str] | None) -> str:

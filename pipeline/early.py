@@ -18,7 +18,7 @@ import hashlib
 import logging
 import os
 import pickle
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from functools import cache
 from pathlib import Path
@@ -47,9 +47,11 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def page_key(page: FetchedPage, hosts: Collection[str]) -> str:
-    """Every input of ``process_page_or_quarantine`` for this page, and the code, hashed."""
-    payload = pickle.dumps((page, tuple(hosts)), protocol=pickle.HIGHEST_PROTOCOL)
+def page_key(page: FetchedPage, hosts_by_outlet: Mapping[str, Collection[str]]) -> str:
+    """Every input of ``process_page_or_quarantine`` for this page (the page, its own outlet's
+    hosts), and the code, hashed."""
+    hosts = tuple(hosts_by_outlet.get(page.outlet, ()))
+    payload = pickle.dumps((page, hosts), protocol=pickle.HIGHEST_PROTOCOL)
     return hashlib.sha256(code_fingerprint().encode() + payload).hexdigest()
 
 
@@ -84,8 +86,7 @@ def process_manifest_line(
     page = page_or_outcome(manifest, number, line)
     if not isinstance(page, FetchedPage):
         return None
-    hosts = tuple(hosts_by_outlet.get(page.outlet, ()))
-    return page_key(page, hosts), process_page_or_quarantine(page, {page.outlet: hosts})
+    return page_key(page, hosts_by_outlet), process_page_or_quarantine(page, hosts_by_outlet)
 
 
 class EarlyProcessor:
@@ -99,12 +100,16 @@ class EarlyProcessor:
         self.pool = ProcessPoolExecutor(max_workers=workers, initializer=_lower_priority)
         self.in_flight: dict[int, Future] = {}  # by manifest line number
         self.results: dict[str, ProcessResult] = {}
+        self.failed = False
 
     def poll(self) -> None:
         """Collect finished pages and hand newly archived ones to the pool (never blocks on it).
 
         Only manifest lines cross to the workers: reading the WARC, hashing and extracting all happen
         there, at low priority, so this process takes next to no CPU from the crawl."""
+        self._guarded(self._poll)
+
+    def _poll(self) -> None:
         self._collect(wait=False)
         for number, line in self.tail.new_lines(MAX_IN_FLIGHT - len(self.in_flight)):
             future = self.pool.submit(
@@ -116,14 +121,24 @@ class EarlyProcessor:
         """Wait for the pages already submitted (not the backlog: the process stage has every core for
         it), save the results, shut the pool down; returns how many results were saved."""
         try:
-            self._collect(wait=True)
-            save_results(results_path, self.results)
-            return len(self.results)
+            self._guarded(lambda: self._collect(wait=True))
+            self._guarded(lambda: save_results(results_path, self.results))
+            return 0 if self.failed else len(self.results)
         finally:
             self.pool.shutdown(cancel_futures=True)
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def _guarded(self, action: Callable[[], object]) -> None:
+        """An optimisation's failure is logged and stops it, never the crawl."""
+        if self.failed:
+            return
+        try:
+            action()
+        except Exception:
+            self.failed = True
+            logger.exception("early processing stopped; the process stage will process every page")
 
     def _collect(self, wait: bool) -> None:
         for number, future in list(self.in_flight.items()):

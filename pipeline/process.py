@@ -171,7 +171,7 @@ def _with_known_results(
     from pipeline.early import page_key
 
     for page in pages:
-        result = known.get(page_key(page, tuple(hosts_by_outlet.get(page.outlet, ())))) if known else None
+        result = known.get(page_key(page, hosts_by_outlet)) if known else None
         yield (None, result) if result is not None else (page, None)
 
 

@@ -3,6 +3,7 @@ process stage would compute, and a result is reused only for an identical page."
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
@@ -64,7 +65,7 @@ def test_every_archived_page_has_a_saved_result_equal_to_processing_it_now(crawl
     known = load_results([result.workdir / RESULTS_FILE])
     assert saved == len(known) == len(pages) > 30
     for page in pages:
-        assert known[page_key(page, hosts.get(page.outlet, ()))] == process_page_or_quarantine(page, hosts)
+        assert known[page_key(page, hosts)] == process_page_or_quarantine(page, hosts)
 
 
 def test_the_process_stage_batch_is_the_same_with_and_without_saved_results(crawled, hosts, story):
@@ -80,7 +81,7 @@ def test_a_saved_result_is_used_only_for_the_identical_page(crawled, hosts, stor
     result, _ = crawled
     page = next(iter_fetched_pages(result.manifest_path))
     marker = Outcome("extract", "from-saved-result", page.url)
-    known = {page_key(page, hosts.get(page.outlet, ())): marker}
+    known = {page_key(page, hosts): marker}
     assert process_pages([page], hosts, story, known=known).counts["extract:from-saved-result"] == 1
     changed = replace(page, body=page.body.replace(b"</p>", b" (updated)</p>", 1))
     assert process_pages([changed], hosts, story, known=known).counts["extract:from-saved-result"] == 0
@@ -116,19 +117,27 @@ def test_waiting_for_the_crawl_calls_back_and_kills_it_at_the_timeout():
 
 
 def test_early_processing_can_be_switched_off_in_the_config(tmp_path):
-    config = Path(__file__).parents[1] / "config" / "framewatch.yaml"
-    assert load_config(config.parent).settings.crawl.process_while_crawling is True
-    text = config.read_text(encoding="utf-8").replace(
+    shipped = Path(__file__).parents[1] / "config"
+    assert load_config(shipped).settings.crawl.process_while_crawling is True
+    copied = shutil.copytree(shipped, tmp_path / "config")
+    settings = copied / "framewatch.yaml"
+    text = settings.read_text(encoding="utf-8").replace(
         "crawl:\n", "crawl:\n  process_while_crawling: false\n", 1
     )
-    (tmp_path / "framewatch.yaml").write_text(text, encoding="utf-8")
-    for name in ("outlets.yaml", "stories"):
-        source = config.parent / name
-        target = tmp_path / name
-        if source.is_dir():
-            target.mkdir()
-            for file in source.iterdir():
-                (target / file.name).write_text(file.read_text(encoding="utf-8"), encoding="utf-8")
-        else:
-            target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
-    assert load_config(tmp_path).settings.crawl.process_while_crawling is False
+    settings.write_text(text, encoding="utf-8")
+    assert load_config(copied).settings.crawl.process_while_crawling is False
+
+
+def test_a_failure_while_tailing_stops_early_processing_not_the_caller(tmp_path, hosts, caplog):
+    unreadable = tmp_path / MANIFEST_NAME
+    unreadable.mkdir()  # opening it raises IsADirectoryError
+    early = EarlyProcessor(unreadable, hosts, workers=1)
+    try:
+        early.poll()
+        early.poll()
+        assert early.failed
+        assert early.finish(tmp_path / RESULTS_FILE) == 0
+    finally:
+        early.close()
+    assert not (tmp_path / RESULTS_FILE).exists()
+    assert "early processing stopped" in caplog.text
