@@ -170,7 +170,7 @@ def process_stage(config_dir: str | Path, db_url: str, story_slug: str, run_key:
             current_run = run_id(connection, run_key)
             ids = load_articles(connection, batch.articles, current_run)
             _load_relevance(connection, context.story.slug, batch.relevance, ids, batch.articles)
-            clustered = index_and_cluster(connection, batch.articles, ids)
+            clustered = index_and_cluster(connection, batch.articles, ids, batch.signatures)
             _load_quarantine(
                 connection, current_run, [*batch.quarantined, *map(_quarantined, archive_errors)]
             )

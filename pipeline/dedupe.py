@@ -15,6 +15,7 @@ and ``signature_to_bytes(signature)`` with ``SIGNATURE_SCHEME``; a new article's
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import re
 import unicodedata
@@ -80,9 +81,17 @@ def word_shingles(text: str, size: int = SHINGLE_WORDS) -> set[str]:
 
 def minhash_signature(text: str) -> Signature:
     """MinHash of the text's word 5-shingles; raises ValueError for text without words."""
+    signature = text_signature(text)
+    if signature is None:
+        raise ValueError("cannot fingerprint a text without words")
+    return signature
+
+
+def text_signature(text: str) -> Signature | None:
+    """``minhash_signature``, or None for a text without words (it has no shingles to fingerprint)."""
     shingles = word_shingles(text)
     if not shingles:
-        raise ValueError("cannot fingerprint a text without words")
+        return None
     minhash = MinHash(
         num_perm=NUM_PERM,
         seed=MINHASH_SEED,
@@ -244,7 +253,7 @@ def match_copy(
 def _signature_of(article: NormalisedArticle, known: Mapping[str, Signature]) -> Signature | None:
     if article.url_hash in known:
         return known[article.url_hash]
-    return minhash_signature(article.body_text) if shingle_tokens(article.body_text) else None
+    return text_signature(article.body_text)
 
 
 def is_wire_outlet(article: NormalisedArticle, wire_outlets: Collection[str] = ()) -> bool:
@@ -308,7 +317,7 @@ def copy_differences(
     if dateline:
         copy = [copy[0][len(dateline) :].strip(), *copy[1:]]
     matcher = difflib.SequenceMatcher(
-        a=[normalise_for_hash(p) for p in original], b=[normalise_for_hash(p) for p in copy], autojunk=False
+        a=list(_normalised_paragraphs(original_text)), b=[normalise_for_hash(p) for p in copy], autojunk=False
     )
     opcodes = matcher.get_opcodes()
     trimmed = _trimmed_at_end(opcodes, original)
@@ -325,6 +334,12 @@ def copy_differences(
         "paragraphs_added": [p for p in added if p not in copyright_lines],
         "copyright_lines_added": copyright_lines,
     }
+
+
+@functools.lru_cache(maxsize=8)
+def _normalised_paragraphs(text: str) -> tuple[str, ...]:
+    """The original's paragraphs normalised, once for all the copies of a cluster described in a row."""
+    return tuple(normalise_for_hash(p) for p in paragraphs(text))
 
 
 def _added_dateline(original: list[str], copy: list[str]) -> str | None:

@@ -6,7 +6,7 @@ Pure functions over records: no database, no network. A page that cannot be proc
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -14,6 +14,7 @@ from functools import partial
 from itertools import chain, islice
 
 from pipeline.config import StoryConfig
+from pipeline.dedupe import signature_to_bytes, text_signature
 from pipeline.extract import extract_article
 from pipeline.normalise import FUTURE_DATE_SOURCE, normalise_article, url_aliases
 from pipeline.relevance import score_story_relevance
@@ -40,6 +41,9 @@ class ProcessedBatch:
     quarantined: tuple[Quarantined, ...] = ()
     outcomes: tuple[Outcome, ...] = ()
     counts: Counter = field(default_factory=Counter)
+    # url_hash -> MinHash of the body as stored (``dedupe.text_signature``, ``signature_to_bytes``) for
+    # the articles with words: computed in the workers beside relevance, not in the loading process.
+    signatures: Mapping[str, bytes] = field(default_factory=dict)
 
 
 def process_page(
@@ -159,6 +163,7 @@ def process_pages(
 
 
 PageOrResult = tuple[FetchedPage | None, ProcessResult | None]
+_PENDING = object()  # the slot of a page sent to be processed
 
 
 def _with_known_results(
@@ -166,8 +171,7 @@ def _with_known_results(
     hosts_by_outlet: Mapping[str, Collection[str]],
     known: Mapping[str, ProcessResult],
 ) -> Iterator[PageOrResult]:
-    """(page, None) to process, or (None, result) when the result is known: a known page's body is
-    not even sent to a worker."""
+    """(page, None) to process, or (None, result) when the result is known."""
     from pipeline.early import page_key
 
     for page in pages:
@@ -175,11 +179,33 @@ def _with_known_results(
         yield (None, result) if result is not None else (page, None)
 
 
-def _process_unless_known(
-    item: PageOrResult, hosts_by_outlet: Mapping[str, Collection[str]]
-) -> ProcessResult:
-    page, result = item
-    return result if result is not None else process_page_or_quarantine(page, hosts_by_outlet)
+def results_in_input_order(
+    items: Iterable[PageOrResult],
+    process: Callable[[Iterable[FetchedPage]], Iterable[ProcessResult]],
+) -> Iterator[ProcessResult]:
+    """Each item's result, in input order: known results as they are, the other pages through
+    ``process`` (which keeps its input's order), so a known result never travels to a worker."""
+    slots: deque = deque()  # known results and _PENDING, in input order, as far as items were read
+
+    def pages_to_process() -> Iterator[FetchedPage]:
+        for page, result in items:
+            slots.append(_PENDING if result is None else result)
+            if result is None:
+                yield page
+
+    computed = iter(process(pages_to_process()))
+    done: deque = deque()  # results of pending slots not reached yet
+    while True:
+        while slots and (slots[0] is not _PENDING or done):
+            slot = slots.popleft()
+            yield done.popleft() if slot is _PENDING else slot
+        try:
+            done.append(next(computed))  # reads on in ``items``: may append known results to slots
+        except StopIteration:  # every page is processed: what is left is known
+            if any(slot is _PENDING for slot in slots):
+                raise RuntimeError("a page sent to be processed came back without a result") from None
+            yield from slots
+            return
 
 
 def _batch(
@@ -188,10 +214,12 @@ def _batch(
     hosts_by_outlet: Mapping[str, Collection[str]],
     story: StoryConfig,
 ) -> ProcessedBatch:
-    results = mapper(partial(_process_unless_known, hosts_by_outlet=hosts_by_outlet), items)
-    articles, outcomes, quarantined = _sorted_results(results)
+    process = partial(mapper, partial(process_page_or_quarantine, hosts_by_outlet=hosts_by_outlet))
+    articles, outcomes, quarantined = _sorted_results(results_in_input_order(items, process))
     unique, duplicates = merge_outlet_duplicates(articles)
-    relevance = tuple(mapper(partial(score_story_relevance, story), unique))
+    scored = list(mapper(partial(score_and_sign, story), unique))
+    relevance = tuple(score for score, _ in scored)
+    signatures = {a.url_hash: sig for a, (_, sig) in zip(unique, scored, strict=True) if sig is not None}
     outcomes += duplicates + [
         _relevance_outcome(score, article) for score, article in zip(relevance, unique, strict=True)
     ]
@@ -201,7 +229,13 @@ def _batch(
         if a.sources.get("published_at") == FUTURE_DATE_SOURCE
     ]
     counts = Counter(f"{o.stage}:{o.kind}" for o in outcomes)
-    return ProcessedBatch(tuple(unique), relevance, tuple(quarantined), tuple(outcomes), counts)
+    return ProcessedBatch(tuple(unique), relevance, tuple(quarantined), tuple(outcomes), counts, signatures)
+
+
+def score_and_sign(story: StoryConfig, article: NormalisedArticle) -> tuple[StoryRelevance, bytes | None]:
+    """The article's relevance to the story and its body's stored MinHash: both pure, one trip to a worker."""
+    signature = text_signature(article.body_text)
+    return score_story_relevance(story, article), None if signature is None else signature_to_bytes(signature)
 
 
 def _sorted_results(

@@ -17,17 +17,18 @@ from sqlalchemy import Connection, bindparam, delete, select, tuple_
 
 from pipeline.dedupe import (
     COPY_THRESHOLD,
+    NUM_PERM,
+    Signature,
     copy_differences,
     estimated_jaccard,
-    estimated_jaccards,
     likely_original,
     lsh_band_keys,
-    minhash_signature,
-    shingle_tokens,
     signature_from_bytes,
     signature_to_bytes,
+    text_signature,
 )
 from pipeline.load import upsert_rows
+from pipeline.workers import map_in_order
 from schemas.models import (
     Article,
     ArticleSignature,
@@ -40,7 +41,10 @@ from schemas.records import NormalisedArticle
 
 
 def index_and_cluster(
-    connection: Connection, articles: Sequence[NormalisedArticle], ids: Mapping[str, int]
+    connection: Connection,
+    articles: Sequence[NormalisedArticle],
+    ids: Mapping[str, int],
+    signatures: Mapping[str, bytes] | None = None,
 ) -> int:
     """Index the batch's signatures and attach each article to a copy cluster when one of its copies is known.
 
@@ -48,20 +52,29 @@ def index_and_cluster(
     chunk of articles, and articles are then matched in publication order (so a re-run finds the same
     clusters) against the earlier articles of other outlets. Returns how many articles joined or
     founded a cluster.
+
+    ``signatures`` holds the articles' signatures as stored (``text_signature``, ``signature_to_bytes``)
+    by url_hash when already computed (the process stage computes them in its workers; an article
+    without one has no words); else they are computed here.
     """
-    signatures = _refresh_signatures(connection, articles, ids)
-    index = _BatchIndex.read(connection, signatures)
+    if signatures is None:
+        signatures = _batch_signatures(articles)
+    blobs = {ids[a.url_hash]: signatures[a.url_hash] for a in articles if a.url_hash in signatures}
+    by_id = {article_id: signature_from_bytes(blob) for article_id, blob in blobs.items()}
+    keys_of = {article_id: lsh_band_keys(signature) for article_id, signature in by_id.items()}
+    _refresh_signatures(connection, blobs, keys_of)
+    index = _BatchIndex.read(connection, by_id, keys_of)
     joining: list[dict[str, Any]] = []
     touched: set[int] = set()
     for article in sorted(articles, key=_publication_order):
         article_id = ids[article.url_hash]
-        if article_id not in signatures:
+        if article_id not in by_id:
             continue
-        index.matched_so_far.add(article_id)
+        index.mark_matched(article_id)
         if article_id in index.cluster_of:
             touched.add(index.cluster_of[article_id])  # its text may have changed: re-checked below
             continue
-        match = index.best_copy_candidate(article_id, signatures[article_id])
+        match = index.best_copy_candidate(article_id, by_id[article_id])
         if match is not None:
             cluster_id = _cluster_to_join(connection, match, index.cluster_of)
             index.cluster_of[article_id] = cluster_id
@@ -69,8 +82,7 @@ def index_and_cluster(
             touched.add(cluster_id)
     upsert_rows(connection, SyndicationMember, joining, ["article_id"])  # one statement for the batch
     # Once per cluster and batch, not per joining member: big wire clusters stay linear.
-    for cluster_id in sorted(touched):
-        _decide_original(connection, cluster_id)
+    _settle_clusters(connection, sorted(touched))
     return len(joining)
 
 
@@ -86,76 +98,106 @@ def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]
         yield values[start : start + size]
 
 
+def _batch_signatures(articles: Sequence[NormalisedArticle]) -> dict[str, bytes]:
+    signed = ((a.url_hash, text_signature(a.body_text)) for a in articles)
+    return {url: signature_to_bytes(signature) for url, signature in signed if signature is not None}
+
+
 def _refresh_signatures(
-    connection: Connection, articles: Sequence[NormalisedArticle], ids: Mapping[str, int]
-) -> dict[int, Any]:
-    """Each article's MinHash signature; new or changed ones are stored with their band keys."""
-    signatures = {
-        ids[a.url_hash]: minhash_signature(a.body_text) for a in articles if shingle_tokens(a.body_text)
-    }
+    connection: Connection, blobs: Mapping[int, bytes], keys_of: Mapping[int, list[tuple[int, str]]]
+) -> None:
+    """Store the new or changed signatures (by article id, as stored) with their band keys."""
     stored: dict[int, bytes] = {}
-    for chunk in _chunks(sorted(signatures)):
+    for chunk in _chunks(sorted(blobs)):
         stored.update(connection.execute(
             select(ArticleSignature.article_id, ArticleSignature.signature).where(ArticleSignature.article_id.in_(chunk))
         ).all())  # fmt: skip
-    changed = sorted(
-        i for i, signature in signatures.items() if stored.get(i) != signature_to_bytes(signature)
-    )
+    changed = sorted(i for i, blob in blobs.items() if stored.get(i) != blob)
     for chunk in _chunks(changed):
         # A changed text's old bucket rows would match copies of a text it no longer has.
         connection.execute(delete(LshBucket).where(LshBucket.article_id.in_(chunk)))
-    upsert_rows(connection, ArticleSignature, [{"article_id": i, "signature": signature_to_bytes(signatures[i])}
-                                               for i in changed], ["article_id"], ["signature"])  # fmt: skip
-    buckets = [{"band": band, "bucket_key": key, "article_id": i} for i in changed
-               for band, key in lsh_band_keys(signatures[i])]  # fmt: skip
+    upsert_rows(connection, ArticleSignature, [{"article_id": i, "signature": blobs[i]} for i in changed],
+                ["article_id"], ["signature"])  # fmt: skip
+    buckets = [
+        {"band": band, "bucket_key": key, "article_id": i} for i in changed for band, key in keys_of[i]
+    ]
     upsert_rows(connection, LshBucket, buckets, ["band", "bucket_key", "article_id"])
-    return signatures
 
 
-@dataclass
 class _BatchIndex:
-    """The part of the persisted index this batch can match against, read in bulk."""
+    """The part of the persisted index this batch can match against, read in bulk.
 
-    sharing: dict[int, set[int]]  # article -> articles sharing at least one band key with it
-    signatures: dict[int, Any]
-    outlet_of: dict[int, int]
-    cluster_of: dict[int, int]
-    # History plus the batch's articles already taken in publication order: an article is matched
-    # only against these, so copies join the cluster their predecessors formed instead of founding
-    # new ones with later copies.
-    matched_so_far: set[int]
+    Every article involved (the batch and the history articles sharing a band key with it) has a row
+    in numpy arrays, in id order, so an article's candidates are filtered and scored in one step.
+    """
+
+    def __init__(
+        self,
+        article_ids: np.ndarray,
+        sharing: Mapping[int, np.ndarray],
+        signatures: Mapping[int, Signature],
+        outlet_of: Mapping[int, int],
+        cluster_of: dict[int, int],
+        matched: set[int],
+    ):
+        self.article_ids = article_ids  # sorted: a row's position is its id's rank
+        # article -> rows of the articles sharing at least one band key with it, in id order
+        self.sharing = sharing
+        self.row_of = {int(article_id): row for row, article_id in enumerate(article_ids)}
+        self.has_signature = np.array([int(a) in signatures for a in article_ids], dtype=bool)
+        blank = np.zeros(NUM_PERM, dtype=np.uint32)
+        self.signatures = np.stack([signatures.get(int(a), blank) for a in article_ids] or [blank])
+        self.outlets = np.array([outlet_of.get(int(a), -1) for a in article_ids], dtype=np.int64)
+        self.cluster_of = cluster_of
+        # History plus the batch's articles already taken in publication order: an article is matched
+        # only against these, so copies join the cluster their predecessors formed instead of founding
+        # new ones with later copies.
+        self.matched = np.array([int(a) in matched for a in article_ids], dtype=bool)
 
     @classmethod
-    def read(cls, connection: Connection, batch: Mapping[int, Any]) -> _BatchIndex:
-        keys_of = {article_id: lsh_band_keys(signature) for article_id, signature in batch.items()}
+    def read(
+        cls,
+        connection: Connection,
+        batch: Mapping[int, Signature],
+        keys_of: Mapping[int, list[tuple[int, str]]],
+    ) -> _BatchIndex:
         holders = _bucket_holders(connection, {key for keys in keys_of.values() for key in keys})
-        sharing = {a: {h for key in keys for h in holders.get(key, ())} - {a} for a, keys in keys_of.items()}
-        everyone = sorted(set(batch) | {other for others in sharing.values() for other in others})
-        history = set(everyone) - set(batch)
-        return cls(sharing, _stored_signatures(connection, everyone), _outlets(connection, everyone),
-                   _memberships(connection, everyone), history)  # fmt: skip
+        no_one = np.zeros(0, dtype=np.int64)
+        shared = {
+            a: np.unique(np.concatenate([holders.get(key, no_one) for key in keys] or [no_one]))
+            for a, keys in keys_of.items()
+        }
+        everyone = np.unique(np.concatenate([np.fromiter(batch, dtype=np.int64), *shared.values()]))
+        sharing = {a: np.searchsorted(everyone, others[others != a]) for a, others in shared.items()}
+        history = sorted(set(everyone.tolist()) - set(batch))
+        signatures = {**_stored_signatures(connection, history), **batch}
+        ids = everyone.tolist()
+        return cls(everyone, sharing, signatures, _outlets(connection, ids), _memberships(connection, ids),
+                   set(history))  # fmt: skip
 
-    def best_copy_candidate(self, article_id: int, signature: Any) -> tuple[int, float] | None:
+    def mark_matched(self, article_id: int) -> None:
+        self.matched[self.row_of[article_id]] = True
+
+    def best_copy_candidate(self, article_id: int, signature: Signature) -> tuple[int, float] | None:
         """The most similar article of another outlet whose text this one copies (or is copied by);
         among equally similar ones the earliest indexed (lowest id)."""
-        outlet = self.outlet_of[article_id]
-        others = sorted(
-            other
-            for other in self.sharing.get(article_id, ())
-            if other in self.matched_so_far
-            and other in self.signatures
-            and self.outlet_of.get(other) != outlet  # one outlet repeating itself is a duplicate
-        )
-        if not others:
+        rows = self.sharing.get(article_id)
+        if rows is None or not rows.size:
             return None
-        similarities = estimated_jaccards(signature, [self.signatures[other] for other in others])
+        outlet = self.outlets[self.row_of[article_id]]
+        # one outlet repeating itself is a duplicate, not a copy
+        rows = rows[self.matched[rows] & self.has_signature[rows] & (self.outlets[rows] != outlet)]
+        if not rows.size:
+            return None
+        similarities = np.count_nonzero(self.signatures[rows] == signature, axis=1) / NUM_PERM
         best = int(np.argmax(similarities))  # the first maximum: the lowest id among ties
         if similarities[best] < COPY_THRESHOLD:
             return None
-        return others[best], float(similarities[best])
+        return int(self.article_ids[rows[best]]), float(similarities[best])
 
 
-def _bucket_holders(connection: Connection, keys: set[tuple[int, str]]) -> dict[tuple[int, str], list[int]]:
+def _bucket_holders(connection: Connection, keys: set[tuple[int, str]]) -> dict[tuple[int, str], np.ndarray]:
+    """The article ids in each of these buckets."""
     holders: dict[tuple[int, str], list[int]] = {}
     for chunk in _chunks(sorted(keys), CHUNK * 8):
         rows = connection.execute(
@@ -165,7 +207,7 @@ def _bucket_holders(connection: Connection, keys: set[tuple[int, str]]) -> dict[
         )
         for band, key, article_id in rows:
             holders.setdefault((band, key), []).append(article_id)
-    return holders
+    return {key: np.array(ids, dtype=np.int64) for key, ids in holders.items()}
 
 
 def _stored_signatures(connection: Connection, article_ids: Sequence[int]) -> dict[int, Any]:
@@ -226,12 +268,64 @@ def _member_row(cluster_id: int, article_id: int) -> dict[str, Any]:
     return {"cluster_id": cluster_id, "article_id": article_id, "similarity": 1.0, "is_original": False}
 
 
-def _decide_original(connection: Connection, cluster_id: int) -> None:
-    """Choose the cluster's likely original and describe each copy against it.
+def _settle_clusters(connection: Connection, cluster_ids: Sequence[int]) -> None:
+    """Decide each cluster's likely original, then describe its new or changed copies against it.
 
     A copy's differences are computed once per (original, original text, copy text): the stamp kept
     in ``differences["against"]`` says which, so a batch only reads the texts of new or changed members.
+    The descriptions (difflib over paragraphs, pure) of every cluster are computed together, in worker
+    processes for a large batch, and written in one statement.
     """
+    stale: list[_StaleMember] = []
+    for cluster_id in cluster_ids:
+        stale += _decide_original(connection, cluster_id)
+    if not stale:
+        return
+    involved = sorted({i for member in stale for i in (member.original_id, member.member_id)})
+    texts, signatures = _texts(connection, involved), _stored_signatures(connection, involved)
+    copies = [member for member in stale if not member.is_original]
+    described = dict(zip(
+        [member.member_id for member in copies],
+        map_in_order(_described_copy, [(texts[m.original_id], texts[m.member_id]) for m in copies]),
+        strict=True,
+    ))  # fmt: skip
+    updates = [
+        {
+            "member_id": member.member_id,
+            "is_original": member.is_original,
+            "similarity": 1.0 if member.is_original else round(
+                estimated_jaccard(signatures[member.original_id], signatures[member.member_id]), 4
+            ),
+            "differences": {**described.get(member.member_id, {}), "against": member.stamp},
+        }
+        for member in stale
+    ]  # fmt: skip
+    member_table = SyndicationMember.__table__
+    connection.execute(
+        member_table.update()
+        .where(member_table.c.article_id == bindparam("member_id"))
+        .values(
+            is_original=bindparam("is_original"),
+            similarity=bindparam("similarity"),
+            differences=bindparam("differences"),
+        ),  # fmt: skip
+        updates,
+    )
+
+
+@dataclass(frozen=True)
+class _StaleMember:
+    original_id: int
+    member_id: int
+    stamp: list[Any]
+
+    @property
+    def is_original(self) -> bool:
+        return self.member_id == self.original_id
+
+
+def _decide_original(connection: Connection, cluster_id: int) -> list[_StaleMember]:
+    """Store the cluster's likely original; its members whose description is missing or out of date."""
     members = _cluster_articles(connection, cluster_id)
     wire_outlets = _wire_outlet_names(connection, [m.outlet for m in members.values()])
     original, reason = likely_original(list(members.values()), wire_outlets)
@@ -242,13 +336,11 @@ def _decide_original(connection: Connection, cluster_id: int) -> None:
         .values(original_article_id=original_id, original_reason={"reason": reason})
     )
     current = _member_states(connection, cluster_id)
-    stale = {
-        member_id: stamp
-        for member_id, member in members.items()
+    return [
+        _StaleMember(original_id, member_id, stamp)
+        for member_id, member in sorted(members.items())
         if current.get(member_id) != (stamp := _stamp(member_id == original_id, original, member))
-    }
-    if stale:
-        _describe_members(connection, original_id, stale)
+    ]
 
 
 def _stamp(is_original: bool, original: NormalisedArticle, member: NormalisedArticle) -> list[Any]:
@@ -265,47 +357,23 @@ def _member_states(connection: Connection, cluster_id: int) -> dict[int, Any]:
     return {article_id: (differences or {}).get("against") for article_id, differences in rows}
 
 
-def _describe_members(connection: Connection, original_id: int, stale: Mapping[int, list[Any]]) -> None:
-    texts = _texts(connection, [original_id, *stale])
-    signatures = _signatures(connection, [original_id, *stale])
-    original_headline, original_body = texts[original_id]
-    updates = []
-    for member_id, stamp in sorted(stale.items()):
-        is_original = member_id == original_id
-        headline, body = texts[member_id]
-        differences = (
-            {} if is_original else copy_differences(original_body, body, original_headline, headline)
+HeadlineAndBody = tuple[str | None, str]
+
+
+def _described_copy(texts: tuple[HeadlineAndBody, HeadlineAndBody]) -> dict[str, object]:
+    """``copy_differences`` of (original, copy): a module-level function, so workers can run it."""
+    (original_headline, original_body), (headline, body) = texts
+    return copy_differences(original_body, body, original_headline, headline)
+
+
+def _texts(connection: Connection, article_ids: Sequence[int]) -> dict[int, HeadlineAndBody]:
+    texts: dict[int, HeadlineAndBody] = {}
+    for chunk in _chunks(article_ids):
+        rows = connection.execute(
+            select(Article.id, Article.headline, Article.body_text).where(Article.id.in_(chunk))
         )
-        similarity = 1.0 if is_original else estimated_jaccard(signatures[original_id], signatures[member_id])
-        updates.append({"member_id": member_id, "is_original": is_original, "similarity": round(similarity, 4),
-                        "differences": {**differences, "against": stamp}})  # fmt: skip
-    member = SyndicationMember.__table__
-    connection.execute(
-        member.update()
-        .where(member.c.article_id == bindparam("member_id"))
-        .values(
-            is_original=bindparam("is_original"),
-            similarity=bindparam("similarity"),
-            differences=bindparam("differences"),
-        ),  # fmt: skip
-        updates,
-    )
-
-
-def _texts(connection: Connection, article_ids: Sequence[int]) -> dict[int, tuple[str | None, str]]:
-    rows = connection.execute(
-        select(Article.id, Article.headline, Article.body_text).where(Article.id.in_(article_ids))
-    )
-    return {article_id: (headline, body) for article_id, headline, body in rows}
-
-
-def _signatures(connection: Connection, article_ids: Sequence[int]) -> dict[int, Any]:
-    rows = connection.execute(
-        select(ArticleSignature.article_id, ArticleSignature.signature).where(
-            ArticleSignature.article_id.in_(article_ids)
-        )
-    )
-    return {article_id: signature_from_bytes(blob) for article_id, blob in rows}
+        texts.update((article_id, (headline, body)) for article_id, headline, body in rows)
+    return texts
 
 
 def _wire_outlet_names(connection: Connection, names: list[str]) -> set[str]:

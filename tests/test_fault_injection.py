@@ -563,10 +563,10 @@ def stop_database_inside_the_load(monkeypatch, cluster: ThrowawayCluster) -> lis
     real = pipeline.syndication.index_and_cluster
     stopped: list[int] = []
 
-    def stop_then_cluster(connection, articles, ids):
+    def stop_then_cluster(connection, articles, ids, *signatures):
         stopped.append(len(ids))
         cluster.stop()
-        return real(connection, articles, ids)
+        return real(connection, articles, ids, *signatures)
 
     monkeypatch.setattr(pipeline.syndication, "index_and_cluster", stop_then_cluster)
     return stopped

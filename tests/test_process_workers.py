@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipeline.config import load_story
-from pipeline.process import process_pages
+from pipeline.process import process_pages, results_in_input_order
 from pipeline.workers import MIN_PAGES_FOR_WORKERS, map_in_order
 from schemas.records import FetchedPage
 
@@ -96,3 +98,28 @@ def test_map_in_order_in_workers_equals_the_plain_map() -> None:
     items = [f"{'x' * (n % 7)} {n}" for n in range(MIN_PAGES_FOR_WORKERS + 25)]
     assert map_in_order(str.upper, items, workers=2) == [item.upper() for item in items]
     assert map_in_order(str.upper, items[:3], workers=2) == [item.upper() for item in items[:3]]
+
+
+@given(st.lists(st.booleans(), max_size=40), st.booleans())
+def test_known_results_and_processed_pages_come_back_in_input_order(known_flags, reads_ahead) -> None:
+    # Item i is known (its result given) or a page to process; a pool reads its input ahead of what
+    # it has returned, so both a lazy and a read-everything-first ``process`` must keep the order.
+    items = [(None, f"known {i}") if known else (i, None) for i, known in enumerate(known_flags)]
+    sent: list[int] = []
+
+    def process(pages):
+        def each(page):
+            sent.append(page)
+            return f"processed {page}"
+
+        return list(map(each, list(pages))) if reads_ahead else map(each, pages)
+
+    results = list(results_in_input_order(iter(items), process))
+    assert results == [f"known {i}" if known else f"processed {i}" for i, known in enumerate(known_flags)]
+    assert sent == [i for i, known in enumerate(known_flags) if not known]  # known ones never processed
+
+
+def test_a_process_that_loses_a_page_is_an_error_not_a_short_batch() -> None:
+    items = [(1, None), (None, "known"), (2, None)]
+    with pytest.raises(RuntimeError, match="without a result"):
+        list(results_in_input_order(iter(items), lambda pages: [f"processed {p}" for p in pages][:1]))
