@@ -51,7 +51,8 @@ bench-dedupe: setup
 bench-load: setup
 	$(PY) bench/load.py
 
-# cProfile of the stages behind missed targets: STAGE=process or framing (replay world), or load (PostgreSQL).
+# Profiles behind missed targets: STAGE=cycle (py-spy over every process of one bench cycle), or
+# cProfile of STAGE=process or framing (replay world), or load (PostgreSQL).
 bench-profile: setup
 	$(PY) bench/profile_stages.py $(or $(STAGE),process)
 

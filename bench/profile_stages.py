@@ -1,5 +1,11 @@
-"""Profiles behind the missed targets of ``make bench`` (``make bench-profile``), with the standard
-library's cProfile so no extra dependency is needed.
+"""Profiles behind the missed targets of ``make bench`` (``make bench-profile``).
+
+- ``cycle`` (py-spy, every process): one whole cycle as ``make bench`` times it (``bench.framewatch_cycle``)
+  on a replay world of ``--scale`` generated articles, sampled by ``py-spy record --subprocesses``: the
+  stage process, its worker pools and the Scrapy crawl process. Prints CPU seconds by activity, process
+  and library (``bench/pyspy_summary.py``); the raw profile is kept for flame graphs.
+
+The others use the standard library's cProfile, which sees the stage process only (not its workers):
 
 - ``process``: crawl a replay world of ``--scale`` generated articles into a fresh SQLite warehouse
   (not profiled), then profile the process stage (extract → normalise → dedupe → relevance → load →
@@ -9,7 +15,7 @@ library's cProfile so no extra dependency is needed.
 
 Prints the framewatch functions by cumulative time; the full profile is saved for snakeviz/pstats.
 
-Usage: .venv/bin/python bench/profile_stages.py process|framing [--scale 1500] | load [--articles 10000]
+Usage: .venv/bin/python bench/profile_stages.py cycle|process|framing [--scale 1500] | load [--articles 10000]
 """
 
 from __future__ import annotations
@@ -17,7 +23,10 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import shutil
+import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +34,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import load as load_bench  # noqa: E402
+from bench import pyspy_summary  # noqa: E402
+from bench.framewatch_cycle import article_pages  # noqa: E402
 from bench.replay import STORY, write_bench_config  # noqa: E402
 from demo.world import ReplayWorld  # noqa: E402
 from pipeline import cycle  # noqa: E402
@@ -44,8 +55,38 @@ def profile_cycle_stage(stage: str, scale: int, workdir: Path) -> cProfile.Profi
     profile = cProfile.Profile()
     started = time.perf_counter()
     profile.runcall(getattr(cycle, f"{stage}_stage"), config_dir, db_url, STORY, "profile")
-    print(f"{stage} stage: {time.perf_counter() - started:.2f} s under the profiler ({scale} generated articles)")
+    print(
+        f"{stage} stage: {time.perf_counter() - started:.2f} s under the profiler ({scale} generated articles)"
+    )
     return profile
+
+
+PYSPY_RATE = 100  # samples per second and process
+
+
+def profile_whole_cycle(scale: int, workdir: Path, raw_path: Path) -> str:
+    """py-spy over ``bench.framewatch_cycle`` (and everything it starts); returns the summary tables."""
+    py_spy = shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if py_spy is None:
+        raise SystemExit("py-spy is not installed in this environment: run `make setup`")
+    db_url = f"sqlite:///{workdir / 'warehouse.sqlite'}"
+    with ReplayWorld(base_port=None, scale=scale) as world:
+        config_dir = write_bench_config(world, workdir / "config")
+        cycle_command = [sys.executable, "-m", "bench.framewatch_cycle", "--config", str(config_dir),
+                         "--db", db_url, "--run-key", "profile"]  # fmt: skip
+        started = time.perf_counter()
+        subprocess.run(
+            [py_spy, "record", "--subprocesses", "--rate", str(PYSPY_RATE), "--format", "raw",
+             "--output", str(raw_path), "--", *cycle_command],
+            check=True, cwd=Path(__file__).resolve().parents[1], stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        wall = time.perf_counter() - started
+    pages = article_pages(config_dir, db_url, "profile")
+    with raw_path.open(encoding="utf-8") as raw:
+        libraries = pyspy_summary.installed_libraries(Path(sysconfig.get_paths()["purelib"]))
+        summary = pyspy_summary.summarise(pyspy_summary.parse_raw(raw), libraries)
+    header = f"cycle under py-spy: {wall:.1f} s wall, {pages} article pages ({scale} generated articles)"
+    return header + "\n" + pyspy_summary.render(summary, PYSPY_RATE, pages)
 
 
 def profile_load(articles: int, pg_url: str) -> cProfile.Profile:
@@ -58,11 +99,17 @@ def profile_load(articles: int, pg_url: str) -> cProfile.Profile:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stage", choices=("process", "framing", "load"))
-    parser.add_argument("--scale", type=int, default=1500, help="process, framing: generated articles in the world")
+    parser.add_argument("stage", choices=("cycle", "process", "framing", "load"))
+    parser.add_argument("--scale", type=int, default=1500, help="cycle, process, framing: generated articles")
     parser.add_argument("--articles", type=int, default=10_000, help="load: synthetic articles")
     parser.add_argument("--pg-url", default=load_bench.DEFAULT_PG_URL)
     options = parser.parse_args()
+    if options.stage == "cycle":
+        raw_path = Path(tempfile.gettempdir()) / "framewatch-cycle.pyspy.txt"
+        with tempfile.TemporaryDirectory() as directory:
+            print(profile_whole_cycle(options.scale, Path(directory), raw_path))
+        print(f"raw profile (collapsed stacks, for flamegraph.pl or speedscope): {raw_path}")
+        return
     with tempfile.TemporaryDirectory() as directory:
         if options.stage in ("process", "framing"):
             profile = profile_cycle_stage(options.stage, options.scale, Path(directory))

@@ -15,7 +15,7 @@ from itertools import chain, islice
 
 from pipeline.config import StoryConfig
 from pipeline.dedupe import signature_to_bytes, text_signature
-from pipeline.extract import extract_article
+from pipeline.extract import extract_article, load_models
 from pipeline.normalise import FUTURE_DATE_SOURCE, normalise_article, url_aliases
 from pipeline.relevance import score_story_relevance
 from pipeline.workers import MIN_PAGES_FOR_WORKERS, Item, Result, default_workers, ordered_map
@@ -158,6 +158,7 @@ def process_pages(
         return _batch(map, items, hosts_by_outlet, story)
     # The platform's start method: everything sent to a worker is a module-level function or a record,
     # so fork (Linux before 3.14) and forkserver/spawn (later, macOS) give the same results.
+    load_models()
     with ProcessPoolExecutor(max_workers=workers) as pool:
         return _batch(partial(ordered_map, pool), items, hosts_by_outlet, story)
 

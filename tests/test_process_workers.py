@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.config import load_story
+from pipeline.extract import _language_identifier
 from pipeline.process import process_pages, results_in_input_order
 from pipeline.workers import MIN_PAGES_FOR_WORKERS, map_in_order
 from schemas.records import FetchedPage
@@ -123,3 +124,10 @@ def test_a_process_that_loses_a_page_is_an_error_not_a_short_batch() -> None:
     items = [(1, None), (None, "known"), (2, None)]
     with pytest.raises(RuntimeError, match="without a result"):
         list(results_in_input_order(iter(items), lambda pages: [f"processed {p}" for p in pages][:1]))
+
+
+def test_the_language_model_is_loaded_once_before_the_workers_are_forked(pages, story) -> None:
+    # Workers forked after the load share the parent's model instead of each loading it (~0.6 s).
+    _language_identifier.cache_clear()
+    process_pages(iter(pages), {"Outlet": (HOST,)}, story, workers=2)
+    assert _language_identifier.cache_info().currsize == 1  # loaded here, not only in the workers

@@ -9,7 +9,7 @@ ends in exactly one ``FetchEvent``.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -57,6 +57,10 @@ class NewsSpider(scrapy.Spider):
         self.fallback_leads: dict[str, ArticleLead] = {}
         self.articles_per_outlet: Counter[str] = Counter()
         self.discovered_hosts: set[str] = set()
+        # Scrapy checks a generator callback's source for `return <value>` on every response and caches
+        # the answer under a weak reference to the callback. A bound method made afresh for each request
+        # dies with it, so the source was parsed again for every page: each callback is made once here.
+        self.kept_callbacks: dict[str, Callable] = {}
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -261,7 +265,7 @@ class NewsSpider(scrapy.Spider):
     ) -> Request:
         return Request(
             url,
-            callback=callback,
+            callback=self.kept_callbacks.setdefault(callback.__name__, callback),
             errback=self.on_error,
             cb_kwargs={"outlet": outlet, "kind": kind, **context},
             meta={"unconditional": unconditional},
