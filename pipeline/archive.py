@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import datetime
 from pathlib import Path
 
@@ -24,7 +24,8 @@ MANIFEST_NAME = "manifest.jsonl"  # in each crawl's working directory, beside it
 
 
 def manifest_line(page: FetchedPage, warc_file: str | None, warc_offset: int | None) -> str:
-    record = {k: v for k, v in asdict(page).items() if k not in ("body", "feed_entry")}
+    # Fields one by one, not asdict(): that deep-copies the body (the crawl writes a line per page).
+    record = {f.name: getattr(page, f.name) for f in fields(page) if f.name not in ("body", "feed_entry")}
     record["headers"] = dict(page.headers)
     record["fetched_at"] = page.fetched_at.isoformat()
     record["feed_entry"] = _entry_json(page.feed_entry)
