@@ -63,14 +63,14 @@ def compute_story_framing(connection: Connection, story_slug: str) -> dict[str, 
     framable = [article for article in pending.articles if languages[article.article_id]]
     # The measures are pure and CPU-bound: computed in worker processes, stored here in order.
     framings = map_in_order(_measure, [(a.headline, a.body_text, languages[a.article_id]) for a in framable])
-    for article in pending.articles:
-        if languages[article.article_id] is None:
-            # Measures of an earlier, framable version would no longer describe the article.
-            clear_article_framing(connection, article.article_id)
-            outcomes["unsupported-language"] += 1
-    for article, framing in zip(framable, framings, strict=True):
-        store_article_framing(connection, article, framing)
-        outcomes["framed"] += 1
+    unsupported = [
+        article.article_id for article in pending.articles if languages[article.article_id] is None
+    ]
+    # Measures of an earlier, framable version would no longer describe these articles.
+    clear_article_framing(connection, unsupported)
+    outcomes["unsupported-language"] += len(unsupported)
+    store_articles_framing(connection, list(zip(framable, framings, strict=True)))
+    outcomes["framed"] += len(framable)
     outcomes["distinctive-terms"] = store_outlet_story_terms(connection, story_id)
     return dict(outcomes)
 
@@ -144,25 +144,49 @@ def article_texts(connection: Connection, article_ids: Sequence[int]) -> Iterabl
         yield from map(text_of, connection.execute(select_texts().where(Article.id.in_(chunk))))
 
 
-def store_article_framing(connection: Connection, article: StoryArticleText, framing: ArticleFraming) -> None:
-    """Upsert the article's measures and replace its frame, loaded-term and voice rows."""
-    row = {
-        "article_id": article.article_id,
-        "content_hash": article.content_hash,
-        "measures_version": measures_version(),
-        **warehouse_fields(framing),
-    }
-    upsert_rows(connection, ArticleFramingRow, [row], ["article_id"], [c for c in row if c != "article_id"])
-    clear_article_framing(connection, article.article_id, keep_measures=True)
-    insert_rows(connection, ArticleFrame, frame_rows(article.article_id, framing))
-    insert_rows(connection, ArticleLoadedTerm, loaded_term_rows(article.article_id, framing))
-    insert_rows(connection, ArticleVoice, voice_rows(article.article_id, framing))
+def store_articles_framing(
+    connection: Connection, framed: Sequence[tuple[StoryArticleText, ArticleFraming]]
+) -> None:
+    """Upsert each article's measures and replace its frame, loaded-term and voice rows: one statement
+    per table for the whole batch."""
+    rows = [
+        {
+            "article_id": article.article_id,
+            "content_hash": article.content_hash,
+            "measures_version": measures_version(),
+            **warehouse_fields(framing),
+        }
+        for article, framing in framed
+    ]
+    if not rows:
+        return
+    upsert_rows(
+        connection, ArticleFramingRow, rows, ["article_id"], [c for c in rows[0] if c != "article_id"]
+    )
+    clear_article_framing(connection, [article.article_id for article, _ in framed], keep_measures=True)
+    for model, rows_of in (
+        (ArticleFrame, frame_rows),
+        (ArticleLoadedTerm, loaded_term_rows),
+        (ArticleVoice, voice_rows),
+    ):
+        insert_rows(
+            connection,
+            model,
+            [row for article, framing in framed for row in rows_of(article.article_id, framing)],
+        )
 
 
-def clear_article_framing(connection: Connection, article_id: int, keep_measures: bool = False) -> None:
+CLEAR_CHUNK = 500  # article ids per DELETE
+
+
+def clear_article_framing(
+    connection: Connection, article_ids: Sequence[int], keep_measures: bool = False
+) -> None:
     details = (ArticleFrame, ArticleLoadedTerm, ArticleVoice)
-    for model in details if keep_measures else (*details, ArticleFramingRow):
-        connection.execute(delete(model).where(model.article_id == article_id))
+    for start in range(0, len(article_ids), CLEAR_CHUNK):
+        chunk = article_ids[start : start + CLEAR_CHUNK]
+        for model in details if keep_measures else (*details, ArticleFramingRow):
+            connection.execute(delete(model).where(model.article_id.in_(chunk)))
 
 
 def insert_rows(connection: Connection, model: Any, rows: list[dict[str, Any]]) -> None:

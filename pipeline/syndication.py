@@ -27,7 +27,7 @@ from pipeline.dedupe import (
     signature_to_bytes,
     text_signature,
 )
-from pipeline.load import upsert_rows
+from pipeline.load import COPY_MIN_ROWS, copy_into_temporary, insert_new_rows, upsert_rows
 from pipeline.workers import map_in_order
 from schemas.models import (
     Article,
@@ -121,7 +121,7 @@ def _refresh_signatures(
     buckets = [
         {"band": band, "bucket_key": key, "article_id": i} for i in changed for band, key in keys_of[i]
     ]
-    upsert_rows(connection, LshBucket, buckets, ["band", "bucket_key", "article_id"])
+    insert_new_rows(connection, LshBucket, buckets, ["band", "bucket_key", "article_id"])
 
 
 class _BatchIndex:
@@ -199,15 +199,35 @@ class _BatchIndex:
 def _bucket_holders(connection: Connection, keys: set[tuple[int, str]]) -> dict[tuple[int, str], np.ndarray]:
     """The article ids in each of these buckets."""
     holders: dict[tuple[int, str], list[int]] = {}
-    for chunk in _chunks(sorted(keys), CHUNK * 8):
-        rows = connection.execute(
-            select(LshBucket.band, LshBucket.bucket_key, LshBucket.article_id).where(
-                tuple_(LshBucket.band, LshBucket.bucket_key).in_(chunk)
+    for band, key, article_id in _bucket_rows(connection, sorted(keys)):
+        holders.setdefault((band, key), []).append(article_id)
+    return {key: np.array(ids, dtype=np.int64) for key, ids in holders.items()}
+
+
+def _bucket_rows(connection: Connection, keys: Sequence[tuple[int, str]]) -> Iterator[tuple[int, str, int]]:
+    """(band, key, article id) of the articles in these buckets: on PostgreSQL a large batch's keys are
+    COPYed into a temporary table and joined (one query); otherwise looked up in chunks."""
+    bucket = LshBucket.__table__
+    if connection.dialect.name == "postgresql" and len(keys) >= COPY_MIN_ROWS:
+        wanted = copy_into_temporary(
+            connection,
+            "wanted_buckets",
+            bucket,
+            ["band", "bucket_key"],
+            ({"band": b, "bucket_key": k} for b, k in keys),
+        )
+        yield from connection.execute(
+            select(bucket.c.band, bucket.c.bucket_key, bucket.c.article_id).join(
+                wanted, (wanted.c.band == bucket.c.band) & (wanted.c.bucket_key == bucket.c.bucket_key)
             )
         )
-        for band, key, article_id in rows:
-            holders.setdefault((band, key), []).append(article_id)
-    return {key: np.array(ids, dtype=np.int64) for key, ids in holders.items()}
+        return
+    for chunk in _chunks(keys, CHUNK * 8):
+        yield from connection.execute(
+            select(bucket.c.band, bucket.c.bucket_key, bucket.c.article_id).where(
+                tuple_(bucket.c.band, bucket.c.bucket_key).in_(chunk)
+            )
+        )
 
 
 def _stored_signatures(connection: Connection, article_ids: Sequence[int]) -> dict[int, Any]:
