@@ -24,6 +24,7 @@ from functools import cache
 from pathlib import Path
 
 from pipeline.archive import page_or_outcome
+from pipeline.extract import load_models
 from pipeline.process import ProcessResult, process_page_or_quarantine
 from pipeline.workers import default_workers
 from schemas.records import FetchedPage
@@ -112,6 +113,9 @@ class EarlyProcessor:
     def _poll(self) -> None:
         self._collect(wait=False)
         for number, line in self.tail.new_lines(MAX_IN_FLIGHT - len(self.in_flight)):
+            # The pool forks its workers at the first page: loaded before that (once; cached), while
+            # Scrapy fetches, the language model is shared by every worker instead of loaded by each.
+            load_models()
             future = self.pool.submit(
                 process_manifest_line, self.tail.manifest, number, line, self.hosts_by_outlet
             )
