@@ -48,7 +48,7 @@ _TOP_MODULE = re.compile(r"\((?P<top>[\w.-]+?)(?:/|\.py:)")
 _WAITING = re.compile(
     r"^(?:\w+\.)*(?:select|poll|wait|_wait_for_tstate_lock|recv|recv_bytes|_recv|_recv_bytes|get|sleep) \("
 )
-WAITING = "waiting (blocked threads py-spy did not see as idle)"
+WAITING = "waiting (blocked; py-spy missed the idle)"
 
 
 @dataclass(frozen=True)
