@@ -122,7 +122,7 @@ def _body_container(tree: HtmlElement, paragraphs: tuple[str, ...]) -> HtmlEleme
     """The closest classed ancestor of the body's first and last paragraphs that repeats as a sibling."""
     if not paragraphs:
         return None
-    first, last = _paragraph_element(tree, paragraphs[0]), _paragraph_element(tree, paragraphs[-1])
+    first, last = _paragraph_elements(tree, paragraphs[0], paragraphs[-1])
     if first is None or last is None:
         return None
     last_ancestors = set(last.iterancestors())
@@ -141,9 +141,19 @@ def _same_markup_siblings(element: HtmlElement) -> list[HtmlElement]:
     return [s for s in element.getparent() if (s.tag, s.get("class")) == signature]
 
 
-def _paragraph_element(tree: HtmlElement, paragraph: str) -> HtmlElement | None:
-    wanted = _normalise(paragraph)
-    return next((p for p in tree.iter("p") if _normalise(p.text_content()) == wanted), None)
+def _paragraph_elements(
+    tree: HtmlElement, first_paragraph: str, last_paragraph: str
+) -> tuple[HtmlElement | None, HtmlElement | None]:
+    """The first <p> holding each of the two paragraphs: one walk over the page's paragraphs."""
+    wanted_first, wanted_last = _normalise(first_paragraph), _normalise(last_paragraph)
+    first = last = None
+    for element in tree.iter("p"):
+        text = _normalise(element.text_content())
+        first = element if first is None and text == wanted_first else first
+        last = element if last is None and text == wanted_last else last
+        if first is not None and last is not None:
+            break
+    return first, last
 
 
 def _prose_paragraphs(chunk: HtmlElement, seen: set[str]) -> list[str]:
