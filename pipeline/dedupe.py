@@ -124,13 +124,6 @@ def estimated_jaccard(first: Signature, second: Signature) -> float:
     return float(np.count_nonzero(np.asarray(first) == np.asarray(second))) / NUM_PERM
 
 
-def estimated_jaccards(signature: Signature, others: Sequence[Signature]) -> np.ndarray:
-    """``estimated_jaccard`` of one signature against many at once (a wire story has hundreds of copies)."""
-    if not others:
-        return np.zeros(0)
-    return np.count_nonzero(np.stack(others) == np.asarray(signature), axis=1) / NUM_PERM
-
-
 def lsh_band_keys(signature: Signature) -> list[tuple[int, str]]:
     """``(band, key)`` rows for the LSH table: two articles are candidates when they share a row."""
     return [(band, f"{digest:016x}") for band, digest in enumerate(_band_digests(signature))]

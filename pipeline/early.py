@@ -127,7 +127,9 @@ class EarlyProcessor:
         try:
             self._guarded(lambda: self._collect(wait=True))
             self._guarded(lambda: save_results(results_path, self.results))
-            return 0 if self.failed else len(self.results)
+            saved = 0 if self.failed else len(self.results)
+            logger.info("early processing: %d pages processed during the crawl, saved to %s", saved, results_path)
+            return saved
         finally:
             self.pool.shutdown(cancel_futures=True)
 
