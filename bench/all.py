@@ -16,7 +16,7 @@ Every part runs in its own process; its peak memory is that process tree's large
 Articles/s is article pages fetched (HTTP 200) per second of the part's wall time, start-up included.
 Run files and logs are kept under bench/results/<time>/.
 
-Usage: .venv/bin/python bench/all.py [--scale 5000] [--dedupe-articles 100000] [--skip-peer]
+Usage: .venv/bin/python bench/all.py [--scale 5000] [--dedupe-articles 100000] [--skip-peer] [--crawl-only]
 """
 
 from __future__ import annotations
@@ -254,6 +254,11 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--dedupe-articles", type=int, default=100_000)
     parser.add_argument("--pg-url", default=os.environ.get("FRAMEWATCH_TEST_PG_URL", DEFAULT_PG_URL))
     parser.add_argument("--skip-peer", action="store_true", help="do not install or run news-please")
+    parser.add_argument(
+        "--crawl-only",
+        action="store_true",
+        help="the crawl parts only (before/after runs of the end-to-end rows)",
+    )
     return parser.parse_args()
 
 
@@ -261,9 +266,10 @@ def main() -> int:
     options = parse_arguments()
     run_dir = RESULTS_DIR / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     rows = crawl_rows(options, run_dir)
-    rows += extraction_rows(run_dir / "logs")
-    rows += dedupe_rows(run_dir / "logs", options.dedupe_articles)
-    rows += load_rows(run_dir / "logs", options.pg_url)
+    if not options.crawl_only:
+        rows += extraction_rows(run_dir / "logs")
+        rows += dedupe_rows(run_dir / "logs", options.dedupe_articles)
+        rows += load_rows(run_dir / "logs", options.pg_url)
     print_table(rows, options)
     print(f"\nrun files and logs: {run_dir}")
     return 0
