@@ -17,7 +17,7 @@ from pipeline.config import StoryConfig
 from pipeline.dedupe import signature_to_bytes, text_signature
 from pipeline.extract import extract_article, load_models
 from pipeline.normalise import FUTURE_DATE_SOURCE, normalise_article, url_aliases
-from pipeline.relevance import score_story_relevance
+from pipeline.relevance import relevance_outcome, score_story_relevance
 from pipeline.workers import MIN_PAGES_FOR_WORKERS, Item, Result, default_workers, ordered_map
 from schemas.records import FetchedPage, NormalisedArticle, Outcome, StoryRelevance
 
@@ -222,7 +222,8 @@ def _batch(
     relevance = tuple(score for score, _ in scored)
     signatures = {a.url_hash: sig for a, (_, sig) in zip(unique, scored, strict=True) if sig is not None}
     outcomes += duplicates + [
-        _relevance_outcome(score, article) for score, article in zip(relevance, unique, strict=True)
+        relevance_outcome(score, article.canonical_url)
+        for score, article in zip(relevance, unique, strict=True)
     ]
     outcomes += [
         Outcome("extract", "future-date-ignored", a.canonical_url)
@@ -254,10 +255,3 @@ def _sorted_results(
             quarantined.append(result[0])
             outcomes.append(result[1])
     return articles, outcomes, quarantined
-
-
-def _relevance_outcome(score: StoryRelevance, article: NormalisedArticle) -> Outcome:
-    if score.is_relevant:
-        return Outcome("relevance", "relevant", article.canonical_url)
-    kind = "out-of-window" if score.evidence.get("reason") == "out-of-window" else "not-relevant"
-    return Outcome("relevance", kind, article.canonical_url)

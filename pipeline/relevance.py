@@ -347,9 +347,9 @@ def score_articles(story: StoryConfig, articles: Iterable[NormalisedArticle]) ->
 
 
 def relevance_outcome(relevance: StoryRelevance, url: str | None = None) -> Outcome:
-    """The counted outcome: ``ok``, ``out-of-window`` or ``not-relevant`` with the failed rule."""
+    """The counted outcome: ``relevant``, ``out-of-window`` or ``not-relevant`` with the failed rule."""
     reason = str(relevance.evidence.get("reason", ""))
     if relevance.is_relevant:
-        return Outcome("relevance", "ok", url)
+        return Outcome("relevance", "relevant", url)
     kind = "out-of-window" if reason == "out-of-window" else "not-relevant"
     return Outcome("relevance", kind, url, detail=f"{relevance.story_slug}: {reason}")

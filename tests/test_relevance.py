@@ -359,7 +359,7 @@ def test_coverage_published_outside_the_window_is_out_of_window(story):
 def test_batch_scores_every_article_and_outcomes_name_the_reason(story):
     results = score_articles(story, [WIRE_REPORT_EN, TARIFF_DISPUTE_EN])
     assert [r.url_hash for r in results] == [WIRE_REPORT_EN.url_hash, TARIFF_DISPUTE_EN.url_hash]
-    assert [relevance_outcome(r).kind for r in results] == ["ok", "not-relevant"]
+    assert [relevance_outcome(r).kind for r in results] == ["relevant", "not-relevant"]
     assert relevance_outcome(results[1]).detail.startswith("mexico-cartel-intervention: ")
 
 
