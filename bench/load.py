@@ -147,8 +147,8 @@ def warehouse_rows(
     return {
         Article.__tablename__: article_rows,
         # The loader's own row builders, so COPY writes exactly what the upserts wrote.
-        ArticleUrl.__tablename__: load._alias_rows(articles, ids),
-        ArticleVersion.__tablename__: load._version_rows(articles, ids, None),
+        ArticleUrl.__tablename__: load.alias_rows(articles, ids),
+        ArticleVersion.__tablename__: load.version_rows(articles, ids, None),
     }
 
 

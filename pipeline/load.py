@@ -220,9 +220,9 @@ def load_articles(
         connection, Article, rows, ["url_hash"], _ARTICLE_STATE_COLUMNS, _newer_fetch, _keep_known_values
     )
     ids = article_ids(connection, [a.url_hash for a in latest])
-    upsert_rows(connection, ArticleUrl, _alias_rows(articles, ids), ["url_hash"])
+    upsert_rows(connection, ArticleUrl, alias_rows(articles, ids), ["url_hash"])
     upsert_rows(
-        connection, ArticleVersion, _version_rows(articles, ids, run_id), ["article_id", "content_hash"]
+        connection, ArticleVersion, version_rows(articles, ids, run_id), ["article_id", "content_hash"]
     )
     return ids
 
@@ -246,7 +246,8 @@ def article_ids(connection: Connection, url_hashes: Sequence[str]) -> dict[str, 
     return ids
 
 
-def _alias_rows(articles: Sequence[NormalisedArticle], ids: Mapping[str, int]) -> list[dict[str, Any]]:
+def alias_rows(articles: Sequence[NormalisedArticle], ids: Mapping[str, int]) -> list[dict[str, Any]]:
+    """``article_urls`` rows: each article's canonical URL and aliases, by url_hash (first one wins)."""
     rows: dict[str, dict[str, Any]] = {}
     for article in articles:
         for alias in (article.canonical_url, *article.aliases):
@@ -268,9 +269,10 @@ def _alias_kind(url: str) -> str:
     return "amp" if "/amp" in path or path.endswith(".amp") else "alias"
 
 
-def _version_rows(
+def version_rows(
     articles: Sequence[NormalisedArticle], ids: Mapping[str, int], run_id: int | None
 ) -> list[dict[str, Any]]:
+    """``article_versions`` rows: one per (article, content hash), from its earliest fetch."""
     rows: dict[tuple[int, str], dict[str, Any]] = {}
     for article in sorted(articles, key=lambda a: a.fetched_at):
         key = (ids[article.url_hash], article.content_hash)
