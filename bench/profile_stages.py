@@ -15,7 +15,7 @@ The others use the standard library's cProfile, which sees the stage process onl
 
 Prints the framewatch functions by cumulative time; the full profile is saved for snakeviz/pstats.
 
-Usage: .venv/bin/python bench/profile_stages.py cycle|process|framing [--scale 1500] | load [--articles 10000]
+Usage: .venv/bin/python bench/profile_stages.py cycle|process|framing [--scale 1500] [--postgresql] | load [--articles 10000]
 """
 
 from __future__ import annotations
@@ -43,9 +43,8 @@ from pipeline import cycle  # noqa: E402
 SHOWN_FUNCTIONS = 30
 
 
-def profile_cycle_stage(stage: str, scale: int, workdir: Path) -> cProfile.Profile:
+def profile_cycle_stage(stage: str, scale: int, workdir: Path, db_url: str) -> cProfile.Profile:
     """Crawl (and for ``framing`` also process) unprofiled, then profile the one stage."""
-    db_url = f"sqlite:///{workdir / 'warehouse.sqlite'}"
     with ReplayWorld(base_port=None, scale=scale) as world:
         config_dir = write_bench_config(world, workdir / "config")
         cycle.start_run(config_dir, db_url, STORY, "profile")
@@ -103,6 +102,9 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=1500, help="cycle, process, framing: generated articles")
     parser.add_argument("--articles", type=int, default=10_000, help="load: synthetic articles")
     parser.add_argument("--pg-url", default=load_bench.DEFAULT_PG_URL)
+    parser.add_argument(
+        "--postgresql", action="store_true", help="process, framing: a fresh PostgreSQL schema, not SQLite"
+    )
     options = parser.parse_args()
     if options.stage == "cycle":
         raw_path = Path(tempfile.gettempdir()) / "framewatch-cycle.pyspy.txt"
@@ -111,8 +113,12 @@ def main() -> None:
         print(f"raw profile (collapsed stacks, for flamegraph.pl or speedscope): {raw_path}")
         return
     with tempfile.TemporaryDirectory() as directory:
-        if options.stage in ("process", "framing"):
-            profile = profile_cycle_stage(options.stage, options.scale, Path(directory))
+        if options.stage in ("process", "framing") and options.postgresql:
+            with load_bench.fresh_postgres_schema(options.pg_url) as (schema_url, _):
+                profile = profile_cycle_stage(options.stage, options.scale, Path(directory), schema_url)
+        elif options.stage in ("process", "framing"):
+            sqlite_url = f"sqlite:///{Path(directory) / 'warehouse.sqlite'}"
+            profile = profile_cycle_stage(options.stage, options.scale, Path(directory), sqlite_url)
         else:
             profile = profile_load(options.articles, options.pg_url)
     saved = Path(tempfile.gettempdir()) / f"framewatch-{options.stage}.prof"

@@ -112,10 +112,10 @@ class EarlyProcessor:
 
     def _poll(self) -> None:
         self._collect(wait=False)
+        # The pool forks its workers at the first page: loaded before that (once; cached), while
+        # Scrapy fetches, the language model is shared by every worker instead of loaded by each.
+        load_models()
         for number, line in self.tail.new_lines(MAX_IN_FLIGHT - len(self.in_flight)):
-            # The pool forks its workers at the first page: loaded before that (once; cached), while
-            # Scrapy fetches, the language model is shared by every worker instead of loaded by each.
-            load_models()
             future = self.pool.submit(
                 process_manifest_line, self.tail.manifest, number, line, self.hosts_by_outlet
             )
@@ -128,7 +128,9 @@ class EarlyProcessor:
             self._guarded(lambda: self._collect(wait=True))
             self._guarded(lambda: save_results(results_path, self.results))
             saved = 0 if self.failed else len(self.results)
-            logger.info("early processing: %d pages processed during the crawl, saved to %s", saved, results_path)
+            logger.info(
+                "early processing: %d pages processed during the crawl, saved to %s", saved, results_path
+            )
             return saved
         finally:
             self.pool.shutdown(cancel_futures=True)
