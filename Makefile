@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON := $(PYTHON)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help setup demo test lint bench bench-extract bench-dedupe bench-load bench-profile browser clean
+.PHONY: help setup demo test lint bench bench-extract bench-dedupe bench-load bench-profile bench-cpu browser clean
 
 help:
 	@echo "make demo    - set up, start the replay world, run one full cycle into data/demo.sqlite, write the report"
@@ -55,6 +55,10 @@ bench-load: setup
 # cProfile of STAGE=process or framing (replay world), or load (PostgreSQL).
 bench-profile: setup
 	$(PY) bench/profile_stages.py $(or $(STAGE),process)
+
+# CPU seconds of one bench cycle by process, as the kernel counts them (no profiler's skew).
+bench-cpu: setup
+	$(PY) bench/cycle_cpu.py
 
 # Headless Chromium renders the HTML report in the tests (Debian's package; installing it needs root).
 browser:
