@@ -5,6 +5,11 @@
   stage process, its worker pools and the Scrapy crawl process. Prints CPU seconds by activity, process
   and library (``bench/pyspy_summary.py``); the raw profile is kept for flame graphs.
 
+- ``pages`` (no profiler): crawl a replay world of ``--scale`` generated articles, then run
+  ``process_page`` over every archived page in this one process (twice; the second, warm pass is
+  reported), with wall clocks around its parts: milliseconds per page as they run, without a
+  profiler's overhead or a sampler's scheduling skew.
+
 The others use the standard library's cProfile, which sees the stage process only (not its workers):
 
 - ``process``: crawl a replay world of ``--scale`` generated articles into a fresh SQLite warehouse
@@ -15,7 +20,7 @@ The others use the standard library's cProfile, which sees the stage process onl
 
 Prints the framewatch functions by cumulative time; the full profile is saved for snakeviz/pstats.
 
-Usage: .venv/bin/python bench/profile_stages.py cycle|process|framing [--scale 1500] [--postgresql] | load [--articles 10000]
+Usage: .venv/bin/python bench/profile_stages.py cycle|pages|process|framing [--scale 1500] [--postgresql] | load [--articles 10000]
 """
 
 from __future__ import annotations
@@ -60,6 +65,66 @@ def profile_cycle_stage(stage: str, scale: int, workdir: Path, db_url: str) -> c
     return profile
 
 
+# process_page's parts, by module: each is timed where the stage calls it (nested ones inside their caller).
+TIMED_PARTS = {
+    "pipeline.process": ("extract_article", "normalise_article"),
+    "pipeline.extract": ("decode_html", "parse_tree", "read_structured_data", "choose_body", "choose_language",
+                         "author_candidates", "htmldate_published", "published_candidates", "_keep_links"),
+    "pipeline.body": ("_trafilatura_paragraphs", "add_sibling_chunks", "clean_paragraphs"),
+}  # fmt: skip
+
+
+def time_page_parts(scale: int, workdir: Path) -> str:
+    """Milliseconds per page of ``process_page`` and of its parts, in one process, no profiler."""
+    import importlib
+
+    from pipeline.archive import iter_fetched_pages
+    from pipeline.extract import load_models
+    from pipeline.process import process_page
+
+    db_url = f"sqlite:///{workdir / 'warehouse.sqlite'}"
+    with ReplayWorld(base_port=None, scale=scale) as world:
+        config_dir = write_bench_config(world, workdir / "config")
+        cycle.start_run(config_dir, db_url, STORY, "pages")
+        cycle.crawl_stage(config_dir, db_url, STORY, "pages")
+        context = cycle.cycle_context(config_dir, db_url, STORY, "pages")
+        hosts = cycle._hosts_by_outlet(context)  # as the process stage passes them
+    pages = [
+        page
+        for manifest in sorted(context.workdir.rglob("manifest.jsonl"))
+        for page in iter_fetched_pages(manifest)
+    ]
+    load_models()
+    spent: dict[str, float] = {}
+    for module_name, names in TIMED_PARTS.items():
+        module = importlib.import_module(module_name)
+        for name in names:
+            setattr(module, name, _clocked(getattr(module, name), name, spent))
+    for _ in range(2):  # the first pass warms caches (compiled patterns, stemmers, lru caches)
+        spent.clear()
+        started = time.perf_counter()
+        for page in pages:
+            process_page(page, hosts)
+        total = time.perf_counter() - started
+    lines = [
+        f"process_page over {len(pages)} archived pages, one process: {1000 * total / len(pages):.3f} ms per page"
+    ]
+    lines += [f"  {name:28s} {1000 * seconds / len(pages):.3f}" for name, seconds in
+              sorted(spent.items(), key=lambda item: -item[1])]  # fmt: skip
+    return "\n".join(lines)
+
+
+def _clocked(function, name: str, spent: dict[str, float]):
+    def clocked(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[name] = spent.get(name, 0.0) + time.perf_counter() - started
+
+    return clocked
+
+
 PYSPY_RATE = 100  # samples per second and process
 
 
@@ -98,8 +163,10 @@ def profile_load(articles: int, pg_url: str) -> cProfile.Profile:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stage", choices=("cycle", "process", "framing", "load"))
-    parser.add_argument("--scale", type=int, default=1500, help="cycle, process, framing: generated articles")
+    parser.add_argument("stage", choices=("cycle", "pages", "process", "framing", "load"))
+    parser.add_argument(
+        "--scale", type=int, default=1500, help="cycle, pages, process, framing: generated articles"
+    )
     parser.add_argument("--articles", type=int, default=10_000, help="load: synthetic articles")
     parser.add_argument("--pg-url", default=load_bench.DEFAULT_PG_URL)
     parser.add_argument(
@@ -111,6 +178,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as directory:
             print(profile_whole_cycle(options.scale, Path(directory), raw_path))
         print(f"raw profile (collapsed stacks, for flamegraph.pl or speedscope): {raw_path}")
+        return
+    if options.stage == "pages":
+        with tempfile.TemporaryDirectory() as directory:
+            print(time_page_parts(options.scale, Path(directory)))
         return
     with tempfile.TemporaryDirectory() as directory:
         if options.stage in ("process", "framing") and options.postgresql:
