@@ -51,8 +51,9 @@ bench-dedupe: setup
 bench-load: setup
 	$(PY) bench/load.py
 
-# Profiles behind missed targets: STAGE=cycle (py-spy over every process of one bench cycle), or
-# cProfile of STAGE=process or framing (replay world), or load (PostgreSQL).
+# Profiles behind missed targets: STAGE=cycle (py-spy over every process of one bench cycle), pages
+# (process_page's parts per page, no profiler), or cProfile of STAGE=process or framing (replay
+# world), or load (PostgreSQL).
 bench-profile: setup
 	$(PY) bench/profile_stages.py $(or $(STAGE),process)
 
