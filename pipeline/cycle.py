@@ -128,8 +128,9 @@ def crawl_stage(
         engine.dispose()
 
 
-def _hosts_by_outlet(context: CycleContext) -> dict[str, tuple[str, ...]]:
-    # Each page may only name its own outlet's hosts as canonical (pipeline.normalise.choose_canonical).
+def hosts_by_outlet(context: CycleContext) -> dict[str, tuple[str, ...]]:
+    """Outlet name -> its hosts: a page may only name its own outlet's hosts as canonical
+    (pipeline.normalise.choose_canonical)."""
     return {outlet.name: (outlet.host,) for outlet in context.config.outlets}
 
 
@@ -140,7 +141,7 @@ def _early_processor(context: CycleContext, shard_dir: Path):
 
     if not context.config.settings.crawl.process_while_crawling:
         return None
-    return EarlyProcessor(shard_dir / MANIFEST_NAME, _hosts_by_outlet(context), early_workers())
+    return EarlyProcessor(shard_dir / MANIFEST_NAME, hosts_by_outlet(context), early_workers())
 
 
 def _shard_name(outlets: list[str] | None) -> str:
@@ -157,7 +158,7 @@ def process_stage(config_dir: str | Path, db_url: str, story_slug: str, run_key:
     from pipeline.syndication import index_and_cluster
 
     context = cycle_context(config_dir, db_url, story_slug, run_key)
-    hosts = _hosts_by_outlet(context)
+    hosts = hosts_by_outlet(context)
     engine = context.engine()
     try:
         with engine.connect() as connection:
