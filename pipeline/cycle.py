@@ -154,6 +154,7 @@ def process_stage(config_dir: str | Path, db_url: str, story_slug: str, run_key:
     """Extract, normalise, dedupe, score and load every page this run archived: one transaction."""
     from pipeline.archive import iter_fetched_pages
     from pipeline.early import RESULTS_FILE, load_results
+    from pipeline.framing_store import measuring_ahead
     from pipeline.process import process_pages
     from pipeline.syndication import index_and_cluster
 
@@ -167,7 +168,11 @@ def process_stage(config_dir: str | Path, db_url: str, story_slug: str, run_key:
         pages = _pages_from(manifests, lambda manifest: iter_fetched_pages(manifest, archive_errors.append))
         early_files = [Path(manifest).parent / RESULTS_FILE for manifest in manifests]
         batch = process_pages(pages, hosts, context.story, known=load_results(early_files))
-        with engine.begin() as connection:
+        # Loading and indexing run on one core: the relevant articles' framing measures take the others.
+        with (
+            measuring_ahead(_framing_inputs(batch), context.workdir / MEASURED_AHEAD_FILE),
+            engine.begin() as connection,
+        ):
             current_run = run_id(connection, run_key)
             ids = load_articles(connection, batch.articles, current_run)
             _load_relevance(connection, context.story.slug, batch.relevance, ids, batch.articles)
@@ -184,6 +189,17 @@ def process_stage(config_dir: str | Path, db_url: str, story_slug: str, run_key:
         return {"articles": len(batch.articles), "counts": dict(counts)}
     finally:
         engine.dispose()
+
+
+MEASURED_AHEAD_FILE = "framing-measured-ahead.pickle"
+
+
+def _framing_inputs(batch) -> list:
+    """What the framing stage will measure of the batch's relevant articles (``framing_store``)."""
+    from pipeline.framing_store import measure_inputs
+
+    relevant = (a for a, score in zip(batch.articles, batch.relevance, strict=True) if score.is_relevant)
+    return [text for text in (measure_inputs(a.headline, a.body_text, a.language) for a in relevant) if text]
 
 
 def _quarantined(outcome: Outcome):
@@ -331,17 +347,19 @@ def run_counts(connection: Connection, current_run: int) -> dict[str, dict[str, 
 
 def framing_stage(config_dir: str | Path, db_url: str, story_slug: str, run_key: str) -> dict[str, Any]:
     """Measure framing for the story's relevant articles whose content changed, and outlet terms."""
-    from pipeline.framing_store import compute_story_framing
+    from pipeline.framing_store import compute_story_framing, load_measured_ahead
 
+    measured_ahead_path = cycle_context(config_dir, db_url, story_slug, run_key).workdir / MEASURED_AHEAD_FILE
     engine = make_engine(db_url)
     try:
         with engine.begin() as connection:
-            counts = compute_story_framing(connection, story_slug)
+            counts = compute_story_framing(connection, story_slug, load_measured_ahead(measured_ahead_path))
             _record_outcomes(
                 connection,
                 run_id(connection, run_key),
                 Counter({f"framing:{k}": v for k, v in counts.items()}),
             )
+        measured_ahead_path.unlink(missing_ok=True)  # stored now: the warehouse holds them
         return {"counts": counts}
     finally:
         engine.dispose()

@@ -20,11 +20,11 @@ import os
 import pickle
 from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
-from functools import cache
 from pathlib import Path
 
 from pipeline.archive import page_or_outcome
 from pipeline.extract import load_models
+from pipeline.identity import code_fingerprint
 from pipeline.process import ProcessResult, process_page_or_quarantine
 from pipeline.workers import default_workers
 from schemas.records import FetchedPage
@@ -34,18 +34,6 @@ logger = logging.getLogger(__name__)
 RESULTS_FILE = "early-results.pickle"
 # Pages read ahead of the pool at most: a fast crawl must not pile bodies up in this process's memory.
 MAX_IN_FLIGHT = 64
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CODE_DIRECTORIES = ("pipeline", "schemas")
-
-
-@cache
-def code_fingerprint() -> str:
-    """The source of every module a page's processing can reach: results of other code are not reused."""
-    digest = hashlib.sha256()
-    for directory in CODE_DIRECTORIES:
-        for path in sorted((PROJECT_ROOT / directory).rglob("*.py")):
-            digest.update(path.relative_to(PROJECT_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
 
 
 def page_key(page: FetchedPage, hosts_by_outlet: Mapping[str, Collection[str]]) -> str:

@@ -8,9 +8,15 @@ that depends on the clock, so running it twice leaves the warehouse as it was.
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+import pickle
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, delete, exists, select
@@ -18,8 +24,9 @@ from sqlalchemy import Connection, delete, exists, select
 from pipeline.framing import article_framing, full_text, warehouse_fields
 from pipeline.framing_lexicon import check_language, measures_version
 from pipeline.framing_outlets import distinctive_terms
+from pipeline.identity import code_fingerprint
 from pipeline.load import upsert_rows
-from pipeline.workers import map_in_order
+from pipeline.workers import MIN_PAGES_FOR_WORKERS, default_workers, map_in_order, mapped_in_background
 from schemas.framing_records import ArticleFraming, DistinctiveTerm
 from schemas.models import (
     Article,
@@ -32,6 +39,8 @@ from schemas.models import (
     SyndicationMember,
 )
 from schemas.models import ArticleFraming as ArticleFramingRow
+
+logger = logging.getLogger(__name__)
 
 DISTINCTIVE_TERMS_PER_OUTLET = 20
 # Column widths of the detail tables (schemas/models.py): longer values are cut, never refused.
@@ -49,8 +58,13 @@ class StoryArticleText:
     content_hash: str
 
 
-def compute_story_framing(connection: Connection, story_slug: str) -> dict[str, int]:
+def compute_story_framing(
+    connection: Connection, story_slug: str, measured_ahead: Mapping[str, ArticleFraming] | None = None
+) -> dict[str, int]:
     """Frame the story's new or changed relevant articles and refresh its distinctive terms.
+
+    ``measured_ahead`` holds measures the process stage computed while it loaded (``measure_ahead``),
+    under ``measures_key`` of their inputs: an article whose key is there is not measured again.
 
     Returns outcome counts: ``framed``, ``unchanged`` (already framed on this content) and
     ``unsupported-language`` (framing is defined for English and Spanish only), plus
@@ -61,8 +75,8 @@ def compute_story_framing(connection: Connection, story_slug: str) -> dict[str, 
     outcomes = Counter({"framed": 0, "unchanged": pending.unchanged, "unsupported-language": 0})
     languages = {article.article_id: framing_language(article.language) for article in pending.articles}
     framable = [article for article in pending.articles if languages[article.article_id]]
-    # The measures are pure and CPU-bound: computed in worker processes, stored here in order.
-    framings = map_in_order(_measure, [(a.headline, a.body_text, languages[a.article_id]) for a in framable])
+    inputs = [(a.headline, a.body_text, languages[a.article_id]) for a in framable]
+    framings = _measured(inputs, measured_ahead or {})
     unsupported = [
         article.article_id for article in pending.articles if languages[article.article_id] is None
     ]
@@ -78,6 +92,78 @@ def compute_story_framing(connection: Connection, story_slug: str) -> dict[str, 
 def _measure(text: tuple[str, str, str]) -> ArticleFraming:
     headline, body_text, language = text
     return article_framing(headline, body_text, language)
+
+
+MeasureInputs = tuple[str, str, str]  # headline, body text, framing language: all a measure reads
+
+
+def _measured(
+    inputs: Sequence[MeasureInputs], measured_ahead: Mapping[str, ArticleFraming]
+) -> list[ArticleFraming]:
+    """Each article's measures: taken from ``measured_ahead`` when its inputs and the code are the
+    same, the others computed in worker processes (the measures are pure and CPU-bound)."""
+    keys = [measures_key(text) for text in inputs] if measured_ahead else [None] * len(inputs)
+    missing = [text for text, key in zip(inputs, keys, strict=True) if key not in measured_ahead]
+    computed = iter(map_in_order(_measure, missing))
+    return [measured_ahead[key] if key in measured_ahead else next(computed) for key in keys]
+
+
+def measures_key(text: MeasureInputs) -> str:
+    """Every input of one article's measures, with the code and codebooks that compute them, hashed."""
+    versions = f"{code_fingerprint()}:{measures_version()}".encode()
+    return hashlib.sha256(versions + pickle.dumps(text, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
+
+
+def measure_inputs(headline: str | None, body_text: str, language: str | None) -> MeasureInputs | None:
+    """What the framing stage will measure for this article as the warehouse stores it; None when
+    framing is undefined for its language."""
+    code = framing_language(language)
+    return None if code is None else (headline or "", body_text, code)
+
+
+@contextmanager
+def measuring_ahead(inputs: Sequence[MeasureInputs], path: Path) -> Iterator[None]:
+    """Measure these articles in worker processes while the caller's block runs, then save the
+    measures to ``path`` for the framing stage (``load_measured_ahead``).
+
+    The process stage loads and indexes its batch on one core; the others would idle meanwhile, so
+    they measure, one worker each, and the loading keeps its core. Without a spare core, or for a
+    batch too small for workers, the framing stage measures as before. A failure here is logged and
+    costs nothing but time: the framing stage measures whatever it does not find."""
+    spare_cores = default_workers() - 1
+    if spare_cores < 1 or len(inputs) < MIN_PAGES_FOR_WORKERS:
+        yield
+        return
+    with mapped_in_background(_measure, inputs, workers=spare_cores) as measured:
+        yield
+        try:
+            save_measured_ahead(path, inputs, measured())
+        except Exception:
+            logger.exception("framing measures computed ahead are not saved; the framing stage computes them")
+
+
+def save_measured_ahead(
+    path: Path, inputs: Sequence[MeasureInputs], framings: Sequence[ArticleFraming]
+) -> None:
+    staging = path.with_suffix(".partial")
+    measured = {measures_key(text): framing for text, framing in zip(inputs, framings, strict=True)}
+    staging.write_bytes(pickle.dumps(measured, protocol=pickle.HIGHEST_PROTOCOL))
+    os.replace(staging, path)  # a reader sees the whole file or none
+
+
+def load_measured_ahead(path: Path) -> dict[str, ArticleFraming]:
+    """Measures saved by ``save_measured_ahead``; a missing or unreadable file gives none (they are
+    computed again)."""
+    if not path.exists():
+        return {}
+    try:
+        loaded = pickle.loads(path.read_bytes())  # our own file, written by the process stage
+    except Exception as exc:
+        logger.warning("ignoring framing measures computed ahead in %s: %s", path, exc)
+        return {}
+    if not isinstance(loaded, dict):
+        return {}
+    return {key: framing for key, framing in loaded.items() if isinstance(framing, ArticleFraming)}
 
 
 def framing_language(language: str | None) -> str | None:

@@ -9,6 +9,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from itertools import islice
 from typing import TypeVar
 
@@ -41,6 +42,28 @@ def map_in_order(
         return list(map(function, items))
     with ProcessPoolExecutor(max_workers=workers) as pool:
         return list(ordered_map(pool, function, items))
+
+
+@contextmanager
+def mapped_in_background(
+    function: Callable[[Item], Result], items: Sequence[Item], workers: int | None = None
+) -> Iterator[Callable[[], list[Result]]]:
+    """``function`` over ``items`` in ``workers`` processes (default: one per core) while the caller
+    goes on with other work; the yielded callable waits for the results, in input order. Below
+    ``MIN_PAGES_FOR_WORKERS`` items (or with no worker) nothing runs ahead: the callable computes them
+    in the caller when called.
+
+    Leaving the block early (an error in the caller's own work) cancels what has not started."""
+    workers = default_workers() if workers is None else workers
+    if workers < 1 or len(items) < MIN_PAGES_FOR_WORKERS:
+        yield lambda: list(map(function, items))
+        return
+    pool = ProcessPoolExecutor(max_workers=workers)
+    try:
+        results = pool.map(function, items, chunksize=ITEMS_PER_TASK)  # every item is submitted now
+        yield lambda: list(results)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def ordered_map(

@@ -9,8 +9,17 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from pipeline.framing import article_framing, warehouse_fields
 from pipeline.framing_lexicon import measures_version
-from pipeline.framing_store import compute_story_framing
+from pipeline.framing_store import (
+    articles_to_frame,
+    compute_story_framing,
+    load_measured_ahead,
+    measure_inputs,
+    measures_key,
+    save_measured_ahead,
+    story_id_of,
+)
 from pipeline.load import load_articles
 from pipeline.report_charts import VOICE_COLOURS
 from schemas.models import Article, ArticleFrame, ArticleFraming, ArticleLoadedTerm, ArticleVoice
@@ -205,3 +214,66 @@ def test_measures_from_an_older_codebook_are_computed_again(
     with warehouse.connect() as connection:
         versions = set(connection.execute(sa.select(ArticleFraming.measures_version)).scalars())
     assert versions == {measures_version()}
+
+
+def stored_measures(engine: sa.Engine, article_id: int) -> dict:
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.select(ArticleFraming.tone, ArticleFraming.certainty, ArticleFraming.primary_frame,
+                      ArticleFraming.loaded_terms).where(ArticleFraming.article_id == article_id)
+        ).one()  # fmt: skip
+    return dict(row._mapping)
+
+
+def measured_fields(framing) -> dict:
+    fields = warehouse_fields(framing)
+    return {name: fields[name] for name in ("tone", "certainty", "primary_frame", "loaded_terms")}
+
+
+def test_measures_computed_ahead_are_stored_as_if_computed_here(warehouse: sa.Engine) -> None:
+    # What the process stage measures while it loads: the stored articles' own texts.
+    build_warehouse(warehouse)
+    with warehouse.connect() as connection:
+        pending = articles_to_frame(connection, story_id_of(connection, SLUG))
+    inputs = [measure_inputs(a.headline, a.body_text, a.language) for a in pending.articles]
+    framable = [text for text in inputs if text]  # French is not framed
+    ahead = {measures_key(text): article_framing(*text) for text in framable}  # wire copies share a key
+    with warehouse.begin() as connection:
+        with_ahead = compute_story_framing(connection, SLUG, ahead)
+    contents = table_contents(warehouse)
+    # The same articles measured by the framing stage itself store the same rows.
+    with warehouse.begin() as connection:
+        connection.execute(sa.update(ArticleFraming).values(measures_version="older-codebook"))
+        measured_here = compute_story_framing(connection, SLUG)
+    assert with_ahead["framed"] == measured_here["framed"] == len(framable) > 0
+    assert table_contents(warehouse) == contents
+
+
+def test_a_measure_computed_ahead_is_taken_only_for_the_same_inputs(warehouse: sa.Engine) -> None:
+    ids = build_warehouse(warehouse)
+    ledger = measure_inputs(LEDGER.headline, LEDGER.body, LEDGER.language)
+    diario = measure_inputs(DIARIO.headline, DIARIO.body, DIARIO.language)
+    other_framing = article_framing(*diario)
+    ahead = {
+        measures_key(ledger): other_framing,  # the Ledger's exact inputs: taken as given
+        measures_key((DIARIO.headline, DIARIO.body + " Editado.", "es")): article_framing(
+            *ledger
+        ),  # not its text
+    }
+    with warehouse.begin() as connection:
+        compute_story_framing(connection, SLUG, ahead)
+    assert stored_measures(warehouse, ids[url_of(LEDGER)]) == measured_fields(other_framing)
+    assert stored_measures(warehouse, ids[url_of(DIARIO)]) == measured_fields(other_framing)  # its own
+    assert measured_fields(other_framing) != measured_fields(article_framing(*ledger))
+
+
+def test_measures_saved_ahead_come_back_and_a_broken_file_gives_none(tmp_path) -> None:
+    inputs = [measure_inputs(a.headline, a.body, a.language) for a in (LEDGER, DIARIO)]
+    framings = [article_framing(*text) for text in inputs]
+    path = tmp_path / "measured-ahead.pickle"
+    save_measured_ahead(path, inputs, framings)
+    assert load_measured_ahead(path) == {measures_key(t): f for t, f in zip(inputs, framings, strict=True)}
+    path.write_bytes(b"not a pickle")
+    assert load_measured_ahead(path) == {}
+    assert load_measured_ahead(tmp_path / "missing.pickle") == {}
+    assert measure_inputs("Titre", "Texte", "fr") is None  # framing is undefined for French

@@ -3,6 +3,7 @@ inside a worker is quarantined alone."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from pipeline.config import load_story
 from pipeline.extract import _language_identifier
 from pipeline.process import process_pages, results_in_input_order
-from pipeline.workers import MIN_PAGES_FOR_WORKERS, map_in_order
+from pipeline.workers import MIN_PAGES_FOR_WORKERS, map_in_order, mapped_in_background
 from schemas.records import FetchedPage
 
 STORY_FILE = Path(__file__).parents[1] / "config" / "stories" / "mexico-cartel-intervention.yaml"
@@ -78,7 +79,9 @@ def test_one_text_at_two_urls_keeps_the_same_url_whichever_was_fetched_first(sto
         page = article_page(1)
         url = f"http://{HOST}{path}"
         body = page.body.replace(page.url.encode(), url.encode())
-        return FetchedPage(url, url, 200, page.headers, body, FETCHED.replace(minute=minutes), "Outlet", "feed")
+        return FetchedPage(
+            url, url, 200, page.headers, body, FETCHED.replace(minute=minutes), "Outlet", "feed"
+        )
 
     hosts = {"Outlet": (HOST,)}
     outcomes = []
@@ -131,3 +134,26 @@ def test_the_language_model_is_loaded_once_before_the_workers_are_forked(pages, 
     _language_identifier.cache_clear()
     process_pages(iter(pages), {"Outlet": (HOST,)}, story, workers=2)
     assert _language_identifier.cache_info().currsize == 1  # loaded here, not only in the workers
+
+
+def test_mapped_in_background_gives_the_plain_map_while_the_caller_works() -> None:
+    items = [f"item {n}" for n in range(MIN_PAGES_FOR_WORKERS + 25)]
+    with mapped_in_background(str.upper, items, workers=1) as results:
+        own_work = sum(range(1000))  # the caller goes on while one worker maps
+        assert results() == [item.upper() for item in items]
+    assert own_work == 499500
+    with mapped_in_background(str.upper, items[:3], workers=1) as results:  # too few: in the caller
+        assert results() == [item.upper() for item in items[:3]]
+
+
+def mark_done(path: Path) -> None:
+    time.sleep(0.005)
+    path.touch()
+
+
+def test_an_error_in_the_caller_s_block_cancels_the_background_map(tmp_path) -> None:
+    items = [tmp_path / f"{n}.done" for n in range(MIN_PAGES_FOR_WORKERS * 20)]
+    with pytest.raises(ValueError, match="loading failed"), mapped_in_background(mark_done, items, workers=1):
+        raise ValueError("loading failed")
+    # Only what a worker had already taken ran; without the cancel, every item would have.
+    assert len(list(tmp_path.glob("*.done"))) < len(items) // 2
