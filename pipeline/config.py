@@ -6,6 +6,7 @@ validation error names the file, the entry and the field, so an operator can fix
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
@@ -160,6 +161,15 @@ class Config(Strict):
                 return story
         known = ", ".join(s.slug for s in self.stories) or "none"
         raise ConfigError(f"no story {slug!r} in {self.directory / 'stories'} (known: {known})")
+
+    def asks_query_api(self, story: StoryConfig, outlet_names: Collection[str]) -> bool:
+        """Whether a crawl of ``outlet_names`` (empty: all outlets) runs query discovery.
+
+        When the outlets are split over several crawl processes (shards), only the shard holding the
+        first configured outlet asks the query API, so discovered outlets are fetched once per run.
+        """
+        wanted = not outlet_names or self.outlets[0].name in outlet_names
+        return bool(story.query_discovery and self.settings.crawl.query_api and wanted)
 
     def outlet_for_url(self, url: str) -> OutletConfig | None:
         """The configured outlet whose homepage is the longest prefix of ``url`` (host and path)."""

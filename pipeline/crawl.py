@@ -21,7 +21,6 @@ from pathlib import Path
 
 from pipeline.archive import MANIFEST_NAME
 from pipeline.config import load_config
-from pipeline.discovery import asks_query_api
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CACHE_UPDATES_FILE = "http_cache_updates.json"  # written by the crawl process (spiders.pipelines)
@@ -90,7 +89,7 @@ def run_crawl(
     config = load_config(config_dir)
     scope = {
         "outlets": tuple(outlets or ()),
-        "asked_query_api": asks_query_api(config, config.story(story_slug), outlets or ()),
+        "asked_query_api": config.asks_query_api(config.story(story_slug), outlets or ()),
     }
     return _collect(workdir, run_key, log_path, scope)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar
 import json
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -22,7 +22,7 @@ from lxml import etree
 from parsel import Selector
 from scrapy.utils.sitemap import sitemap_urls_from_robots as _scrapy_sitemap_urls_from_robots
 
-from pipeline.config import Config, StoryConfig, StoryWindow
+from pipeline.config import StoryConfig, StoryWindow
 from schemas.records import FeedEntry
 
 FEED_TYPES = (
@@ -343,16 +343,6 @@ def split_by_window(
 
 
 # Query discovery (GDELT DOC 2.0 ArtList JSON) -------------------------------------------------------------
-
-
-def asks_query_api(config: Config, story: StoryConfig, outlet_names: Collection[str]) -> bool:
-    """Whether a crawl of ``outlet_names`` (empty: all outlets) runs query discovery.
-
-    When the outlets are split over several crawl processes (shards), only the shard holding the first
-    configured outlet asks the query API, so discovered outlets are fetched once per run.
-    """
-    wanted = not outlet_names or config.outlets[0].name in outlet_names
-    return bool(story.query_discovery and config.settings.crawl.query_api and wanted)
 
 
 def query_expression(terms: Iterable[str], language: str) -> str:

@@ -21,13 +21,15 @@ import pickle
 from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.archive import page_or_outcome
-from pipeline.extract import load_models
 from pipeline.identity import code_fingerprint
-from pipeline.process import ProcessResult, process_page_or_quarantine
 from pipeline.workers import default_workers
 from schemas.records import FetchedPage
+
+if TYPE_CHECKING:
+    from pipeline.process import ProcessResult
 
 logger = logging.getLogger(__name__)
 
@@ -72,10 +74,24 @@ def process_manifest_line(
 ) -> tuple[str, ProcessResult] | None:
     """In a worker: read the page back from the WARC, process it, return it under its key. A line or
     record that cannot be read gives nothing: it is the process stage's to report."""
+    from pipeline.process import process_page_or_quarantine  # imported by the parent before the fork
+
     page = page_or_outcome(manifest, number, line)
     if not isinstance(page, FetchedPage):
         return None
     return page_key(page, hosts_by_outlet), process_page_or_quarantine(page, hosts_by_outlet)
+
+
+def load_processing() -> None:
+    """Import the extractors and load their models (about a second of CPU, once per process).
+
+    Done at the first poll, once the crawl subprocess has started, so that it overlaps Scrapy's own
+    start instead of delaying it; and before the pool forks its workers at the first page, so every
+    worker shares one copy."""
+    import pipeline.process  # noqa: F401 - what the workers run, imported once for every fork
+    from pipeline.extract import load_models
+
+    load_models()
 
 
 class EarlyProcessor:
@@ -100,9 +116,7 @@ class EarlyProcessor:
 
     def _poll(self) -> None:
         self._collect(wait=False)
-        # The pool forks its workers at the first page: loaded before that (once; cached), while
-        # Scrapy fetches, the language model is shared by every worker instead of loaded by each.
-        load_models()
+        load_processing()  # cached after the first poll
         for number, line in self.tail.new_lines(MAX_IN_FLIGHT - len(self.in_flight)):
             future = self.pool.submit(
                 process_manifest_line, self.tail.manifest, number, line, self.hosts_by_outlet

@@ -156,3 +156,21 @@ def test_the_language_model_is_loaded_before_the_early_workers_fork(tmp_path) ->
         assert _language_identifier.cache_info().currsize == 1
     finally:
         processor.close()
+
+
+def test_the_crawl_stage_starts_scrapy_before_it_imports_the_extractors() -> None:
+    # What crawl_stage imports before it spawns the crawl: the extractors (about a second of CPU) load
+    # at the first poll, beside Scrapy's start, and Scrapy's own modules only in the crawl process.
+    code = (
+        "import sys, pipeline.cycle, pipeline.crawl, pipeline.crawl_state, pipeline.early\n"
+        "print([m for m in ('scrapy', 'trafilatura', 'feedparser', 'datasketch', 'pipeline.process') "
+        "if m in sys.modules])"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parents[1],
+    )
+    assert found.stdout.strip() == "[]"

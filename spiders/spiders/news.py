@@ -52,7 +52,7 @@ class NewsSpider(scrapy.Spider):
         self.story = self.config.story(story_slug)
         wanted = {name for name in outlets.split("\n") if name}
         self.outlets = [o for o in self.config.outlets if not wanted or o.name in wanted]
-        self.asks_query_api = discovery.asks_query_api(self.config, self.story, wanted)
+        self.asks_query_api = self.config.asks_query_api(self.story, wanted)
         self.requested: set[str] = set()
         self.fallback_leads: dict[str, ArticleLead] = {}
         self.articles_per_outlet: Counter[str] = Counter()
