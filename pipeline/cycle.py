@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, select
 
@@ -24,6 +24,10 @@ from pipeline.load import load_articles, load_outlets, load_story, upsert_rows
 from schemas.database import make_engine, upgrade_database
 from schemas.models import CrawlRun, Quarantine, RunOutcome, Story, StoryArticle
 from schemas.records import Outcome
+
+if TYPE_CHECKING:
+    from pipeline.framing_store import MeasureInputs
+    from pipeline.process import ProcessedBatch
 
 
 @dataclass(frozen=True)
@@ -194,7 +198,7 @@ def process_stage(config_dir: str | Path, db_url: str, story_slug: str, run_key:
 MEASURED_AHEAD_FILE = "framing-measured-ahead.pickle"
 
 
-def _framing_inputs(batch) -> list:
+def _framing_inputs(batch: ProcessedBatch) -> list[MeasureInputs]:
     """What the framing stage will measure of the batch's relevant articles (``framing_store``)."""
     from pipeline.framing_store import measure_inputs
 

@@ -63,7 +63,7 @@ def compute_story_framing(
 ) -> dict[str, int]:
     """Frame the story's new or changed relevant articles and refresh its distinctive terms.
 
-    ``measured_ahead`` holds measures the process stage computed while it loaded (``measure_ahead``),
+    ``measured_ahead`` holds measures the process stage computed while it loaded (``measuring_ahead``),
     under ``measures_key`` of their inputs: an article whose key is there is not measured again.
 
     Returns outcome counts: ``framed``, ``unchanged`` (already framed on this content) and
