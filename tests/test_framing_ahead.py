@@ -26,11 +26,12 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-def processed(tmp_path, monkeypatch):
-    """A cycle up to its process stage; any batch is measured ahead (the world is small)."""
+def processed(tmp_path, monkeypatch, empty_database_url):
+    """A cycle up to its process stage, on each dialect; any batch is measured ahead (the world is
+    small). The keys must match the articles as each database gives them back."""
     monkeypatch.setattr(framing_store, "MIN_PAGES_FOR_WORKERS", 1)
     monkeypatch.setattr(workers, "MIN_PAGES_FOR_WORKERS", 1)
-    db_url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
+    db_url = empty_database_url
     with ReplayWorld(base_port=None) as world:
         config_dir = write_demo_config(world, tmp_path / "config", tmp_path / "warc", tmp_path / "outbox")
         arguments = (config_dir, db_url, STORY, "ahead")
