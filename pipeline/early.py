@@ -14,17 +14,15 @@ optimisation only: it never changes what the warehouse gets.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import pickle
 from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.ahead import input_key, load_keyed, save_keyed
 from pipeline.archive import page_or_outcome
-from pipeline.identity import code_fingerprint
 from pipeline.workers import default_workers
 from schemas.records import FetchedPage
 
@@ -41,9 +39,7 @@ MAX_IN_FLIGHT = 64
 def page_key(page: FetchedPage, hosts_by_outlet: Mapping[str, Collection[str]]) -> str:
     """Every input of ``process_page_or_quarantine`` for this page (the page, its own outlet's
     hosts), and the code, hashed."""
-    hosts = tuple(hosts_by_outlet.get(page.outlet, ()))
-    payload = pickle.dumps((page, hosts), protocol=pickle.HIGHEST_PROTOCOL)
-    return hashlib.sha256(code_fingerprint().encode() + payload).hexdigest()
+    return input_key((page, tuple(hosts_by_outlet.get(page.outlet, ()))))
 
 
 class ManifestTail:
@@ -181,22 +177,12 @@ def early_workers() -> int:
 
 
 def save_results(path: Path, results: Mapping[str, ProcessResult]) -> None:
-    staging = path.with_suffix(".partial")
-    staging.write_bytes(pickle.dumps(dict(results), protocol=pickle.HIGHEST_PROTOCOL))
-    os.replace(staging, path)  # a reader sees the whole file or none
+    save_keyed(path, results)
 
 
 def load_results(paths: Iterator[Path] | list[Path]) -> dict[str, ProcessResult]:
     """Saved results of these files; a missing or unreadable file gives none (its pages are processed)."""
     results: dict[str, ProcessResult] = {}
     for path in paths:
-        if not path.exists():
-            continue
-        try:
-            loaded = pickle.loads(path.read_bytes())  # our own file, written by the crawl stage
-        except Exception as exc:
-            logger.warning("ignoring early results %s: %s", path, exc)
-            continue
-        if isinstance(loaded, dict):
-            results.update(loaded)
+        results.update(load_keyed(path))
     return results

@@ -8,10 +8,7 @@ that depends on the clock, so running it twice leaves the warehouse as it was.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-import pickle
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -21,10 +18,10 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, exists, select
 
+from pipeline.ahead import input_key, load_keyed, save_keyed
 from pipeline.framing import article_framing, full_text, warehouse_fields
 from pipeline.framing_lexicon import check_language, measures_version
 from pipeline.framing_outlets import distinctive_terms
-from pipeline.identity import code_fingerprint
 from pipeline.load import upsert_rows
 from pipeline.workers import MIN_PAGES_FOR_WORKERS, default_workers, map_in_order, mapped_in_background
 from schemas.framing_records import ArticleFraming, DistinctiveTerm
@@ -73,12 +70,12 @@ def compute_story_framing(
     story_id = story_id_of(connection, story_slug)
     pending = articles_to_frame(connection, story_id)
     outcomes = Counter({"framed": 0, "unchanged": pending.unchanged, "unsupported-language": 0})
-    languages = {article.article_id: framing_language(article.language) for article in pending.articles}
-    framable = [article for article in pending.articles if languages[article.article_id]]
-    inputs = [(a.headline, a.body_text, languages[a.article_id]) for a in framable]
-    framings = _measured(inputs, measured_ahead or {})
+    # One definition of what is measured, shared with the process stage's measuring ahead.
+    inputs_of = {a.article_id: measure_inputs(a.headline, a.body_text, a.language) for a in pending.articles}
+    framable = [article for article in pending.articles if inputs_of[article.article_id]]
+    framings = _measured([inputs_of[a.article_id] for a in framable], measured_ahead or {})
     unsupported = [
-        article.article_id for article in pending.articles if languages[article.article_id] is None
+        article.article_id for article in pending.articles if inputs_of[article.article_id] is None
     ]
     # Measures of an earlier, framable version would no longer describe these articles.
     clear_article_framing(connection, unsupported)
@@ -110,8 +107,7 @@ def _measured(
 
 def measures_key(text: MeasureInputs) -> str:
     """Every input of one article's measures, with the code and codebooks that compute them, hashed."""
-    versions = f"{code_fingerprint()}:{measures_version()}".encode()
-    return hashlib.sha256(versions + pickle.dumps(text, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
+    return input_key(text, measures_version())
 
 
 def measure_inputs(headline: str | None, body_text: str, language: str | None) -> MeasureInputs | None:
@@ -145,25 +141,13 @@ def measuring_ahead(inputs: Sequence[MeasureInputs], path: Path) -> Iterator[Non
 def save_measured_ahead(
     path: Path, inputs: Sequence[MeasureInputs], framings: Sequence[ArticleFraming]
 ) -> None:
-    staging = path.with_suffix(".partial")
-    measured = {measures_key(text): framing for text, framing in zip(inputs, framings, strict=True)}
-    staging.write_bytes(pickle.dumps(measured, protocol=pickle.HIGHEST_PROTOCOL))
-    os.replace(staging, path)  # a reader sees the whole file or none
+    save_keyed(path, {measures_key(text): framing for text, framing in zip(inputs, framings, strict=True)})
 
 
 def load_measured_ahead(path: Path) -> dict[str, ArticleFraming]:
     """Measures saved by ``save_measured_ahead``; a missing or unreadable file gives none (they are
     computed again)."""
-    if not path.exists():
-        return {}
-    try:
-        loaded = pickle.loads(path.read_bytes())  # our own file, written by the process stage
-    except Exception as exc:
-        logger.warning("ignoring framing measures computed ahead in %s: %s", path, exc)
-        return {}
-    if not isinstance(loaded, dict):
-        return {}
-    return {key: framing for key, framing in loaded.items() if isinstance(framing, ArticleFraming)}
+    return {key: framing for key, framing in load_keyed(path).items() if isinstance(framing, ArticleFraming)}
 
 
 def framing_language(language: str | None) -> str | None:

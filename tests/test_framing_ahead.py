@@ -4,7 +4,6 @@ again; without the file it measures them itself, to the same rows."""
 
 from __future__ import annotations
 
-import pickle
 from datetime import UTC, datetime
 
 import pytest
@@ -13,6 +12,7 @@ import sqlalchemy as sa
 from demo.world import ReplayWorld
 from demo.world.config import write_demo_config
 from pipeline import cycle, framing_store, workers
+from pipeline.ahead import save_keyed
 from pipeline.framing import article_framing, warehouse_fields
 from pipeline.framing_store import load_measured_ahead
 from schemas.database import make_engine
@@ -67,7 +67,7 @@ def test_the_framing_stage_stores_what_the_process_stage_measured_ahead(processe
 
 def save_measured_ahead_as(path, measured: dict, framing) -> None:
     """Rewrite the file with ``framing`` under each of its keys (the keys stay the process stage's)."""
-    path.write_bytes(pickle.dumps(dict.fromkeys(measured, framing)))
+    save_keyed(path, dict.fromkeys(measured, framing))
 
 
 def test_without_the_file_the_framing_stage_measures_the_same_rows(processed) -> None:
