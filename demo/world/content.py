@@ -1,7 +1,10 @@
 """The replay world's content: outlets, articles and faults, loaded from the data files under content/.
 
 Articles are Markdown with YAML front matter; a syndicated copy names its wire original and the edits
-a republisher made (new headline, trimmed ending, inserted local paragraph, credit line).
+a republisher made (new headline, trimmed ending, inserted local paragraph, credit line). The world covers
+several stories: ``kind: story`` marks coverage of the first one (mexico-cartel-intervention), and an
+optional ``stories: [slug, ...]`` lists the other stories an article is coverage of (a copy inherits its
+original's list).
 """
 
 from __future__ import annotations
@@ -74,6 +77,8 @@ class Article:
     charset_declared: str = "header"  # header | meta | none (only for the latin-1 outlet)
     in_gdelt: bool = False
     image: str | None = None
+    # The stories other than the first (``kind: story``) this article is coverage of, by slug.
+    stories: tuple[str, ...] = ()
 
     def in_state(self, state: int) -> Article:
         """The article as the outlet serves it in ``state`` (state 2 applies the labelled edits)."""
@@ -131,6 +136,7 @@ def _build_original(meta: dict, paragraphs: list[str]) -> Article:
         charset_declared=meta.get("charset_declared", "header"),
         in_gdelt=bool(meta.get("in_gdelt")),
         image=meta.get("image"),
+        stories=tuple(meta.get("stories", ())),
     )
 
 
@@ -158,6 +164,7 @@ def _build_copy(meta: dict, local_paragraphs: list[str], original: Article) -> A
         dateline=meta.get("dateline", original.dateline),
         charset_declared=meta.get("charset_declared", "header"),
         in_gdelt=bool(meta.get("in_gdelt")),
+        stories=tuple(meta.get("stories", original.stories)),
     )
 
 

@@ -12,6 +12,7 @@ from .render import iso
 
 SCRIPT_ELEMENT = re.compile(r"<script\b.*?</script>", re.IGNORECASE | re.DOTALL)
 NEVER_STORED_FAULTS = ("not-found", "redirect-to-internal", "huge-page", "robots-disallowed")
+FIRST_STORY = "mexico-cartel-intervention"  # the story that ``kind: story`` articles cover
 
 
 def expected_headline(raw: str) -> str:
@@ -43,6 +44,12 @@ def _syndication_groups(articles) -> dict[str, str]:
     return {a.id: a.syndicates or a.id for a in articles if a.syndicates or a.id in copied}
 
 
+def story_slugs(article: Article) -> list[str]:
+    """Every story the article is coverage of: the first story for ``kind: story``, then its listed ones."""
+    first = [FIRST_STORY] if article.kind == "story" else []
+    return list(dict.fromkeys(first + list(article.stories)))
+
+
 def _article_truth(catalogue, article: Article, groups: dict[str, str]) -> dict:
     outlet = catalogue.outlets[article.outlet]
     url = catalogue.url_of(article)
@@ -63,6 +70,7 @@ def _article_truth(catalogue, article: Article, groups: dict[str, str]) -> dict:
         "language": article.language,
         "kind": article.kind,
         "is_story": article.kind == "story",
+        "stories": story_slugs(article),
         "syndication_group": groups.get(article.id),
         "syndicates": article.syndicates,
         "canonical_url": url,
