@@ -9,12 +9,12 @@ PY := $(VENV)/bin/python
 export UV_PYTHON := $(PYTHON)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help setup demo test lint bench bench-extract bench-dedupe bench-load bench-profile bench-cpu browser clean
+.PHONY: help setup demo test lint bench bench-extract bench-dedupe bench-load bench-stories bench-profile bench-cpu browser clean
 
 help:
 	@echo "make demo    - set up, start the replay world, run one full cycle into data/demo.sqlite, write the report"
 	@echo "make test    - set up and run the test suite (SQLite and PostgreSQL)"
-	@echo "make bench   - all benchmarks in one table (bench-extract, bench-dedupe, bench-load: one each)"
+	@echo "make bench   - all benchmarks in one table (bench-extract, bench-dedupe, bench-load, bench-stories: one each)"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -50,6 +50,10 @@ bench-dedupe: setup
 
 bench-load: setup
 	$(PY) bench/load.py
+
+# One cycle with 1, 10 and 100 story definitions, and matching's decisions per second on one core.
+bench-stories: setup
+	$(PY) bench/stories.py
 
 # Profiles behind missed targets: STAGE=cycle (py-spy over every process of one bench cycle), pages
 # (process_page's parts per page, no profiler), or cProfile of STAGE=process or framing (replay

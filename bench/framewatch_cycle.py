@@ -1,7 +1,8 @@
 """One framewatch cycle without alerts, timed stage by stage: a part of ``bench/all.py``.
 
-crawl (Scrapy, in its own process) → process (extract, normalise, dedupe, relevance, load) → framing,
-between ``start_run`` and ``finish_run``: what ``run_cycle`` does, minus the alert stage.
+crawl (Scrapy, in its own process) → process (extract, normalise, dedupe, match every story, load) →
+match (backfill) → framing of each story with new coverage, between ``start_run`` and ``finish_run``:
+what ``run_cycle`` does, minus the alert stage.
 
 Usage: python -m bench.framewatch_cycle --config DIR --db URL --run-key KEY
 """
@@ -13,17 +14,18 @@ import time
 from pathlib import Path
 
 from bench.measure import print_report
-from bench.replay import STORY
 from pipeline import cycle
 
 
 def timed_stages(config_dir: Path, db_url: str, run_key: str) -> dict[str, float]:
-    arguments = (config_dir, db_url, STORY, run_key)
+    arguments = (config_dir, db_url, run_key)
+    follow_up: list[str] = []
     stages = {
         "start": lambda: cycle.start_run(*arguments),
         "crawl": lambda: cycle.crawl_stage(*arguments),
         "process": lambda: cycle.process_stage(*arguments),
-        "framing": lambda: cycle.framing_stage(*arguments),
+        "match": lambda: follow_up.extend(cycle.match_stage(*arguments)["follow_up"]),
+        "framing": lambda: [cycle.framing_stage(config_dir, db_url, slug, run_key) for slug in follow_up],
         "finish": lambda: cycle.finish_run(*arguments),
     }
     seconds = {}
@@ -36,7 +38,7 @@ def timed_stages(config_dir: Path, db_url: str, run_key: str) -> dict[str, float
 
 def article_pages(config_dir: Path, db_url: str, run_key: str) -> int:
     """Article pages this run fetched and archived (200s; 304s and skipped URLs are not pages)."""
-    workdir = cycle.cycle_context(config_dir, db_url, STORY, run_key).workdir
+    workdir = cycle.cycle_context(config_dir, db_url, run_key).workdir
     return sum(len(path.read_text(encoding="utf-8").splitlines()) for path in workdir.rglob("manifest.jsonl"))
 
 

@@ -52,13 +52,15 @@ def profile_cycle_stage(stage: str, scale: int, workdir: Path, db_url: str) -> c
     """Crawl (and for ``framing`` also process) unprofiled, then profile the one stage."""
     with ReplayWorld(base_port=None, scale=scale) as world:
         config_dir = write_bench_config(world, workdir / "config")
-        cycle.start_run(config_dir, db_url, STORY, "profile")
-        cycle.crawl_stage(config_dir, db_url, STORY, "profile")
+        cycle.start_run(config_dir, db_url, "profile")
+        cycle.crawl_stage(config_dir, db_url, "profile")
     if stage == "framing":
-        cycle.process_stage(config_dir, db_url, STORY, "profile")
+        cycle.process_stage(config_dir, db_url, "profile")
+        cycle.match_stage(config_dir, db_url, "profile")
+    arguments = (config_dir, db_url, STORY, "profile") if stage == "framing" else (config_dir, db_url, "profile")
     profile = cProfile.Profile()
     started = time.perf_counter()
-    profile.runcall(getattr(cycle, f"{stage}_stage"), config_dir, db_url, STORY, "profile")
+    profile.runcall(getattr(cycle, f"{stage}_stage"), *arguments)
     print(
         f"{stage} stage: {time.perf_counter() - started:.2f} s under the profiler ({scale} generated articles)"
     )
@@ -86,9 +88,9 @@ def time_page_parts(scale: int, workdir: Path) -> str:
     db_url = f"sqlite:///{workdir / 'warehouse.sqlite'}"
     with ReplayWorld(base_port=None, scale=scale) as world:
         config_dir = write_bench_config(world, workdir / "config")
-        cycle.start_run(config_dir, db_url, STORY, "pages")
-        cycle.crawl_stage(config_dir, db_url, STORY, "pages")
-        context = cycle.cycle_context(config_dir, db_url, STORY, "pages")
+        cycle.start_run(config_dir, db_url, "pages")
+        cycle.crawl_stage(config_dir, db_url, "pages")
+        context = cycle.cycle_context(config_dir, db_url, "pages")
         hosts = cycle.hosts_by_outlet(context)  # as the process stage passes them
     pages = [
         page

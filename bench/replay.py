@@ -17,9 +17,17 @@ from demo.world.config import write_demo_config
 STORY = "mexico-cartel-intervention"
 
 
-def write_bench_config(world, directory: Path) -> Path:
-    """config/demo for the running ``world`` with the throughput settings above; returns the directory."""
-    write_demo_config(world, directory, archive_dir=directory / "warc", outbox=directory / "outbox")
+def write_bench_config(world, directory: Path, stories: list[str] | None = None) -> Path:
+    """config/demo for the running ``world`` with the throughput settings above; returns the directory.
+    One story (the cartel story) unless ``stories`` says otherwise: the end-to-end rows compare with
+    runs from before framewatch watched many stories (``bench/stories.py`` measures those)."""
+    write_demo_config(
+        world,
+        directory,
+        archive_dir=directory / "warc",
+        outbox=directory / "outbox",
+        stories=stories or [STORY],
+    )
     settings_path = directory / "framewatch.yaml"
     settings = yaml.safe_load(settings_path.read_text(encoding="utf-8"))
     settings["crawl"].update(

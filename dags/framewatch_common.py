@@ -1,6 +1,6 @@
 """Shared by the framewatch DAG files: cheap parse-time helpers and task-time resolvers.
 
-Parse-time helpers (``story_headers``, ``config_dir``...) read only the environment and small YAML
+Parse-time helpers (``ingest_schedule_minutes``, ``config_dir``...) read only the environment and small YAML
 files. Task-time resolvers (``warehouse_url``, ``smtp_url_in_environment``, ``current_run_key``) may
 touch Airflow connections and the task context, so they are only ever called inside a running task.
 This file is listed in ``.airflowignore``: it defines no DAG.
@@ -11,13 +11,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import yaml
-from airflow.sdk import Asset
 
 DEFAULT_SCHEDULE_MINUTES = 30
 WAREHOUSE_CONNECTION = "framewatch_warehouse"
@@ -32,27 +31,28 @@ def config_dir() -> str:
     return os.environ.get("FRAMEWATCH_CONFIG_DIR") or str(Path(__file__).resolve().parent.parent / "config")
 
 
-def story_headers(directory: Path) -> list[tuple[str, int]]:
-    """(slug, schedule_minutes) of every story file; full validation happens in the tasks."""
-    headers = []
+def ingest_schedule_minutes(directory: Path) -> int:
+    """The ingestion runs as often as the most demanding story asks (``schedule_minutes``). A story
+    file that cannot be read is skipped here: the tasks validate it and report it by file and field,
+    and it must not stop the DAG of every other story from parsing."""
+    minutes = []
     for path in sorted((directory / "stories").glob("*.yaml")):
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if not isinstance(document, dict) or not isinstance(document.get("slug"), str):
-            raise ValueError(f"{path}: a story file needs a 'slug' (run `framewatch check-config`)")
-        headers.append((document["slug"], int(document.get("schedule_minutes") or DEFAULT_SCHEDULE_MINUTES)))
-    return headers
+        try:
+            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+            minutes.append(int(document.get("schedule_minutes") or DEFAULT_SCHEDULE_MINUTES))
+        except (OSError, yaml.YAMLError, AttributeError, TypeError, ValueError):
+            continue
+    return max(5, min(minutes, default=DEFAULT_SCHEDULE_MINUTES))
+
+
+def report_path(slug: str) -> str:
+    """Where a story's HTML report is written (FRAMEWATCH_REPORT_DIR, default data/reports)."""
+    return str(Path(os.environ.get("FRAMEWATCH_REPORT_DIR", "data/reports")) / f"{slug}.html")
 
 
 def crawl_shard_count() -> int:
     """How many parallel crawl tasks a cycle fans out to (more Celery workers can take more)."""
     return max(1, int(os.environ.get("FRAMEWATCH_CRAWL_SHARDS", "4")))
-
-
-def coverage_asset(slug: str) -> Asset:
-    """Updated when a story's cycle loaded coverage; the reporting DAG is scheduled on it."""
-    return Asset(
-        name=f"framewatch_{slug.replace('-', '_')}_coverage", uri=f"framewatch://stories/{slug}/coverage"
-    )
 
 
 def default_task_args(notifier: Any) -> dict[str, Any]:
@@ -76,9 +76,18 @@ def current_run_key() -> str:
     from airflow.sdk import get_current_context
 
     context = get_current_context()
-    moment = context.get("data_interval_end") or context.get("logical_date")
+    moment = current_logical_time()
     suffix = moment.isoformat() if moment is not None else context["run_id"]
     return f"{context['dag'].dag_id}:{suffix}"
+
+
+def current_logical_time() -> datetime | None:
+    """The end of the run's data interval (else its logical date): the time every stage works at, so
+    a cleared or re-run interval redoes the same work (re-check decisions, timestamps)."""
+    from airflow.sdk import get_current_context
+
+    context = get_current_context()
+    return context.get("data_interval_end") or context.get("logical_date")
 
 
 def warehouse_url() -> str:

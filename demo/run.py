@@ -1,12 +1,16 @@
 """`make demo`: the main job end to end on the embedded default.
 
 1. Start the replay world (fictional outlets on 127.0.0.1) in its first state.
-2. Write a config for the running world (config/demo with the world's actual ports) under data/demo/.
-3. Run a full cycle into the SQLite warehouse data/demo.sqlite: crawl → process → framing → alerts
-   (alert emails go to the outbox folder data/demo/outbox as .eml files).
-4. Switch the world to its second state (an edited headline, an added paragraph, a follow-up) and run
-   the next cycle: an incremental crawl, new versions, and alerts for the new coverage only.
-5. Write the story's HTML report and print the outlets side by side.
+2. Write a config for the running world (config/demo with the world's actual ports) under data/demo/,
+   with two stories: the cartel story and the Venezuela boat strikes.
+3. Run a full cycle into the SQLite warehouse data/demo.sqlite: the outlets are crawled once for both
+   stories → process (every article matched against every story) → framing → alerts (alert emails go
+   to the outbox folder data/demo/outbox as .eml files).
+4. Add a third story (the US-Mexico steel tariffs) to the config, switch the world to its second state
+   (an edited headline, an added paragraph, a follow-up) and run the next cycle: an incremental crawl,
+   new versions, the new story backfilled from the stored articles (no re-crawl, one summary digest),
+   and alerts for the new coverage only.
+5. Write each story's HTML report and print its outlets side by side.
 
 Run it again and nothing is duplicated: the warehouse is upserted and every alert goes out once.
 """
@@ -21,12 +25,13 @@ from pathlib import Path
 from rich.console import Console
 
 from demo.world import ReplayWorld
-from demo.world.config import write_demo_config
+from demo.world.config import add_demo_story, write_demo_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_DIR = ROOT / "data" / "demo"
 DEMO_DATABASE = ROOT / "data" / "demo.sqlite"
-STORY = "mexico-cartel-intervention"
+FIRST_STORIES = ("mexico-cartel-intervention", "venezuela-boat-strikes")
+ADDED_STORY = "us-mexico-steel-tariffs"
 DEMO_BASE_PORT = 18100
 
 # Ten columns of framing side by side need room: never narrower than 150 columns, even in a log file.
@@ -37,7 +42,23 @@ def demo_config(world: ReplayWorld) -> Path:
     """config/demo with the outlets and query API of the running world (its ports may differ)."""
     config_dir = DEMO_DIR / "config"
     shutil.rmtree(config_dir, ignore_errors=True)
-    return write_demo_config(world, config_dir, archive_dir=DEMO_DIR / "warc", outbox=DEMO_DIR / "outbox")
+    config = write_demo_config(
+        world, config_dir, archive_dir=DEMO_DIR / "warc", outbox=DEMO_DIR / "outbox", stories=FIRST_STORIES
+    )
+    _link_reports_in_digests(config)
+    return config
+
+
+def _link_reports_in_digests(config_dir: Path) -> None:
+    """Digests link each story's report where the demo writes it (alerts.report_url)."""
+    import yaml
+
+    path = config_dir / "framewatch.yaml"
+    settings = yaml.safe_load(path.read_text(encoding="utf-8"))
+    settings["alerts"]["report_url"] = (
+        (DEMO_DIR / "report-{slug}.html").as_uri().replace("%7Bslug%7D", "{slug}")
+    )
+    path.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
 
 
 def start_world() -> ReplayWorld:
@@ -62,18 +83,23 @@ def main() -> int:
             f"[bold]replay world[/bold] {len(world.outlets)} outlets on 127.0.0.1, query API {world.gdelt_url}"
         )
         config_dir = demo_config(world)
-        console.rule("cycle 1: the world as first published")
+        console.rule(f"cycle 1: the world as first published; stories {', '.join(FIRST_STORIES)}")
         first = datetime.now(UTC)
-        run_cycle(config_dir, url, STORY, as_of=first)
+        run_cycle(config_dir, url, as_of=first)
+        add_demo_story(config_dir, ADDED_STORY)
         world.set_state(2)
-        console.rule("cycle 2: the world a day later (edits and a follow-up)")
+        console.rule(f"cycle 2: a day later (edits and a follow-up); story {ADDED_STORY} added")
         # The cycle's logical time is a day on, so the re-check schedule finds the articles due again.
-        run_cycle(config_dir, url, STORY, as_of=first + timedelta(days=1))
+        second = run_cycle(config_dir, url, as_of=first + timedelta(days=1))
     finally:
         world.stop()
-    report = report_stage(config_dir, url, STORY, DEMO_DIR / f"report-{STORY}.html")
-    print_comparison(url)
-    console.print(f"[bold]report[/bold] {report}")
+    print_backfill(second)
+    print_stories(config_dir, url)
+    for slug in (*FIRST_STORIES, ADDED_STORY):
+        console.rule(f"{slug}: outlets side by side")
+        print_comparison(url, slug)
+        report = report_stage(config_dir, url, slug, DEMO_DIR / f"report-{slug}.html")
+        console.print(f"[bold]report[/bold] {report}")
     console.print(f"[bold]alert emails[/bold] {DEMO_DIR / 'outbox'}")
     console.print(
         f"[bold]query it[/bold] sqlite3 {DEMO_DATABASE} 'select outlet_name, headline from v_story_coverage'"
@@ -81,7 +107,31 @@ def main() -> int:
     return 0
 
 
-def print_comparison(url: str) -> None:
+def print_backfill(second_cycle: dict) -> None:
+    matched = second_cycle["stages"]["match"]
+    for slug in matched["backfilled"]:
+        backfill = matched["stories"][slug]["backfill"]
+        console.print(
+            f"[bold]backfill[/bold] {slug}: {backfill['articles']} stored articles matched without a fetch, "
+            f"{backfill['relevant']} are its coverage (its subscribers got one summary digest)"
+        )
+
+
+def print_stories(config_dir: Path, url: str) -> None:
+    from pipeline.config import load_config
+    from pipeline.match_store import story_overview
+    from pipeline.story_listing import as_rich_table
+    from schemas.database import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            console.print(as_rich_table(story_overview(connection, load_config(config_dir).stories)))
+    finally:
+        engine.dispose()
+
+
+def print_comparison(url: str, slug: str) -> None:
     from pipeline.analyst import comparison
     from pipeline.compare import as_rich_table
     from schemas.database import make_engine
@@ -89,7 +139,7 @@ def print_comparison(url: str) -> None:
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
-            console.print(as_rich_table(comparison(connection, STORY)))
+            console.print(as_rich_table(comparison(connection, slug)))
     finally:
         engine.dispose()
 

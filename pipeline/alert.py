@@ -32,8 +32,9 @@ import smtplib
 import ssl
 import tempfile
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -62,6 +63,9 @@ from schemas.models import (
 
 NEW_COVERAGE = "new-coverage"
 HEADLINE_CHANGE = "headline-change"
+COVERAGE_DIGEST, BACKLOG_DIGEST = "coverage", "backlog"
+# A backlog digest lists this many of the latest items; the rest are counted by outlet and language.
+BACKLOG_LATEST_ITEMS = 10
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 SUBJECT_HEADLINE_CHARS = 90
 
@@ -74,13 +78,20 @@ class AlertConfigError(ValueError):
 # Queueing: what each subscriber is owed becomes alert_items, grouped into one pending digest.
 
 
-def queue_digests(connection: Connection, story: StoryConfig, run_id: int | None, now: datetime) -> list[int]:
+def queue_digests(
+    connection: Connection, story: StoryConfig, now: datetime, kind: str = COVERAGE_DIGEST
+) -> list[int]:
     """Record the coverage owed to each subscriber and group it into pending digests; return their ids.
 
-    ``run_id`` is accepted for the cycle's bookkeeping; items are keyed by content, not by run, so a
-    re-run of the same cycle queues nothing new.
+    Items are keyed by content, not by run, so a re-run of the same cycle queues nothing new. ``kind``
+    ``backlog`` makes the digest one summary of what a new or re-matched story found in the stored
+    articles (counts by outlet and language, the latest items, the report's link), not a list of
+    hundreds; its items are owed and delivered all the same, so they are never announced again.
+    A story no longer configured is not active: nothing is queued for it.
     """
-    story_id = connection.execute(select(Story.id).where(Story.slug == story.slug)).scalar()
+    story_id = connection.execute(
+        select(Story.id).where(Story.slug == story.slug, Story.active.is_(True))
+    ).scalar()
     if story_id is None:
         return []
     owed = owed_item_keys(connection, story_id)
@@ -90,7 +101,7 @@ def queue_digests(connection: Connection, story: StoryConfig, run_id: int | None
         upsert_rows(
             connection, AlertItem, rows, ["subscriber", "story_slug", "article_id", "kind", "content_hash"]
         )
-        digest_id = _attach_unassigned_items(connection, story.slug, subscriber, now)
+        digest_id = _attach_unassigned_items(connection, story.slug, subscriber, now, kind)
         if digest_id is not None:
             digest_ids.append(digest_id)
     return digest_ids
@@ -136,7 +147,7 @@ def _versions_by_article(
 
 
 def _attach_unassigned_items(
-    connection: Connection, story_slug: str, subscriber: str, now: datetime
+    connection: Connection, story_slug: str, subscriber: str, now: datetime, kind: str
 ) -> int | None:
     unassigned = connection.execute(
         select(AlertItem.id, AlertItem.article_id, AlertItem.kind, AlertItem.content_hash)
@@ -150,7 +161,7 @@ def _attach_unassigned_items(
     connection.execute(
         AlertDigest.__table__.insert().values(
             digest_key=key, story_slug=story_slug, subscriber=subscriber, message_id=message_id_for(key),
-            status="pending", attempts=0, created_at=now,
+            status="pending", attempts=0, created_at=now, kind=kind,
         )
     )  # fmt: skip
     digest_id = connection.execute(select(AlertDigest.id).where(AlertDigest.digest_key == key)).scalar_one()
@@ -199,11 +210,32 @@ class Digest:
     message_id: str
     created_at: datetime
     entries: tuple[DigestEntry, ...]
+    kind: str = COVERAGE_DIGEST
+    report_url: str | None = None  # where the story's report is read (alerts.report_url), if set
+
+    @property
+    def latest_entries(self) -> tuple[DigestEntry, ...]:
+        """The newest entries first (by publication, undated last), at most ``BACKLOG_LATEST_ITEMS``."""
+        dated = sorted(
+            self.entries,
+            key=lambda e: (e.published_at is not None, e.published_at or self.created_at),
+            reverse=True,
+        )
+        return tuple(dated[:BACKLOG_LATEST_ITEMS])
+
+    def counts_by(self, attribute: str) -> list[tuple[str, int]]:
+        """(value, entries) by outlet or language, most first: the shape of a backlog at a glance."""
+        counts = Counter(getattr(entry, attribute) or "unknown" for entry in self.entries)
+        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
-def load_digest(connection: Connection, digest_id: int) -> Digest:
+def load_digest(connection: Connection, digest_id: int, report_url: str | None = None) -> Digest:
+    """The digest as its email shows it; ``report_url`` is the ``alerts.report_url`` template."""
     with Session(bind=connection) as session:
-        return _load_digest(session, digest_id)
+        digest = _load_digest(session, digest_id)
+    if report_url:
+        digest = replace(digest, report_url=report_url.replace("{slug}", digest.story_slug))
+    return digest
 
 
 def _load_digest(session: Session, digest_id: int) -> Digest:
@@ -216,7 +248,7 @@ def _load_digest(session: Session, digest_id: int) -> Digest:
     return Digest(
         id=digest.id, key=digest.digest_key, story_slug=digest.story_slug,
         story_title=story.title if story else digest.story_slug, subscriber=digest.subscriber,
-        message_id=digest.message_id, created_at=digest.created_at, entries=entries,
+        message_id=digest.message_id, created_at=digest.created_at, entries=entries, kind=digest.kind,
     )  # fmt: skip
 
 
@@ -332,8 +364,9 @@ def render_digest(digest: Digest) -> tuple[str, str]:
     environment = _template_environment()
     context = {"digest": digest, "new_entries": [e for e in digest.entries if e.previous_headline is None],
                "changed_entries": [e for e in digest.entries if e.previous_headline is not None]}  # fmt: skip
-    text = environment.get_template("alert_digest.txt.j2").render(context)
-    html = environment.get_template("alert_digest.html.j2").render(context)
+    template = "alert_backlog" if digest.kind == BACKLOG_DIGEST else "alert_digest"
+    text = environment.get_template(f"{template}.txt.j2").render(context)
+    html = environment.get_template(f"{template}.html.j2").render(context)
     return text, html
 
 
@@ -349,6 +382,12 @@ def _clean(value: str | None) -> str:
 
 def digest_subject(digest: Digest) -> str:
     count = len(digest.entries)
+    if digest.kind == BACKLOG_DIGEST:
+        outlets = len({entry.outlet for entry in digest.entries})
+        noun = "article" if count == 1 else "articles"
+        return header_safe(
+            f"[framewatch] {digest.story_title}: now watched — {count} {noun} from {outlets} outlets so far"
+        )
     lead = digest.entries[0].headline if digest.entries else ""
     if len(lead) > SUBJECT_HEADLINE_CHARS:
         lead = lead[: SUBJECT_HEADLINE_CHARS - 1] + "…"
@@ -471,29 +510,37 @@ class SendReport:
         return {"sent": len(self.sent), "failed": len(self.failed), "skipped": len(self.skipped)}
 
 
-def send_pending_digests(engine: Engine, transport: Transport, now: datetime | None = None) -> SendReport:
-    """Deliver every pending digest, oldest first; failures stay pending for the next cycle."""
+def send_pending_digests(
+    engine: Engine,
+    transport: Transport,
+    now: datetime | None = None,
+    story_slug: str | None = None,
+    report_url: str | None = None,
+) -> SendReport:
+    """Deliver every pending digest (of one story, when ``story_slug`` is given), oldest first;
+    failures stay pending for the next cycle."""
     report = SendReport()
+    query = select(AlertDigest.id, AlertDigest.digest_key, AlertDigest.attempts).where(
+        AlertDigest.status == "pending"
+    )
+    if story_slug is not None:
+        query = query.where(AlertDigest.story_slug == story_slug)
     with engine.connect() as connection:
-        pending = connection.execute(
-            select(AlertDigest.id, AlertDigest.digest_key, AlertDigest.attempts)
-            .where(AlertDigest.status == "pending")
-            .order_by(AlertDigest.id)
-        ).all()
+        pending = connection.execute(query.order_by(AlertDigest.id)).all()
     for digest_id, key, attempts in pending:
-        _send_one(engine, transport, digest_id, key, attempts, report, now)
+        _send_one(engine, transport, digest_id, key, attempts, report, now, report_url)
     return report
 
 
 def _send_one(
     engine: Engine, transport: Transport, digest_id: int, key: str, attempts: int, report: SendReport,
-    now: datetime | None,
+    now: datetime | None, report_url: str | None = None,
 ) -> None:  # fmt: skip
     if not _claim(engine, digest_id, attempts):
         report.skipped.append(key)
         return
     with engine.connect() as connection:
-        digest = load_digest(connection, digest_id)
+        digest = load_digest(connection, digest_id, report_url)
     try:
         location = transport.deliver(build_message(digest, transport.sender), digest.subscriber, key)
     except (smtplib.SMTPException, OSError) as exc:

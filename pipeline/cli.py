@@ -83,27 +83,34 @@ def check_config(config: ConfigOption = Path("config")) -> None:
     typer.echo(
         f"{config}: {len(loaded.outlets)} outlets, stories: {', '.join(s.slug for s in loaded.stories)}"
     )
+    for message in loaded.story_errors:
+        typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    if loaded.story_errors:
+        raise typer.Exit(2)
 
 
-StoryOption = Annotated[
-    str | None,
-    typer.Option("--story", help="Story slug (default: every story in the config).", show_default=False),
-]
+def _report_story_errors(config: Path) -> None:
+    """A broken story file is skipped with its message; the other stories run."""
+    from pipeline.config import load_config
+
+    for message in load_config(config).story_errors:
+        typer.secho(f"skipped story: {message}", err=True, fg=typer.colors.YELLOW)
 
 
 @app.command("run")
-def run(config: ConfigOption = Path("config"), db: DbOption = None, story: StoryOption = None) -> None:
-    """Run one full cycle: crawl, extract, dedupe, score relevance, load, framing and alerts."""
+def run(config: ConfigOption = Path("config"), db: DbOption = None) -> None:
+    """Run one full cycle for every story: crawl the outlets once, extract, dedupe, load, match every
+    new or changed article against every story (and backfill new or edited stories from the stored
+    articles), then framing and alerts for the stories with new coverage."""
     from sqlalchemy.exc import OperationalError
 
-    from pipeline.config import ConfigError, load_config
+    from pipeline.config import ConfigError
     from pipeline.cycle_runner import run_cycle
 
     url = migrated_database(db)
     try:
-        slugs = [story] if story else [s.slug for s in load_config(config).stories]
-        for slug in slugs:
-            run_cycle(config, url, slug)
+        _report_story_errors(config)
+        run_cycle(config, url)
     except ConfigError as exc:
         raise fail(str(exc)) from None
     except OperationalError as exc:
@@ -111,6 +118,65 @@ def run(config: ConfigOption = Path("config"), db: DbOption = None, story: Story
         raise fail(
             f"lost the warehouse during the cycle, nothing half-written; run again: {exc.orig}"
         ) from None
+
+
+@app.command("rematch")
+def rematch(
+    story: Annotated[str, typer.Option("--story", help="Story slug, as in config/stories/<slug>.yaml.")],
+    config: ConfigOption = Path("config"),
+    db: DbOption = None,
+) -> None:
+    """Match a story again against every stored article in its window, now, without crawling; its
+    decisions are replaced (a new or edited story is re-matched at the next cycle anyway)."""
+    from pipeline.config import ConfigError
+    from pipeline.cycle_runner import rematch_story
+
+    url = migrated_database(db)
+    try:
+        result = rematch_story(config, url, story)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    matched = result["match"]["stories"].get(story, {}).get("backfill", {})
+    typer.echo(
+        f"{story}: {matched.get('articles', 0)} stored articles matched, {matched.get('relevant', 0)} relevant"
+    )
+
+
+class StoriesFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@app.command("stories")
+def stories(
+    config: ConfigOption = Path("config"),
+    db: DbOption = None,
+    output_format: Annotated[
+        StoriesFormat, typer.Option("--format", help="table or json.")
+    ] = StoriesFormat.table,
+) -> None:
+    """List the stories: their definition fingerprint, matched articles, last match and last digest,
+    and the story files that do not validate."""
+    import json
+
+    from rich.console import Console
+
+    from pipeline.config import ConfigError, load_config
+    from pipeline.match_store import story_overview
+    from pipeline.story_listing import as_rich_table
+
+    try:
+        loaded = load_config(config)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    with analyst_connection(db) as connection:
+        rows = story_overview(connection, loaded.stories)
+    if output_format is StoriesFormat.json:
+        typer.echo(json.dumps({"stories": rows, "errors": list(loaded.story_errors)}, default=str, indent=2))
+        return
+    Console().print(as_rich_table(rows))
+    for message in loaded.story_errors:
+        typer.secho(f"invalid story file: {message}", err=True, fg=typer.colors.RED)
 
 
 @app.command("reprocess")

@@ -6,6 +6,7 @@ validation error names the file, the entry and the field, so an operator can fix
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
@@ -141,6 +142,8 @@ class CrawlSettings(Strict):
 class AlertSettings(Strict):
     sender: EmailStr = "framewatch@localhost"
     outbox: Path | None = None  # write .eml files here instead of SMTP (the demo's default)
+    # Where subscribers read a story's report, "{slug}" standing for the story (a link in digests).
+    report_url: str | None = Field(default=None, max_length=2000)
 
 
 class FramewatchSettings(Strict):
@@ -153,7 +156,10 @@ class Config(Strict):
     directory: Path
     settings: FramewatchSettings
     outlets: tuple[OutletConfig, ...]
+    # The stories whose files are valid: one broken story file never stops the others (its error is
+    # in ``story_errors``, by file and field, for `check-config`, the run's log and its outcomes).
     stories: tuple[StoryConfig, ...]
+    story_errors: tuple[str, ...] = ()
 
     def story(self, slug: str) -> StoryConfig:
         for story in self.stories:
@@ -162,14 +168,18 @@ class Config(Strict):
         known = ", ".join(s.slug for s in self.stories) or "none"
         raise ConfigError(f"no story {slug!r} in {self.directory / 'stories'} (known: {known})")
 
-    def asks_query_api(self, story: StoryConfig, outlet_names: Collection[str]) -> bool:
+    def asks_query_api(self, outlet_names: Collection[str]) -> bool:
         """Whether a crawl of ``outlet_names`` (empty: all outlets) runs query discovery.
 
         When the outlets are split over several crawl processes (shards), only the shard holding the
         first configured outlet asks the query API, so discovered outlets are fetched once per run.
         """
         wanted = not outlet_names or self.outlets[0].name in outlet_names
-        return bool(story.query_discovery and self.settings.crawl.query_api and wanted)
+        return bool(self.query_stories() and self.settings.crawl.query_api and wanted)
+
+    def query_stories(self) -> tuple[StoryConfig, ...]:
+        """The stories that ask the query API for coverage beyond the configured outlets."""
+        return tuple(story for story in self.stories if story.query_discovery)
 
     def outlet_for_url(self, url: str) -> OutletConfig | None:
         """The configured outlet whose homepage is the longest prefix of ``url`` (host and path)."""
@@ -183,16 +193,66 @@ class Config(Strict):
         return max(matches, key=lambda o: len(o.site_prefix), default=None)
 
 
+# libyaml's safe loader parses a story file about ten times faster than the pure-Python one; a desk
+# with a hundred stories reads them at every stage of every cycle.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_config(directory: Path | str) -> Config:
+    """The validated config of ``directory``; validated once per process for the same file contents
+    (the stages of a cycle all read it, and a changed file is read again)."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ConfigError(f"{directory}: config directory not found")
+    contents = _config_contents(directory)
+    cached = _validated_configs.get(directory.absolute())
+    if cached is not None and cached[0] == contents:
+        return cached[1].model_copy(update={"directory": directory})
+    config = _load_config(directory)
+    _validated_configs[directory.absolute()] = (contents, config)
+    return config
+
+
+_validated_configs: dict[Path, tuple[bytes, Config]] = {}
+
+
+def _config_contents(directory: Path) -> bytes:
+    """A digest of every file load_config reads: equal digests, equal configs."""
+    digest = hashlib.blake2b()
+    for path in sorted(
+        [directory / "framewatch.yaml", directory / "outlets.yaml", *(directory / "stories").glob("*")]
+    ):
+        digest.update(str(path.name).encode())
+        try:
+            digest.update(path.read_bytes() if path.is_file() else b"(not a file)")
+        except OSError:
+            digest.update(b"(unreadable)")
+    return digest.digest()
+
+
+def _load_config(directory: Path) -> Config:
     settings = _validated(directory / "framewatch.yaml", FramewatchSettings)
     outlets = load_outlets(directory / "outlets.yaml")
-    stories = tuple(load_story(path) for path in sorted((directory / "stories").glob("*.yaml")))
+    stories, errors = load_stories(directory / "stories")
     if not stories:
-        raise ConfigError(f"{directory / 'stories'}: no story files (*.yaml)")
-    return Config(directory=directory, settings=settings, outlets=outlets, stories=stories)
+        detail = "; ".join(errors) if errors else "no story files (*.yaml)"
+        raise ConfigError(f"{directory / 'stories'}: no valid story ({detail})")
+    return Config(
+        directory=directory, settings=settings, outlets=outlets, stories=stories, story_errors=errors
+    )
+
+
+def load_stories(directory: Path) -> tuple[tuple[StoryConfig, ...], tuple[str, ...]]:
+    """Every valid story of ``directory`` and one message per invalid file (a story is independent of
+    the others: a mistake in one must not stop the monitoring of the rest)."""
+    stories: list[StoryConfig] = []
+    errors: list[str] = []
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            stories.append(load_story(path))
+        except ConfigError as exc:
+            errors.append(str(exc))
+    return tuple(stories), tuple(errors)
 
 
 def load_outlets(path: Path) -> tuple[OutletConfig, ...]:
@@ -221,7 +281,7 @@ def _read_yaml(path: Path) -> object:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read ({exc})") from exc
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - a safe loader, libyaml's when present
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
 

@@ -1,4 +1,4 @@
-"""Run one crawl of a story and collect what it produced.
+"""Run one crawl of the configured outlets (for every story at once) and collect what it produced.
 
 Scrapy's Twisted reactor cannot be restarted inside a process, so the crawl runs in a subprocess
 (``python -m spiders.run``); the CLI, the Airflow tasks and the tests all call ``run_crawl``. The
@@ -58,7 +58,6 @@ class CrawlResult:
 
 def run_crawl(
     config_dir: Path,
-    story_slug: str,
     workdir: Path,
     run_key: str,
     http_cache: dict,
@@ -67,7 +66,7 @@ def run_crawl(
     timeout_seconds: float | None = None,
     while_crawling: Callable[[], None] | None = None,
 ) -> CrawlResult:
-    """Crawl ``story_slug`` with the config in ``config_dir``; outputs go to ``workdir``.
+    """Crawl the outlets of the config in ``config_dir`` for all its stories; outputs go to ``workdir``.
 
     ``http_cache`` maps URL to its ``http_cache`` row (see ``pipeline.crawl_state``); ``now`` pins the
     time used for re-check decisions (tests and replays), defaulting to the clock. ``while_crawling``
@@ -78,7 +77,7 @@ def run_crawl(
     cache_path = workdir / "http_cache_in.json"
     cache_path.write_text(json.dumps(http_cache, default=str), encoding="utf-8")
     log_path = workdir / "crawl.log"
-    command = _command(Path(config_dir), story_slug, workdir, run_key, cache_path, outlets or [], now)
+    command = _command(Path(config_dir), workdir, run_key, cache_path, outlets or [], now)
     with log_path.open("w", encoding="utf-8") as log:
         crawler = subprocess.Popen(
             command, cwd=PROJECT_ROOT, env=_environment(), stdout=log, stderr=subprocess.STDOUT
@@ -89,7 +88,7 @@ def run_crawl(
     config = load_config(config_dir)
     scope = {
         "outlets": tuple(outlets or ()),
-        "asked_query_api": config.asks_query_api(config.story(story_slug), outlets or ()),
+        "asked_query_api": config.asks_query_api(outlets or ()),
     }
     return _collect(workdir, run_key, log_path, scope)
 
@@ -97,7 +96,9 @@ def run_crawl(
 POLL_SECONDS = 0.1
 
 
-def _wait(crawler: subprocess.Popen, timeout_seconds: float | None, while_crawling: Callable[[], None]) -> int:
+def _wait(
+    crawler: subprocess.Popen, timeout_seconds: float | None, while_crawling: Callable[[], None]
+) -> int:
     """The crawl's exit code, calling ``while_crawling`` as it runs; past the timeout it is killed and
     ``subprocess.TimeoutExpired`` raised, as ``subprocess.run(timeout=...)`` would."""
     deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
@@ -117,7 +118,6 @@ def _wait(crawler: subprocess.Popen, timeout_seconds: float | None, while_crawli
 
 def _command(
     config_dir: Path,
-    story_slug: str,
     workdir: Path,
     run_key: str,
     cache_path: Path,
@@ -130,8 +130,6 @@ def _command(
         "spiders.run",
         "--config",
         str(config_dir.resolve()),
-        "--story",
-        story_slug,
         "--workdir",
         str(workdir.resolve()),
         "--run-key",

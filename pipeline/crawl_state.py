@@ -150,7 +150,7 @@ def save_fetch_counts(connection: Connection, run_id: int, result: CrawlResult) 
     rows = [
         {"run_id": run_id, "stage": FETCH_STAGE, "outcome": k, "count": n} for k, n in sorted(total.items())
     ]
-    upsert_rows(connection, RunOutcome, rows, ["run_id", "stage", "outcome"], ["count"])
+    upsert_rows(connection, RunOutcome, rows, ["run_id", "stage", "scope", "outcome"], ["count"])
     values = {
         "counts": {**counts, "fetch_shards": shards, FETCH_STAGE: dict(total)},
         "warc_paths": _with_archive(run.warc_paths or [], result),

@@ -1,4 +1,9 @@
-"""One cycle of the pipeline as separate, idempotent stages: crawl → process → framing → alert.
+"""One cycle of the pipeline as separate, idempotent stages.
+
+Ingestion, once for all stories: start → crawl (sharded) → process → match → finish. The outlets are
+crawled once, every storable article is loaded once, and each new or changed article is matched
+against every active story in the same pass; a new or edited story is then matched against the
+stored articles (backfill, no fetch). Then, per story with new coverage: framing → alert → report.
 
 The CLI (`framewatch run`) calls them in sequence; the Airflow DAG calls each as its own task. Every
 stage is keyed by ``run_key`` (the Airflow run's data interval, or a CLI timestamp) and can run twice
@@ -10,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, select
 
-from pipeline.config import Config, StoryConfig, load_config
+from pipeline.config import Config, load_config
 from pipeline.identity import text_hash, url_hash
-from pipeline.load import load_articles, load_outlets, load_story, upsert_rows
+from pipeline.load import load_articles, load_outlets, upsert_rows
 from schemas.database import make_engine, upgrade_database
-from schemas.models import CrawlRun, Quarantine, RunOutcome, Story, StoryArticle
+from schemas.models import CrawlRun, Quarantine, RunOutcome
 from schemas.records import Outcome
 
 if TYPE_CHECKING:
@@ -33,23 +38,21 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class CycleContext:
     config: Config
-    story: StoryConfig
     db_url: str
     run_key: str
 
     @property
     def workdir(self) -> Path:
-        """Where this run's raw archive (WARC + manifests) lives."""
+        """Where this run's raw archive (WARC + manifests) lives: one per run, whatever the stories."""
         safe_key = re.sub(r"[^A-Za-z0-9._-]+", "_", self.run_key)
-        return Path(self.config.settings.archive_dir) / self.story.slug / safe_key
+        return Path(self.config.settings.archive_dir) / "runs" / safe_key
 
     def engine(self) -> Engine:
         return make_engine(self.db_url)
 
 
-def cycle_context(config_dir: str | Path, db_url: str, story_slug: str, run_key: str) -> CycleContext:
-    config = load_config(config_dir)
-    return CycleContext(config, config.story(story_slug), db_url, run_key)
+def cycle_context(config_dir: str | Path, db_url: str, run_key: str) -> CycleContext:
+    return CycleContext(load_config(config_dir), db_url, run_key)
 
 
 def outlet_shards(config_dir: str | Path, shard_count: int) -> list[list[str]]:
@@ -62,27 +65,42 @@ def outlet_shards(config_dir: str | Path, shard_count: int) -> list[list[str]]:
 # --- Stages ------------------------------------------------------------------------------------
 
 
-def start_run(
-    config_dir: str | Path, db_url: str, story_slug: str, run_key: str, started_at: datetime | None = None
-) -> int:
-    """Migrate the warehouse, load the configured outlets and story, and open (or reopen) the run."""
-    context = cycle_context(config_dir, db_url, story_slug, run_key)
+def start_run(config_dir: str | Path, db_url: str, run_key: str, started_at: datetime | None = None) -> int:
+    """Migrate the warehouse, load the configured outlets and stories (a story whose file is gone is
+    marked inactive), and open (or reopen) the run. ``started_at`` is the run's logical time."""
+    from pipeline.match_store import sync_stories
+
+    context = cycle_context(config_dir, db_url, run_key)
     upgrade_database(db_url)
     engine = context.engine()
     try:
         with engine.begin() as connection:
             load_outlets(connection, context.config.outlets)
-            load_story(connection, context.story)
-            return open_run(connection, context, started_at or datetime.now(UTC))
+            sync_stories(connection, context.config.stories)
+            current_run = open_run(connection, context, started_at or datetime.now(UTC))
+            _record_story_errors(connection, current_run, context.config.story_errors)
+            return current_run
     finally:
         engine.dispose()
 
 
+def _record_story_errors(connection: Connection, current_run: int, errors: tuple[str, ...]) -> None:
+    """A story file that does not validate is skipped, and counted on the run (its message is in the
+    log and in `framewatch check-config`)."""
+    if errors:
+        _record_outcomes(connection, current_run, Counter({"config:invalid-story": len(errors)}))
+
+
 def open_run(connection: Connection, context: CycleContext, started_at: datetime) -> int:
-    row = {"run_key": context.run_key, "story_slug": context.story.slug, "started_at": started_at,
+    row = {"run_key": context.run_key, "story_slug": None, "started_at": started_at,
            "status": "running", "warc_paths": [], "counts": {}}  # fmt: skip
     upsert_rows(connection, CrawlRun, [row], ["run_key"])
     return run_id(connection, context.run_key)
+
+
+def run_started_at(connection: Connection, current_run: int) -> datetime:
+    """The run's logical time: what every stage stamps its rows with, never the wall clock."""
+    return connection.execute(select(CrawlRun.started_at).where(CrawlRun.id == current_run)).scalar_one()
 
 
 def run_id(connection: Connection, run_key: str) -> int:
@@ -95,7 +113,6 @@ def run_id(connection: Connection, run_key: str) -> int:
 def crawl_stage(
     config_dir: str | Path,
     db_url: str,
-    story_slug: str,
     run_key: str,
     outlets: list[str] | None = None,
     as_of: datetime | None = None,
@@ -105,17 +122,19 @@ def crawl_stage(
     from pipeline.crawl_state import read_http_cache, record_crawl
     from pipeline.early import RESULTS_FILE
 
-    context = cycle_context(config_dir, db_url, story_slug, run_key)
+    context = cycle_context(config_dir, db_url, run_key)
     engine = context.engine()
     try:
         with engine.connect() as connection:
             cache = read_http_cache(connection)
+            # The run's logical time decides what is due for a re-check (Airflow's data interval end).
+            as_of = as_of or run_started_at(connection, run_id(connection, run_key))
         shard_dir = context.workdir / _shard_name(outlets)
         early = _early_processor(context, shard_dir)
         try:
             # as_of is the run's logical time (Airflow's data interval end): re-check decisions follow it.
             result = run_crawl(
-                context.config.directory, story_slug, shard_dir, run_key, cache, outlets, now=as_of,
+                context.config.directory, shard_dir, run_key, cache, outlets, now=as_of,
                 while_crawling=early.poll if early else None,
             )  # fmt: skip
             if early:
@@ -154,15 +173,18 @@ def _shard_name(outlets: list[str] | None) -> str:
     return "shard-" + text_hash("\n".join(sorted(outlets)))[:10]
 
 
-def process_stage(config_dir: str | Path, db_url: str, story_slug: str, run_key: str) -> dict[str, Any]:
-    """Extract, normalise, dedupe, score and load every page this run archived: one transaction."""
+def process_stage(config_dir: str | Path, db_url: str, run_key: str) -> dict[str, Any]:
+    """Extract, normalise, dedupe and load every page this run archived, and match each new or changed
+    article against every active story in the same pass: one transaction."""
     from pipeline.archive import iter_fetched_pages
     from pipeline.early import RESULTS_FILE, load_results
     from pipeline.framing_store import measuring_ahead
+    from pipeline.match import compile_stories
+    from pipeline.match_store import store_run_decisions
     from pipeline.process import process_pages
     from pipeline.syndication import index_and_cluster
 
-    context = cycle_context(config_dir, db_url, story_slug, run_key)
+    context = cycle_context(config_dir, db_url, run_key)
     hosts = hosts_by_outlet(context)
     engine = context.engine()
     try:
@@ -171,7 +193,8 @@ def process_stage(config_dir: str | Path, db_url: str, story_slug: str, run_key:
         archive_errors: list[Outcome] = []
         pages = _pages_from(manifests, lambda manifest: iter_fetched_pages(manifest, archive_errors.append))
         early_files = [Path(manifest).parent / RESULTS_FILE for manifest in manifests]
-        batch = process_pages(pages, hosts, context.story, known=load_results(early_files))
+        stories = context.config.stories
+        batch = process_pages(pages, hosts, compile_stories(stories), known=load_results(early_files))
         # Loading and indexing run on one core: the relevant articles' framing measures take the others.
         with (
             measuring_ahead(_framing_inputs(batch), context.workdir / MEASURED_AHEAD_FILE),
@@ -179,7 +202,8 @@ def process_stage(config_dir: str | Path, db_url: str, story_slug: str, run_key:
         ):
             current_run = run_id(connection, run_key)
             ids = load_articles(connection, batch.articles, current_run)
-            _load_relevance(connection, context.story.slug, batch.relevance, ids, batch.articles)
+            store_run_decisions(connection, stories, batch.relevance, ids, batch.articles, current_run,
+                                run_started_at(connection, current_run))  # fmt: skip
             clustered = index_and_cluster(connection, batch.articles, ids, batch.signatures)
             _load_quarantine(
                 connection, current_run, [*batch.quarantined, *map(_quarantined, archive_errors)]
@@ -202,7 +226,8 @@ def _framing_inputs(batch: ProcessedBatch) -> list[MeasureInputs]:
     """What the framing stage will measure of the batch's relevant articles (``framing_store``)."""
     from pipeline.framing_store import measure_inputs
 
-    relevant = (a for a, score in zip(batch.articles, batch.relevance, strict=True) if score.is_relevant)
+    relevant_to_some_story = {decision.url_hash for decision in batch.relevance if decision.is_relevant}
+    relevant = (a for a in batch.articles if a.url_hash in relevant_to_some_story)
     return [text for text in (measure_inputs(a.headline, a.body_text, a.language) for a in relevant) if text]
 
 
@@ -281,47 +306,76 @@ def _pages_from(manifests: list[str], reader) -> Iterator:
         yield from reader(Path(manifest))
 
 
-def _load_relevance(connection: Connection, story_slug: str, scores, ids, articles) -> None:
-    story_id = connection.execute(select(Story.id).where(Story.slug == story_slug)).scalar_one()
-    fetched = {article.url_hash: article.fetched_at for article in articles}
-    rows = [
-        {"story_id": story_id, "article_id": ids[score.url_hash], "relevance_score": round(score.score, 4),
-         "is_relevant": score.is_relevant, "evidence": _json_safe(score.evidence), "scored_at": fetched[score.url_hash]}
-        for score in scores
-    ]  # fmt: skip
-    upsert_rows(connection, StoryArticle, rows, ["story_id", "article_id"],
-                ["relevance_score", "is_relevant", "evidence", "scored_at"])  # fmt: skip
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_json_safe(v) for v in (sorted(value) if isinstance(value, set | frozenset) else value)]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
 def _load_quarantine(connection: Connection, current_run: int, quarantined) -> None:
+    recorded_at = run_started_at(connection, current_run)  # the run's time: a re-run writes the same rows
     rows = [
         {"run_id": current_run, "stage": "extract", "url": item.url, "url_hash": url_hash(item.url),
-         "error": item.error, "warc_record_id": item.warc_record_id, "recorded_at": datetime.now(UTC)}
+         "error": item.error, "warc_record_id": item.warc_record_id, "recorded_at": recorded_at}
         for item in quarantined
     ]  # fmt: skip
     upsert_rows(connection, Quarantine, rows, ["run_id", "stage", "url_hash"], ["error", "warc_record_id"])
 
 
-def _record_outcomes(connection: Connection, current_run: int, counts: Counter) -> None:
+def _record_outcomes(connection: Connection, current_run: int, counts: Counter, scope: str = "") -> None:
+    """Counts keyed "stage:outcome"; ``scope`` names the story of a per-story stage."""
     rows = []
     for key, count in sorted(counts.items()):
         stage, _, outcome = key.partition(":")
-        rows.append({"run_id": current_run, "stage": stage, "outcome": outcome, "count": int(count)})
-    upsert_rows(connection, RunOutcome, rows, ["run_id", "stage", "outcome"], ["count"])
+        rows.append({"run_id": current_run, "stage": stage, "scope": scope, "outcome": outcome,
+                     "count": int(count)})  # fmt: skip
+    upsert_rows(connection, RunOutcome, rows, ["run_id", "stage", "scope", "outcome"], ["count"])
+
+
+def _record_story_outcomes(
+    connection: Connection, current_run: int, stage: str, story_slug: str, counts: dict[str, int]
+) -> None:
+    _record_outcomes(
+        connection, current_run, Counter({f"{stage}:{k}": v for k, v in counts.items()}), story_slug
+    )
+
+
+def match_stage(config_dir: str | Path, db_url: str, run_key: str) -> dict[str, Any]:
+    """Match the new or edited stories against every stored article in their windows (no fetch) and
+    say which stories have new coverage or articles to frame: those get framing, alerts and a report."""
+    from pipeline.match_store import backfill_stories, matched_story_summaries, stories_to_backfill
+
+    context = cycle_context(config_dir, db_url, run_key)
+    engine = context.engine()
+    try:
+        with engine.begin() as connection:
+            current_run = run_id(connection, run_key)
+            stale = stories_to_backfill(connection, context.config.stories)
+            backfilled = backfill_stories(
+                connection, stale, current_run, run_started_at(connection, current_run)
+            )
+            counts = Counter({"match:backfilled-stories": len(backfilled)})
+            counts["match:backfilled-articles"] = sum(s.articles for s in backfilled.values())
+            _record_outcomes(connection, current_run, counts)
+            return {
+                "backfilled": sorted(backfilled),
+                "stories": matched_story_summaries(connection, current_run),
+                "follow_up": _stories_to_follow_up(connection, context.config, current_run),
+            }
+    finally:
+        engine.dispose()
+
+
+def _stories_to_follow_up(connection: Connection, config: Config, current_run: int) -> list[str]:
+    """Configured stories with new coverage in this run (loaded or backfilled), articles to frame, or
+    coverage a subscriber was never told of."""
+    from pipeline.framing_store import stories_needing_framing
+    from pipeline.match_store import stories_with_new_coverage, stories_with_unannounced_coverage
+
+    with_subscribers = {story.slug for story in config.stories if story.subscribers}
+    wanted = set(stories_with_new_coverage(connection, current_run)) | set(
+        stories_needing_framing(connection)
+    )
+    wanted |= set(stories_with_unannounced_coverage(connection)) & with_subscribers
+    return sorted(wanted & {story.slug for story in config.stories})
 
 
 def finish_run(
-    config_dir: str | Path, db_url: str, story_slug: str, run_key: str, finished_at: datetime | None = None
+    config_dir: str | Path, db_url: str, run_key: str, finished_at: datetime | None = None
 ) -> dict[str, Any]:
     """Close the run and gather its outcome counts per stage (stored on the run and returned)."""
     engine = make_engine(db_url)
@@ -334,36 +388,41 @@ def finish_run(
                 .where(CrawlRun.id == current_run)
                 .values(status="finished", finished_at=finished_at or datetime.now(UTC), counts=counts)
             )
+        # Every story's framing has read it by now: the warehouse holds the measures.
+        (cycle_context(config_dir, db_url, run_key).workdir / MEASURED_AHEAD_FILE).unlink(missing_ok=True)
         return {"run_id": current_run, "counts": counts}
     finally:
         engine.dispose()
 
 
-def run_counts(connection: Connection, current_run: int) -> dict[str, dict[str, int]]:
-    counts: dict[str, dict[str, int]] = {}
+def run_counts(connection: Connection, current_run: int) -> dict[str, dict[str, Any]]:
+    """stage -> outcome -> count, summed over stories; per-story stages also under "stories"."""
+    counts: dict[str, dict[str, Any]] = {}
     rows = connection.execute(
-        select(RunOutcome.stage, RunOutcome.outcome, RunOutcome.count).where(RunOutcome.run_id == current_run)
+        select(RunOutcome.stage, RunOutcome.scope, RunOutcome.outcome, RunOutcome.count)
+        .where(RunOutcome.run_id == current_run)
+        .order_by(RunOutcome.stage, RunOutcome.scope, RunOutcome.outcome)
     )
-    for stage, outcome, count in rows:
-        counts.setdefault(stage, {})[outcome] = count
+    for stage, scope, outcome, count in rows:
+        stage_counts = counts.setdefault(stage, {})
+        stage_counts[outcome] = stage_counts.get(outcome, 0) + count
+        if scope:
+            story = counts.setdefault("stories", {}).setdefault(scope, {}).setdefault(stage, {})
+            story[outcome] = count
     return counts
 
 
 def framing_stage(config_dir: str | Path, db_url: str, story_slug: str, run_key: str) -> dict[str, Any]:
-    """Measure framing for the story's relevant articles whose content changed, and outlet terms."""
+    """Measure framing for the story's relevant articles whose content changed (measures are per article
+    version: an article another story holds is measured once), and the story's outlet terms."""
     from pipeline.framing_store import compute_story_framing, load_measured_ahead
 
-    measured_ahead_path = cycle_context(config_dir, db_url, story_slug, run_key).workdir / MEASURED_AHEAD_FILE
+    measured_ahead_path = cycle_context(config_dir, db_url, run_key).workdir / MEASURED_AHEAD_FILE
     engine = make_engine(db_url)
     try:
         with engine.begin() as connection:
             counts = compute_story_framing(connection, story_slug, load_measured_ahead(measured_ahead_path))
-            _record_outcomes(
-                connection,
-                run_id(connection, run_key),
-                Counter({f"framing:{k}": v for k, v in counts.items()}),
-            )
-        measured_ahead_path.unlink(missing_ok=True)  # stored now: the warehouse holds them
+            _record_story_outcomes(connection, run_id(connection, run_key), "framing", story_slug, counts)
         return {"counts": counts}
     finally:
         engine.dispose()
@@ -396,6 +455,8 @@ def alert_stage(
     A digest that cannot be sent stays pending and goes out with the next cycle; see pipeline.alert.
     """
     from pipeline.alert import (
+        BACKLOG_DIGEST,
+        COVERAGE_DIGEST,
         AlertConfigError,
         SmtpTransport,
         queue_digests,
@@ -403,16 +464,15 @@ def alert_stage(
         transport_from_environment,
     )
 
-    context = cycle_context(config_dir, db_url, story_slug, run_key)
+    context = cycle_context(config_dir, db_url, run_key)
+    story = context.config.story(story_slug)
     settings = context.config.settings.alerts
     engine = context.engine()
     try:
         with engine.begin() as connection:
             current_run = run_id(connection, run_key)
-            started_at = connection.execute(
-                select(CrawlRun.started_at).where(CrawlRun.id == current_run)
-            ).scalar_one()
-            queued = queue_digests(connection, context.story, current_run, started_at)
+            kind = BACKLOG_DIGEST if _rematched_in(connection, story_slug, current_run) else COVERAGE_DIGEST
+            queued = queue_digests(connection, story, run_started_at(connection, current_run), kind)
         try:
             transport = (
                 SmtpTransport(smtp_url, sender=str(settings.sender))
@@ -421,13 +481,15 @@ def alert_stage(
             )
         except AlertConfigError as exc:
             counts = Counter({"alert:queued": len(queued), "alert:no-transport": len(queued)})
-            _record_alert_counts(engine, current_run, counts)
+            _record_alert_counts(engine, current_run, counts, story_slug)
             return {"queued": len(queued), "error": str(exc), "counts": dict(counts)}
-        report = send_pending_digests(engine, transport)
+        report = send_pending_digests(
+            engine, transport, story_slug=story_slug, report_url=settings.report_url
+        )
         counts = Counter(
             {"alert:queued": len(queued), **{f"alert:{k}": v for k, v in report.as_counts().items()}}
         )
-        _record_alert_counts(engine, current_run, counts)
+        _record_alert_counts(engine, current_run, counts, story_slug)
         return {
             "queued": len(queued),
             "counts": dict(counts),
@@ -438,6 +500,65 @@ def alert_stage(
         engine.dispose()
 
 
-def _record_alert_counts(engine: Engine, current_run: int, counts: Counter) -> None:
+def _record_alert_counts(engine: Engine, current_run: int, counts: Counter, story_slug: str) -> None:
     with engine.begin() as connection:
-        _record_outcomes(connection, current_run, counts)
+        _record_outcomes(connection, current_run, counts, story_slug)
+
+
+def _rematched_in(connection: Connection, story_slug: str, current_run: int) -> bool:
+    """Whether the story's decisions were rebuilt from the stored articles in this run (a new or
+    edited story): its digest then summarises that backlog."""
+    from schemas.models import Story
+
+    rematched = connection.execute(select(Story.rematched_run_id).where(Story.slug == story_slug)).scalar()
+    return rematched == current_run
+
+
+def send_pending_stage(
+    config_dir: str | Path,
+    db_url: str,
+    run_key: str,
+    attempted: Sequence[str] = (),
+    smtp_url: str | None = None,
+) -> dict[str, Any]:
+    """Send the digests still pending of the configured stories whose alert stage did not run in this
+    run (``attempted`` did, a moment ago): a delivery that failed in an earlier cycle goes out now even
+    when its story has no new coverage. A removed story's pending digests stay unsent."""
+    from pipeline.alert import (
+        AlertConfigError,
+        SmtpTransport,
+        send_pending_digests,
+        transport_from_environment,
+    )
+
+    config = load_config(config_dir)
+    settings = config.settings.alerts
+    stories = [story.slug for story in config.stories if story.slug not in set(attempted)]
+    engine = make_engine(db_url)
+    try:
+        try:
+            transport = (
+                SmtpTransport(smtp_url, sender=str(settings.sender))
+                if smtp_url
+                else transport_from_environment(settings)
+            )
+        except AlertConfigError as exc:
+            return {"error": str(exc)}
+        report = _summed_counts(
+            send_pending_digests(engine, transport, story_slug=slug, report_url=settings.report_url)
+            for slug in stories
+        )
+        if any(report.values()):
+            with engine.begin() as connection:
+                counts = Counter({"alert:queued": 0, **{f"alert:{k}": v for k, v in report.items()}})
+                _record_outcomes(connection, run_id(connection, run_key), counts, "(pending)")
+        return report
+    finally:
+        engine.dispose()
+
+
+def _summed_counts(reports) -> dict[str, int]:
+    total: Counter = Counter({"sent": 0, "failed": 0, "skipped": 0})
+    for report in reports:
+        total.update(report.as_counts())
+    return dict(total)

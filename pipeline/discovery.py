@@ -325,21 +325,13 @@ def _sitemap_entry(url_element) -> FeedEntry:
     )
 
 
-# The story's time window ---------------------------------------------------------------------------------
+# The stories' time windows ---------------------------------------------------------------------------------
 
 
-def in_window(entry: FeedEntry, window: StoryWindow) -> bool:
-    """Entries dated outside the story window are not followed; undated entries are (we cannot tell)."""
-    return window.contains(entry.published)
-
-
-def split_by_window(
-    entries: Iterable[FeedEntry], window: StoryWindow
-) -> tuple[list[FeedEntry], list[FeedEntry]]:
-    inside, outside = [], []
-    for entry in entries:
-        (inside if in_window(entry, window) else outside).append(entry)
-    return inside, outside
+def in_any_window(published: datetime | None, windows: Iterable[StoryWindow]) -> bool:
+    """An entry is followed when some story's window holds its date; undated entries are (we cannot
+    tell), and entries dated outside every window are not: one crawl serves every story."""
+    return published is None or any(window.contains(published) for window in windows)
 
 
 # Query discovery (GDELT DOC 2.0 ArtList JSON) -------------------------------------------------------------

@@ -193,6 +193,27 @@ def articles_to_frame(connection: Connection, story_id: int) -> PendingArticles:
     return PendingArticles(tuple(article_texts(connection, stale)), len(rows) - len(stale))
 
 
+def stories_needing_framing(connection: Connection) -> list[str]:
+    """Active stories holding a relevant article whose current content was not framed by the current
+    measures (new coverage, an edit, or a changed codebook)."""
+    rows = connection.execute(
+        select(
+            Story.slug,
+            Article.content_hash,
+            ArticleFramingRow.content_hash,
+            ArticleFramingRow.measures_version,
+        )
+        .join(StoryArticle, StoryArticle.story_id == Story.id)
+        .join(Article, Article.id == StoryArticle.article_id)
+        .outerjoin(ArticleFramingRow, ArticleFramingRow.article_id == Article.id)
+        .where(Story.active.is_(True), StoryArticle.is_relevant.is_(True))
+    ).all()
+    version = measures_version()
+    return sorted(
+        {slug for slug, current, framed, measured_by in rows if (current, version) != (framed, measured_by)}
+    )
+
+
 def select_texts() -> Any:
     return select(
         Article.id,

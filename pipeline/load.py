@@ -139,9 +139,12 @@ def load_discovered_outlets(connection: Connection, discovered: Iterable[Mapping
     upsert_rows(connection, Outlet, rows, ["name"])
 
 
-def load_story(connection: Connection, story: StoryConfig) -> int:
-    row = {"slug": story.slug, "title": story.title, "definition": story.model_dump(mode="json")}
-    upsert_rows(connection, Story, [row], ["slug"], ["title", "definition"])
+def load_story(connection: Connection, story: StoryConfig, fingerprint: str | None = None) -> int:
+    """Upsert the story's definition as configured now (active); ``fingerprint`` is what its decisions
+    depend on (``pipeline.match.definition_fingerprint``)."""
+    row = {"slug": story.slug, "title": story.title, "definition": story.model_dump(mode="json"),
+           "fingerprint": fingerprint, "active": True}  # fmt: skip
+    upsert_rows(connection, Story, [row], ["slug"], ["title", "definition", "fingerprint", "active"])
     return connection.execute(select(Story.id).where(Story.slug == story.slug)).scalar_one()
 
 
@@ -172,6 +175,7 @@ def article_row(article: NormalisedArticle, outlet_id: int, run_id: int | None) 
         "first_seen_at": article.fetched_at,
         "last_seen_at": article.fetched_at,
         "first_run_id": run_id,
+        "last_run_id": run_id,
     }
 
 
@@ -179,7 +183,7 @@ def article_row(article: NormalisedArticle, outlet_id: int, run_id: int | None) 
 _ARTICLE_STATE_COLUMNS = [
     "canonical_url", "headline", "dek", "authors", "published_at", "published_source", "modified_at",
     "modified_source", "language", "section", "body_text", "word_count", "content_hash", "lead_image",
-    "body_confidence", "sources", "last_seen_at",
+    "body_confidence", "sources", "last_seen_at", "last_run_id",
 ]  # fmt: skip
 
 

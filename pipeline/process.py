@@ -1,4 +1,4 @@
-"""Process stage: from fetched pages to normalised, story-scored articles, every item counted.
+"""Process stage: from fetched pages to normalised articles matched to every story, every item counted.
 
 Pure functions over records: no database, no network. A page that cannot be processed becomes a
 ``Quarantined`` result with its error, never an exception that stops the batch.
@@ -13,11 +13,11 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import chain, islice
 
-from pipeline.config import StoryConfig
 from pipeline.dedupe import signature_to_bytes, text_signature
 from pipeline.extract import extract_article, load_models
+from pipeline.match import StoryMatcher, match_article
 from pipeline.normalise import FUTURE_DATE_SOURCE, normalise_article, url_aliases
-from pipeline.relevance import relevance_outcome, score_story_relevance
+from pipeline.relevance import relevance_outcome
 from pipeline.workers import MIN_PAGES_FOR_WORKERS, Item, Result, default_workers, ordered_map
 from schemas.records import FetchedPage, NormalisedArticle, Outcome, StoryRelevance
 
@@ -37,6 +37,7 @@ class Quarantined:
 @dataclass(frozen=True)
 class ProcessedBatch:
     articles: tuple[NormalisedArticle, ...] = ()
+    # Every (story, article) decision where the article held the story's entities and key terms.
     relevance: tuple[StoryRelevance, ...] = ()
     quarantined: tuple[Quarantined, ...] = ()
     outcomes: tuple[Outcome, ...] = ()
@@ -140,7 +141,7 @@ def process_page_or_quarantine(
 def process_pages(
     pages: Iterable[FetchedPage],
     hosts_by_outlet: Mapping[str, Collection[str]],
-    story: StoryConfig,
+    matcher: StoryMatcher,
     workers: int | None = None,
     known: Mapping[str, ProcessResult] | None = None,
 ) -> ProcessedBatch:
@@ -155,12 +156,12 @@ def process_pages(
     workers = default_workers() if workers is None else workers
     items = _with_known_results(chain(head, pages), hosts_by_outlet, known or {})
     if workers <= 1 or len(head) < MIN_PAGES_FOR_WORKERS:
-        return _batch(map, items, hosts_by_outlet, story)
+        return _batch(map, items, hosts_by_outlet, matcher)
     # The platform's start method: everything sent to a worker is a module-level function or a record,
     # so fork (Linux before 3.14) and forkserver/spawn (later, macOS) give the same results.
     load_models()
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return _batch(partial(ordered_map, pool), items, hosts_by_outlet, story)
+        return _batch(partial(ordered_map, pool), items, hosts_by_outlet, matcher)
 
 
 PageOrResult = tuple[FetchedPage | None, ProcessResult | None]
@@ -213,17 +214,18 @@ def _batch(
     mapper: Callable[[Callable[[Item], Result], Iterable[Item]], Iterator[Result]],
     items: Iterable[PageOrResult],
     hosts_by_outlet: Mapping[str, Collection[str]],
-    story: StoryConfig,
+    matcher: StoryMatcher,
 ) -> ProcessedBatch:
     process = partial(mapper, partial(process_page_or_quarantine, hosts_by_outlet=hosts_by_outlet))
     articles, outcomes, quarantined = _sorted_results(results_in_input_order(items, process))
     unique, duplicates = merge_outlet_duplicates(articles)
-    scored = list(mapper(partial(score_and_sign, story), unique))
-    relevance = tuple(score for score, _ in scored)
+    scored = list(mapper(partial(match_and_sign, matcher), unique))
+    relevance = tuple(decision for decisions, _ in scored for decision in decisions)
     signatures = {a.url_hash: sig for a, (_, sig) in zip(unique, scored, strict=True) if sig is not None}
     outcomes += duplicates + [
-        relevance_outcome(score, article.canonical_url)
-        for score, article in zip(relevance, unique, strict=True)
+        relevance_outcome(decision, article.canonical_url)
+        for (decisions, _), article in zip(scored, unique, strict=True)
+        for decision in decisions
     ]
     outcomes += [
         Outcome("extract", "future-date-ignored", a.canonical_url)
@@ -234,10 +236,13 @@ def _batch(
     return ProcessedBatch(tuple(unique), relevance, tuple(quarantined), tuple(outcomes), counts, signatures)
 
 
-def score_and_sign(story: StoryConfig, article: NormalisedArticle) -> tuple[StoryRelevance, bytes | None]:
-    """The article's relevance to the story and its body's stored MinHash: both pure, one trip to a worker."""
+def match_and_sign(
+    matcher: StoryMatcher, article: NormalisedArticle
+) -> tuple[tuple[StoryRelevance, ...], bytes | None]:
+    """The article's decisions for every story (``pipeline.match``) and its body's stored MinHash: both
+    pure, one trip to a worker."""
     signature = text_signature(article.body_text)
-    return score_story_relevance(story, article), None if signature is None else signature_to_bytes(signature)
+    return match_article(matcher, article), None if signature is None else signature_to_bytes(signature)
 
 
 def _sorted_results(

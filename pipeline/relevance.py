@@ -137,7 +137,15 @@ def _stop_stems(language: str) -> frozenset[str]:
     return frozenset(stem(fold(word), language) for word in get_stop_words(language))
 
 
-# --- Term matching ----------------------------------------------------------------------------
+# --- Term matching: every story's terms compiled into one index ----------------------------------
+
+# A story's three term lists, in this order: the index numbers them story by story (list id =
+# story position * 3 + category), so one scan of a passage serves every list of every story.
+CATEGORIES = ("entities", "key_terms", "negative_terms")
+ENTITIES, KEY_TERMS, NEGATIVE_TERMS = range(len(CATEGORIES))
+
+# A pattern (a run of stems) and the (list id, term) pairs it stands for in the lists that hold it.
+Pattern = tuple[tuple[str, ...], tuple[tuple[int, str], ...]]
 
 
 @cache
@@ -149,59 +157,116 @@ def _terms_in_both_languages(terms: StoryTerms) -> tuple[str, ...]:
     return tuple(dict.fromkeys((*terms.en, *terms.es)))
 
 
-def _occurrences(passage_stems: Sequence[str], terms: Iterable[str], language: str) -> Counter[str]:
-    """Leftmost-longest, non-overlapping occurrences of each term (as a regex alternation would)."""
-    by_first_stem = _patterns_by_first_stem(tuple(terms), language)
-    found: Counter[str] = Counter()
-    resume = 0  # the end of the last match: occurrences do not overlap
+@dataclass(frozen=True)
+class TermIndex:
+    """The term lists of several stories compiled together, per stemming language: a pattern's first
+    stem -> the patterns starting with it, longest first. Scanning a passage looks up each stem once,
+    whatever the number of stories: the cost grows with text length and matches, not with lists."""
+
+    list_count: int
+    patterns: Mapping[str, Mapping[str, tuple[Pattern, ...]]]
+
+
+def compile_term_lists(term_lists: Sequence[StoryTerms]) -> TermIndex:
+    """One index over ``term_lists`` (list id = position); every term is tried in both languages'
+    stemmings, since wire copy mixes them ("Título 50" in an English story)."""
+    return TermIndex(
+        len(term_lists), {language: _patterns_for(term_lists, language) for language in LANGUAGES}
+    )
+
+
+def _patterns_for(term_lists: Sequence[StoryTerms], language: str) -> dict[str, tuple[Pattern, ...]]:
+    owners: dict[tuple[str, ...], list[tuple[int, str]]] = {}
+    for list_id, terms in enumerate(term_lists):
+        for term in _terms_in_both_languages(terms):
+            pattern = _term_stems(term, language)
+            if pattern:
+                owners.setdefault(pattern, []).append((list_id, term))
+    groups: dict[str, list[Pattern]] = {}
+    for pattern, owned_by in owners.items():
+        groups.setdefault(pattern[0], []).append((pattern, tuple(owned_by)))
+    return {first: tuple(sorted(group, key=lambda p: -len(p[0]))) for first, group in groups.items()}
+
+
+def story_term_lists(stories: Sequence[StoryConfig]) -> list[StoryTerms]:
+    """Each story's entities, key terms and negative terms, story after story (see ``CATEGORIES``)."""
+    return [getattr(story, category) for story in stories for category in CATEGORIES]
+
+
+def _occurrences(passage_stems: Sequence[str], patterns: Mapping[str, tuple[Pattern, ...]]) -> dict:
+    """list id -> {term: count} of its terms' leftmost-longest, non-overlapping occurrences (within a
+    list, as a regex alternation of its terms would find them; lists do not interfere with each other).
+    Plain dicts: with many stories this loop runs for every matched term of every list."""
+    found: dict[int, dict[str, int]] = {}
+    resume: dict[int, int] = {}  # per list: the end of its last match (its occurrences do not overlap)
+    starting_with = patterns.get
     for position, first in enumerate(passage_stems):
-        if position < resume or first not in by_first_stem:
+        starting_here = starting_with(first)
+        if starting_here is None:
             continue  # only a term's first stem can start an occurrence
-        term, length = _longest_match_at(passage_stems, position, by_first_stem)
-        if term is not None:
-            found[term] += 1
-            resume = position + length
+        for pattern, owned_by in starting_here:  # longest first: a list's first hit here is its longest
+            length = len(pattern)
+            if length > 1 and passage_stems[position : position + length] != pattern:
+                continue
+            for list_id, term in owned_by:
+                if resume.get(list_id, 0) <= position:
+                    resume[list_id] = position + length
+                    counts = found.get(list_id)
+                    if counts is None:
+                        found[list_id] = {term: 1}
+                    else:
+                        counts[term] = counts.get(term, 0) + 1
     return found
 
 
-@cache
-def _patterns_by_first_stem(
-    terms: tuple[str, ...], language: str
-) -> dict[str, list[tuple[tuple[str, ...], str]]]:
-    """Term stem patterns grouped by their first stem, longest first within a group."""
-    groups: dict[str, list[tuple[tuple[str, ...], str]]] = {}
-    for term in terms:
-        pattern = _term_stems(term, language)
-        if pattern:
-            groups.setdefault(pattern[0], []).append((pattern, term))
-    return {first: sorted(group, key=lambda p: -len(p[0])) for first, group in groups.items()}
+def _busier(left: Mapping[str, int] | None, right: Mapping[str, int] | None) -> Mapping[str, int]:
+    """The language whose stemming found more (occurrences, then distinct terms); English on a tie."""
+    if not right:
+        return left or {}
+    if not left:
+        return right
+    return right if (sum(right.values()), len(right)) > (sum(left.values()), len(left)) else left
 
 
-def _longest_match_at(
-    sequence: Sequence[str], position: int, by_first_stem: Mapping[str, list[tuple[tuple[str, ...], str]]]
-) -> tuple[str | None, int]:
-    for pattern, term in by_first_stem.get(sequence[position], ()):
-        if tuple(sequence[position : position + len(pattern)]) == pattern:
-            return term, len(pattern)
-    return None, 0
+def match_term_lists(
+    passages: Sequence[Passage],
+    index: TermIndex,
+    wanted: Callable[[set[int]], Iterable[int]] | None = None,
+) -> dict[int, TermMatches]:
+    """The matches of the lists of ``index`` that have any in ``passages`` (absent: none). ``wanted``
+    picks, from the lists found anywhere, the ones worth aggregating (matching picks the lists of the
+    stories that can be decided); each passage counts under whichever language's stemming finds more
+    for that list (terms come in both languages)."""
+    scanned = [
+        [_occurrences(passage.stems[lang], index.patterns[lang]) for lang in LANGUAGES]
+        for passage in passages
+    ]
+    present = {list_id for per_language in scanned for found in per_language for list_id in found}
+    lists = present if wanted is None else set(wanted(present))
+    weights: dict[int, dict[str, int]] = {}
+    where: dict[int, dict[str, set[int]]] = {}
+    for passage_index, (passage, (english, spanish)) in enumerate(zip(passages, scanned, strict=True)):
+        for list_id in (english.keys() | spanish.keys()) & lists:
+            list_weights = weights.setdefault(list_id, {})
+            list_where = where.setdefault(list_id, {})
+            for term, count in _busier(english.get(list_id), spanish.get(list_id)).items():
+                list_weights[term] = list_weights.get(term, 0) + count * passage.weight
+                list_where.setdefault(term, set()).add(passage_index)
+    return {
+        list_id: TermMatches(
+            {term: min(weight, TERM_WEIGHT_CAP) for term, weight in list_weights.items()},
+            {term: frozenset(indices) for term, indices in where[list_id].items()},
+        )
+        for list_id, list_weights in weights.items()
+    }
 
 
-def _passage_occurrences(passage: Passage, terms: tuple[str, ...]) -> Counter[str]:
-    """Occurrences under whichever language's stemming finds more (terms come in both languages)."""
-    per_language = [_occurrences(passage.stems[lang], terms, lang) for lang in LANGUAGES]
-    return max(per_language, key=lambda found: (found.total(), len(found)))
+NO_MATCHES = TermMatches({}, {})
 
 
 def match_terms(passages: Sequence[Passage], terms: StoryTerms) -> TermMatches:
-    candidates = _terms_in_both_languages(terms)
-    weights: Counter[str] = Counter()
-    where: dict[str, set[int]] = {}
-    for index, passage in enumerate(passages):
-        for term, count in _passage_occurrences(passage, candidates).items():
-            weights[term] += count * passage.weight
-            where.setdefault(term, set()).add(index)
-    capped = {term: min(weight, TERM_WEIGHT_CAP) for term, weight in weights.items()}
-    return TermMatches(capped, {term: frozenset(indices) for term, indices in where.items()})
+    """The matches of one term list (``match_term_lists`` over an index of that list alone)."""
+    return match_term_lists(passages, compile_term_lists([terms])).get(0, NO_MATCHES)
 
 
 # --- Similarity to the story summary ----------------------------------------------------------
@@ -222,22 +287,54 @@ def _summary_terms(summary: str, language: str) -> Counter[str]:
     return Counter(content_stems(summary, language))
 
 
-def cosine_similarity(left: Counter[str], right: Counter[str]) -> float:
-    """Cosine of log-scaled term frequencies (1 + ln tf), so a repeated word does not dominate."""
-    left_w = {t: 1 + math.log(c) for t, c in left.items()}
-    right_w = {t: 1 + math.log(c) for t, c in right.items()}
-    dot = sum(w * right_w[t] for t, w in left_w.items() if t in right_w)
-    norm = math.sqrt(sum(w * w for w in left_w.values())) * math.sqrt(sum(w * w for w in right_w.values()))
+@dataclass(frozen=True)
+class TermVector:
+    """Log-scaled term frequencies (1 + ln tf) and their norm: a repeated word does not dominate."""
+
+    weights: Mapping[str, float]
+    norm: float
+
+
+def term_vector(counts: Mapping[str, int | float]) -> TermVector:
+    weights = {term: 1 + math.log(count) for term, count in counts.items()}
+    return TermVector(weights, math.sqrt(sum(w * w for w in weights.values())))
+
+
+@lru_cache(maxsize=1024)
+def _summary_vector(summary: str, language: str) -> TermVector:
+    return term_vector(_summary_terms(summary, language))
+
+
+def vector_cosine(left: TermVector, right: TermVector) -> float:
+    if len(left.weights) > len(right.weights):
+        left, right = right, left
+    dot = sum(w * right.weights[t] for t, w in left.weights.items() if t in right.weights)
+    norm = left.norm * right.norm
     return dot / norm if norm else 0.0
 
 
-def summary_similarity(story: StoryConfig, passages: Sequence[Passage], language: str) -> float:
-    summary = story.summary.get(language) or next(iter(story.summary.values()))
+def cosine_similarity(left: Counter[str], right: Counter[str]) -> float:
+    """Cosine of log-scaled term frequencies (1 + ln tf), so a repeated word does not dominate."""
+    return vector_cosine(term_vector(left), term_vector(right))
+
+
+def passages_vector(passages: Sequence[Passage], language: str) -> TermVector:
+    """The article's content stems in ``language``, each occurrence weighted by its passage."""
     article_terms: Counter[str] = Counter()
     for passage in passages:
         for term in _passage_content_stems(passage, language):
             article_terms[term] += passage.weight
-    return cosine_similarity(_summary_terms(summary, language), article_terms)
+    return term_vector(article_terms)
+
+
+def summary_similarity(story: StoryConfig, passages: Sequence[Passage], language: str) -> float:
+    return vector_cosine(
+        _summary_vector(_story_summary(story, language), language), passages_vector(passages, language)
+    )
+
+
+def _story_summary(story: StoryConfig, language: str) -> str:
+    return story.summary.get(language) or next(iter(story.summary.values()))
 
 
 def _passage_content_stems(passage: Passage, language: str) -> list[str]:
@@ -260,10 +357,12 @@ def article_passages(article: NormalisedArticle) -> list[Passage]:
 
 def article_language(article: NormalisedArticle, story: StoryConfig) -> str:
     """The declared language if the story has a summary in it; else detected; else English."""
-    if article.language in story.summary:
-        return article.language
+    return ArticleText(article).language_for(story)
+
+
+def _detected_language(article: NormalisedArticle) -> str:
     detected, _ = py3langid.classify(f"{article.headline or ''}\n{article.body_text[:2000]}")
-    return detected if detected in story.summary else "en"
+    return detected
 
 
 def _passage_groups(passages: Sequence[Passage], matches: TermMatches) -> set[int]:
@@ -316,15 +415,40 @@ def decision_reason(
     return next((reason for passed, reason in checks if not passed), "relevant")
 
 
-def score_story_relevance(story: StoryConfig, article: NormalisedArticle) -> StoryRelevance:
-    passages = article_passages(article)
-    language = article_language(article, story)
-    keys = match_terms(passages, story.key_terms)
-    entities = match_terms(passages, story.entities)
-    negatives = match_terms(passages, story.negative_terms)
-    similarity = round(summary_similarity(story, passages, language), 4)
-    in_window = story.window.contains(article.published_at)
-    co_occurrence = co_occurring_passages(passages, entities, keys)
+class ArticleText:
+    """An article as every story's decision reads it: its passages, stemmed once, and its summary-
+    similarity vectors and detected language, computed on first use and shared by all stories."""
+
+    def __init__(self, article: NormalisedArticle) -> None:
+        self.article = article
+        self.passages = article_passages(article)
+        self._vectors: dict[str, TermVector] = {}
+        self._detected: str | None = None
+
+    def vector(self, language: str) -> TermVector:
+        if language not in self._vectors:
+            self._vectors[language] = passages_vector(self.passages, language)
+        return self._vectors[language]
+
+    def language_for(self, story: StoryConfig) -> str:
+        """The declared language if the story has a summary in it; else detected; else English."""
+        if self.article.language in story.summary:
+            return self.article.language
+        if self._detected is None:
+            self._detected = _detected_language(self.article)
+        return self._detected if self._detected in story.summary else "en"
+
+
+def story_decision(
+    story: StoryConfig, text: ArticleText, entities: TermMatches, keys: TermMatches, negatives: TermMatches
+) -> StoryRelevance:
+    """The rules of the module docstring applied to one story's matches in the article, with the
+    evidence that names every matched term."""
+    language = text.language_for(story)
+    summary = _summary_vector(_story_summary(story, language), language)
+    similarity = round(vector_cosine(summary, text.vector(language)), 4)
+    in_window = story.window.contains(text.article.published_at)
+    co_occurrence = co_occurring_passages(text.passages, entities, keys)
     score = relevance_score(keys, entities, negatives, similarity)
     reason = decision_reason(in_window, keys, entities, negatives, co_occurrence, score)
     evidence = {
@@ -339,11 +463,30 @@ def score_story_relevance(story: StoryConfig, article: NormalisedArticle) -> Sto
         "score": score,
         "threshold": RELEVANCE_THRESHOLD,
     }
-    return StoryRelevance(story.slug, article.url_hash, score, reason == "relevant", evidence)
+    return StoryRelevance(story.slug, text.article.url_hash, score, reason == "relevant", evidence)
+
+
+def story_matches(lists: Mapping[int, TermMatches], position: int) -> tuple[TermMatches, ...]:
+    """The entities, key terms and negative terms matched for the story at ``position`` of an index
+    built by ``compile_term_lists(story_term_lists(stories))``."""
+    base = position * len(CATEGORIES)
+    return tuple(lists.get(base + category, NO_MATCHES) for category in range(len(CATEGORIES)))
+
+
+def score_story_relevance(story: StoryConfig, article: NormalisedArticle) -> StoryRelevance:
+    """One story's full decision on one article (``pipeline.match`` decides many stories at once)."""
+    return score_articles(story, [article])[0]
 
 
 def score_articles(story: StoryConfig, articles: Iterable[NormalisedArticle]) -> list[StoryRelevance]:
-    return [score_story_relevance(story, article) for article in articles]
+    index = compile_term_lists(story_term_lists([story]))
+    decisions = []
+    for article in articles:
+        text = ArticleText(article)
+        decisions.append(
+            story_decision(story, text, *story_matches(match_term_lists(text.passages, index), 0))
+        )
+    return decisions
 
 
 def relevance_outcome(relevance: StoryRelevance, url: str | None = None) -> Outcome:

@@ -72,9 +72,23 @@ def upgrade_database(url: str, revision: str = "head") -> None:
     """Apply every pending migration (a no-op on a current database)."""
     engine = make_engine(url)
     try:
-        with engine.begin() as connection:
-            config = alembic_config(url)
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+        with engine.connect() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:
+                # Alembic's batch mode rebuilds a SQLite table (copy, drop, rename); with foreign keys on,
+                # the drop deletes every row that cascades from the table. The pragma only takes effect
+                # outside a transaction, so it is set before the migration's own transaction begins.
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()  # ends SQLAlchemy's autobegun block; SQLite itself began nothing
+            try:
+                with connection.begin():
+                    config = alembic_config(url)
+                    config.attributes["connection"] = connection
+                    command.upgrade(config, revision)
+            finally:
+                if sqlite:
+                    connection.rollback()  # a failed migration leaves its block to end first
+                    connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                    connection.commit()
     finally:
         engine.dispose()

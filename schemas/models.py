@@ -84,12 +84,23 @@ class Outlet(Base):
 
 
 class Story(Base):
+    """A story as configured in config/stories/<slug>.yaml: a standing query over every article."""
+
     __tablename__ = "stories"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     title: Mapped[str] = mapped_column(String(500))
     definition: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    # Hash of what its decisions depend on (pipeline.match.definition_fingerprint) as configured now,
+    # and the one its stored decisions were made under: they differ for a new or edited story, which
+    # the next cycle matches against every stored article in its window (backfill, re-match).
+    fingerprint: Mapped[str | None] = mapped_column(String(16))
+    matched_fingerprint: Mapped[str | None] = mapped_column(String(16))
+    # False once its file is gone from config/stories/: it stops matching and alerting; rows stay.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    # The run whose match stage last rebuilt its decisions from the stored articles (its backlog).
+    rematched_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
 
 
 class CrawlRun(Base):
@@ -98,6 +109,7 @@ class CrawlRun(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     # A stable key (e.g. the Airflow run id or "cli-<timestamp>") so a retried task reuses its run.
     run_key: Mapped[str] = mapped_column(String(200), unique=True)
+    # Runs crawl for every story at once; warehouses from before that kept the one story a run was for.
     story_slug: Mapped[str | None] = mapped_column(String(100))
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
@@ -165,6 +177,10 @@ class Article(Base):
     first_seen_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     first_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
+    # The run that last loaded it: that run's process stage matched it against the stories of the day.
+    last_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crawl_runs.id", ondelete="SET NULL"), index=True
+    )
 
 
 class ArticleVersion(Base):
@@ -202,6 +218,24 @@ class StoryArticle(Base):
     is_relevant: Mapped[bool] = mapped_column(Boolean)
     evidence: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
     scored_at: Mapped[datetime]
+
+
+class StoryMatchRun(Base):
+    """One story matched in one run: against the run's new or changed articles (``ingest``), or against
+    every stored article in its window (``backfill``, for a new or edited story)."""
+
+    __tablename__ = "story_match_runs"
+    __table_args__ = (UniqueConstraint("story_id", "run_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # ingest, backfill
+    fingerprint: Mapped[str] = mapped_column(String(16))
+    articles: Mapped[int] = mapped_column(Integer)  # articles decided
+    candidates: Mapped[int] = mapped_column(Integer)  # of which held the story's entities and key terms
+    relevant: Mapped[int] = mapped_column(Integer)
+    matched_at: Mapped[datetime]
 
 
 class SyndicationCluster(Base):
@@ -327,6 +361,8 @@ class AlertDigest(Base):
     digest_key: Mapped[str] = mapped_column(String(64), unique=True)
     story_slug: Mapped[str] = mapped_column(String(100))
     subscriber: Mapped[str] = mapped_column(String(320))
+    # coverage: the items as a list; backlog: a new or re-matched story's first digest, one summary
+    kind: Mapped[str] = mapped_column(String(20), default="coverage", server_default="coverage")
     message_id: Mapped[str] = mapped_column(String(300), unique=True)
     status: Mapped[str] = mapped_column(String(20))  # pending, sent
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -356,11 +392,13 @@ class RunOutcome(Base):
     """Per run, stage and outcome kind: how many items ended that way (nothing dropped silently)."""
 
     __tablename__ = "run_outcomes"
-    __table_args__ = (UniqueConstraint("run_id", "stage", "outcome"),)
+    __table_args__ = (UniqueConstraint("run_id", "stage", "scope", "outcome"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id", ondelete="CASCADE"))
     stage: Mapped[str] = mapped_column(String(30))
+    # The story a per-story stage (framing, alert) counted for; empty for the run's ingestion stages.
+    scope: Mapped[str] = mapped_column(String(100), default="", server_default="")
     outcome: Mapped[str] = mapped_column(String(40))
     count: Mapped[int] = mapped_column(Integer)
 

@@ -20,7 +20,6 @@ from spiders.spiders.news import NewsSpider
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m spiders.run", description=__doc__)
     parser.add_argument("--config", type=Path, required=True, help="config directory")
-    parser.add_argument("--story", required=True, help="story slug")
     parser.add_argument("--workdir", type=Path, required=True, help="where the run's files are written")
     parser.add_argument("--run-key", required=True)
     parser.add_argument("--http-cache", type=Path, help="JSON: url -> http_cache row from the warehouse")
@@ -50,9 +49,7 @@ def scrapy_settings(args: argparse.Namespace) -> Settings:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     process = CrawlerProcess(scrapy_settings(args))
-    process.crawl(
-        NewsSpider, config_dir=str(args.config), story_slug=args.story, outlets="\n".join(args.outlet)
-    )
+    process.crawl(NewsSpider, config_dir=str(args.config), outlets="\n".join(args.outlet))
     process.start()
     return 0
 

@@ -106,7 +106,7 @@ def load_coverage(engine: sa.Engine, story, articles: list[NormalisedArticle], r
 def run_cycle(engine: sa.Engine, story, transport, now: datetime):
     """What the cycle's alert stage does: queue in one transaction, then send what is pending."""
     with engine.begin() as connection:
-        queue_digests(connection, story, run_id=None, now=now)
+        queue_digests(connection, story, now=now)
     return send_pending_digests(engine, transport, now=now)
 
 
@@ -256,12 +256,12 @@ def test_a_retried_queueing_after_a_rollback_creates_the_same_digest(warehouse, 
         warehouse, story, [article("Continental Wire", 18101, "strikes", "US weighs strikes", CYCLE_1)]
     )
     with warehouse.connect() as connection, connection.begin() as transaction:
-        queue_digests(connection, story, run_id=None, now=CYCLE_1)
+        queue_digests(connection, story, now=CYCLE_1)
         rolled_back_key = connection.execute(sa.select(AlertDigest.digest_key)).scalar_one()
         transaction.rollback()
     with warehouse.begin() as connection:
-        queue_digests(connection, story, run_id=None, now=CYCLE_1)
-        queue_digests(connection, story, run_id=None, now=CYCLE_2)  # a re-run queues nothing new
+        queue_digests(connection, story, now=CYCLE_1)
+        queue_digests(connection, story, now=CYCLE_2)  # a re-run queues nothing new
     assert [d.digest_key for d in digests(warehouse)] == [rolled_back_key]
     with warehouse.connect() as connection:
         assert connection.execute(sa.select(sa.func.count()).select_from(AlertItem)).scalar_one() == 1
@@ -273,7 +273,7 @@ def test_a_digest_already_claimed_by_another_sender_is_skipped(warehouse, story,
         warehouse, story, [article("Continental Wire", 18101, "strikes", "US weighs strikes", CYCLE_1)]
     )
     with warehouse.begin() as connection:
-        queue_digests(connection, story, run_id=None, now=CYCLE_1)
+        queue_digests(connection, story, now=CYCLE_1)
         # A concurrent sender read attempts=0 and claimed it first.
         connection.execute(sa.update(AlertDigest).values(attempts=AlertDigest.attempts + 1))
     from pipeline import alert

@@ -30,7 +30,9 @@ def test_outlets_sharing_a_host_are_told_apart_by_path() -> None:
 
 def test_an_invalid_outlet_names_file_entry_and_field(tmp_path: Path) -> None:
     path = tmp_path / "outlets.yaml"
-    path.write_text("outlets:\n  - name: Diario Uno\n    homepage: not a url\n    language: es\n    country: MX\n")
+    path.write_text(
+        "outlets:\n  - name: Diario Uno\n    homepage: not a url\n    language: es\n    country: MX\n"
+    )
     with pytest.raises(ConfigError) as error:
         load_outlets(path)
     message = str(error.value)
@@ -39,7 +41,9 @@ def test_an_invalid_outlet_names_file_entry_and_field(tmp_path: Path) -> None:
 
 def test_an_unknown_field_is_refused_rather_than_ignored(tmp_path: Path) -> None:
     path = tmp_path / "outlets.yaml"
-    path.write_text("- name: X\n  homepage: http://x.test/\n  language: en\n  country: US\n  feed: http://x.test/rss\n")
+    path.write_text(
+        "- name: X\n  homepage: http://x.test/\n  language: en\n  country: US\n  feed: http://x.test/rss\n"
+    )
     with pytest.raises(ConfigError, match="'feed': Extra inputs are not permitted"):
         load_outlets(path)
 
@@ -55,8 +59,7 @@ def test_a_story_whose_slug_differs_from_its_file_name_is_refused(tmp_path: Path
     config_dir = tmp_path / "config"
     shutil.copytree(SHIPPED, config_dir)
     (config_dir / "stories" / "mexico-cartel-intervention.yaml").rename(config_dir / "stories" / "other.yaml")
-    with pytest.raises(ConfigError, match="must match the file name"):
-        load_config(config_dir)
+    assert "must match the file name" in refused_story(config_dir, "other.yaml")
 
 
 def test_a_user_agent_without_contact_is_refused(tmp_path: Path) -> None:
@@ -76,5 +79,36 @@ def test_a_story_window_must_end_after_it_starts(tmp_path: Path) -> None:
     shutil.copytree(SHIPPED, config_dir)
     story = config_dir / "stories" / "mexico-cartel-intervention.yaml"
     story.write_text(story.read_text().replace("end: 2025-12-31T23:59:59Z", "end: 2025-11-01T00:00:00Z"))
-    with pytest.raises(ConfigError, match="window"):
-        load_config(config_dir)
+    assert "window" in refused_story(config_dir, "mexico-cartel-intervention.yaml")
+
+
+def refused_story(config_dir: Path, file_name: str) -> str:
+    """The message of a story file that does not validate; the other stories load all the same."""
+    config = load_config(config_dir)
+    shipped = sorted(path.name for path in (SHIPPED / "stories").glob("*.yaml"))
+    assert len(config.stories) == len(shipped) - 1  # every other story is still watched
+    [message] = config.story_errors
+    assert file_name in message
+    return message
+
+
+def test_a_broken_story_never_stops_the_others_and_check_config_names_it(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    config_dir = tmp_path / "config"
+    shutil.copytree(SHIPPED, config_dir)
+    (config_dir / "stories" / "broken.yaml").write_text("slug: broken\ntitle: [unclosed\n", encoding="utf-8")
+    assert "not valid YAML" in refused_story_with_extra(config_dir, "broken.yaml")
+    result = CliRunner().invoke(app, ["check-config", "--config", str(config_dir)])
+    assert result.exit_code == 2
+    assert "broken.yaml" in result.output and "mexico-cartel-intervention" in result.output
+
+
+def refused_story_with_extra(config_dir: Path, file_name: str) -> str:
+    config = load_config(config_dir)
+    assert {s.slug for s in config.stories} == {p.stem for p in (SHIPPED / "stories").glob("*.yaml")}
+    [message] = config.story_errors
+    assert file_name in message
+    return message

@@ -101,7 +101,7 @@ def config_dir(world, tmp_path_factory):
 def first_run(world, config_dir, tmp_path_factory):
     before = request_total(world)
     started = time.perf_counter()
-    result = run_crawl(config_dir, STORY, tmp_path_factory.mktemp("run1"), "run-1", {})
+    result = run_crawl(config_dir, tmp_path_factory.mktemp("run1"), "run-1", {})
     seconds = time.perf_counter() - started
     requests = request_total(world) - before
     pages = len(manifest(result))
@@ -116,7 +116,7 @@ def first_run(world, config_dir, tmp_path_factory):
 def second_run(world, config_dir, first_run, tmp_path_factory):
     before = {site: len(records) for site, records in world.request_log.items()}
     result = run_crawl(
-        config_dir, STORY, tmp_path_factory.mktemp("run2"), "run-2", first_run.http_cache_updates
+        config_dir, tmp_path_factory.mktemp("run2"), "run-2", first_run.http_cache_updates
     )
     records = [r for site, records in world.request_log.items() for r in records[before[site] :]]
     print(
@@ -132,7 +132,7 @@ def third_run(world, config_dir, first_run, second_run, tmp_path_factory):
     world.set_state(2)
     cache = {**first_run.http_cache_updates, **second_run[0].http_cache_updates}
     later = datetime.now(UTC) + timedelta(hours=2)
-    result = run_crawl(config_dir, STORY, tmp_path_factory.mktemp("run3"), "run-3", cache, now=later)
+    result = run_crawl(config_dir, tmp_path_factory.mktemp("run3"), "run-3", cache, now=later)
     print(f"\nthird run (state 2, +2h): outcomes {result.counts}")
     return result
 
@@ -242,7 +242,7 @@ def test_warc_file_is_gzipped_per_record_and_holds_robots_and_redirects(first_ru
 
 
 def test_a_crawl_can_be_limited_to_some_outlets(world, config_dir, truth, tmp_path):
-    result = run_crawl(config_dir, STORY, tmp_path, "subset", {}, outlets=["The Liberty Ledger"])
+    result = run_crawl(config_dir, tmp_path, "subset", {}, outlets=["The Liberty Ledger"])
     ledger = urlsplit(truth["world"]["outlets"]["The Liberty Ledger"]).netloc
     assert {p["outlet"] for p in manifest(result)} == {"The Liberty Ledger"}
     # not the shard holding the first configured outlet: no query discovery, so only the outlet's host
@@ -408,7 +408,7 @@ def fault_run(fault_server, tmp_path_factory):
     write_test_config(
         directory, None, query_api=None, timeout_seconds=FAULT_TIMEOUT_SECONDS, retry_times=1, max_redirects=3
     )
-    return run_crawl(directory, STORY, tmp_path_factory.mktemp("fault-run"), "fault-run", {})
+    return run_crawl(directory, tmp_path_factory.mktemp("fault-run"), "fault-run", {})
 
 
 def test_redirect_loops_end(fault_run, fault_server):

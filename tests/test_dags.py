@@ -24,8 +24,9 @@ from aiosmtpd.controller import Controller
 
 ROOT = Path(__file__).resolve().parent.parent
 DAGS_FOLDER = ROOT / "dags"
-STORY_DAG = "framewatch_story_mexico_cartel_intervention"
-REPORT_DAG = "framewatch_report_mexico_cartel_intervention"
+INGEST_DAG = "framewatch_ingest"
+FIRST_STORY = "mexico-cartel-intervention"
+SECOND_STORY = "venezuela-boat-strikes"
 # Port 1 on loopback: nothing listens, so any attempt to reach this "database" fails at once.
 UNREACHABLE_DB = "postgresql+psycopg://nobody:nothing@127.0.0.1:1/nowhere"
 
@@ -88,18 +89,22 @@ def migrated_airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
-def test_every_story_gets_a_cycle_dag_and_a_report_dag(airflow_home):
+def test_one_ingestion_dag_serves_every_story(airflow_home):
     found = run_airflow_python(
         "emit({'errors': bag.import_errors, 'dags': sorted(bag.dags)})", airflow_environment(airflow_home)
     )
-    slugs = [
-        yaml.safe_load(p.read_text())["slug"] for p in sorted((ROOT / "config" / "stories").glob("*.yaml"))
-    ]
-    expected = {
-        f"framewatch_{kind}_{slug.replace('-', '_')}" for slug in slugs for kind in ("story", "report")
-    }
+    assert len(list((ROOT / "config" / "stories").glob("*.yaml"))) > 1
     assert found["errors"] == {}
-    assert set(found["dags"]) == expected
+    assert found["dags"] == [INGEST_DAG]
+
+
+def test_a_broken_story_file_does_not_stop_the_dag_from_parsing(airflow_home, tmp_path):
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    (config / "stories" / "broken.yaml").write_text("slug: [unclosed\n", encoding="utf-8")
+    environment = airflow_environment(airflow_home, FRAMEWATCH_CONFIG_DIR=str(config))
+    found = run_airflow_python("emit({'errors': bag.import_errors, 'dags': sorted(bag.dags)})", environment)
+    assert found["errors"] == {} and found["dags"] == [INGEST_DAG]
 
 
 def test_parsing_opens_no_connection_and_imports_no_pipeline_code(airflow_home):
@@ -131,16 +136,15 @@ def test_parsing_opens_no_connection_and_imports_no_pipeline_code(airflow_home):
         AIRFLOW_CONN_FRAMEWATCH_WAREHOUSE=UNREACHABLE_DB,
     )
     parsed = run_airflow_python(code, environment)
-    assert parsed["errors"] == {} and parsed["dags"] >= 2
+    assert parsed["errors"] == {} and parsed["dags"] == 1
     assert parsed["connects"] == []
     assert parsed["heavy"] == []
 
 
-def test_the_story_dag_has_the_promised_shape(airflow_home):
+def test_the_ingestion_dag_has_the_promised_shape(airflow_home):
     code = f"""
     from airflow.providers.smtp.notifications.smtp import SmtpNotifier
-    dag = bag.dags[{STORY_DAG!r}]
-    report = bag.dags[{REPORT_DAG!r}]
+    dag = bag.dags[{INGEST_DAG!r}]
     tasks = {{t.task_id: t for t in dag.tasks}}
     emit({{
         "catchup": dag.catchup, "max_active_runs": dag.max_active_runs, "schedule": dag.timetable.delta.total_seconds(),
@@ -150,23 +154,26 @@ def test_the_story_dag_has_the_promised_shape(airflow_home):
         "backoff": all(t.retry_exponential_backoff for t in dag.tasks),
         "timeouts": {{t.task_id: t.execution_timeout is not None for t in dag.tasks}},
         "notified": all(any(isinstance(c, SmtpNotifier) for c in (t.on_failure_callback or [])) for t in dag.tasks),
-        "outlets": {{t.task_id: [a.uri for a in t.outlets] for t in dag.tasks if t.outlets}},
-        "report_schedule": [a.uri for a in report.timetable.asset_condition.objects],
+        "trigger_rules": {{t.task_id: getattr(t.trigger_rule, "value", t.trigger_rule) for t in dag.tasks}},
     }})
     """
     shape = run_airflow_python(code, airflow_environment(airflow_home))
     assert shape["catchup"] is False and shape["max_active_runs"] == 1
-    assert shape["schedule"] == 30 * 60  # schedule_minutes of the story file
-    assert ["start", "crawl"] in shape["edges"] and ["shards", "crawl"] in shape["edges"]
-    assert ["crawl", "process"] in shape["edges"] and ["process", "framing"] in shape["edges"]
-    assert ["framing", "alert"] in shape["edges"] and ["alert", "finish"] in shape["edges"]
-    assert ["alert", "mark_new_coverage"] in shape["edges"]
-    assert shape["mapped"] == ["crawl"]
+    schedules = [
+        yaml.safe_load(p.read_text())["schedule_minutes"]
+        for p in (ROOT / "config" / "stories").glob("*.yaml")
+    ]
+    assert shape["schedule"] == min(schedules) * 60  # as often as the most demanding story asks
+    for edge in (["start", "crawl"], ["shards", "crawl"], ["crawl", "process"], ["process", "match"],
+                 ["match", "framing"], ["framing", "alert"], ["alert", "report"], ["report", "send_pending"],
+                 ["send_pending", "finish"]):  # fmt: skip
+        assert edge in shape["edges"], edge
+    # crawl fans out over outlet shards; the per-story tasks over the stories with new coverage
+    assert shape["mapped"] == ["alert", "crawl", "framing", "report"]
     assert all(retries >= 1 for retries in shape["retries"].values()) and shape["backoff"]
     assert all(shape["timeouts"].values()) and shape["notified"]
-    coverage_uri = "framewatch://stories/mexico-cartel-intervention/coverage"
-    assert shape["outlets"] == {"mark_new_coverage": [coverage_uri]}
-    assert shape["report_schedule"] == [coverage_uri]
+    # no story with new coverage skips the per-story tasks: the run still sends pending mail and closes
+    assert shape["trigger_rules"]["send_pending"] == shape["trigger_rules"]["finish"] == "none_failed"
 
 
 def test_an_airflow_smtp_connection_becomes_the_alert_smtp_url(airflow_home):
@@ -248,7 +255,7 @@ def test_a_failed_task_notifies_the_operator_by_email(migrated_airflow_home, mai
     handler, port = mail_server
     environment = airflow_environment(
         migrated_airflow_home,
-        DAG_UNDER_TEST=STORY_DAG,
+        DAG_UNDER_TEST=INGEST_DAG,
         FRAMEWATCH_CONFIG_DIR=str(ROOT / "config"),
         FRAMEWATCH_DATABASE_URL=UNREACHABLE_DB,  # start_run cannot reach the warehouse: the task fails
         FRAMEWATCH_TASK_RETRIES="0",
@@ -269,17 +276,20 @@ def missing_cycle_parts() -> list[str]:
     if not missing:
         from pipeline import cycle
 
-        stages = ("start_run", "crawl_stage", "process_stage", "framing_stage", "alert_stage", "finish_run")
+        stages = ("start_run", "crawl_stage", "process_stage", "match_stage", "framing_stage", "alert_stage",
+                  "finish_run")  # fmt: skip
         missing = [f"pipeline.cycle.{name}" for name in stages if not hasattr(cycle, name)]
     return missing
 
 
-def replay_config_dir(world, directory: Path) -> Path:
-    """A config directory for the running replay world: its outlets, the real story, an outbox."""
+def replay_config_dir(world, directory: Path, stories: tuple[str, ...]) -> Path:
+    """A config directory for the running replay world: its outlets, these real stories, an outbox."""
     from demo.world import write_config
 
     write_config(world, directory)
-    shutil.copytree(ROOT / "config" / "stories", directory / "stories")
+    (directory / "stories").mkdir()
+    for slug in stories:
+        shutil.copy(ROOT / "config" / "stories" / f"{slug}.yaml", directory / "stories")
     settings = yaml.safe_load((ROOT / "config" / "framewatch.yaml").read_text())
     settings["crawl"].update(query_api=world.gdelt_url, download_delay=0)
     settings["alerts"] = {"sender": "framewatch@framewatch.example", "outbox": str(directory / "outbox")}
@@ -288,50 +298,87 @@ def replay_config_dir(world, directory: Path) -> Path:
     return directory
 
 
+def story_truth(world, slug: str) -> set[str]:
+    """The canonical URLs of a story's coverage in the world's first state, from its truth file (a story
+    without query discovery can only find the configured outlets' articles)."""
+    discovers = yaml.safe_load((ROOT / "config" / "stories" / f"{slug}.yaml").read_text())["query_discovery"]
+    return {
+        url
+        for url, article in world.truth()["articles"].items()
+        if slug in article["stories"]
+        and "1" in article["versions"]
+        and (article["outlet_configured"] or discovers)
+    }
+
+
 @pytest.mark.slow
 def test_a_full_cycle_runs_under_dag_test_and_a_rerun_sends_nothing_twice(
     migrated_airflow_home, mail_server, replay_world, warehouse_url, tmp_path
 ):
+    """Two stories over one crawl: each story's coverage, every task timed by the data interval."""
     missing = missing_cycle_parts()
     if missing:
         pytest.skip(f"the real cycle is not complete yet: missing {', '.join(missing)}")
     handler, port = mail_server
-    config = replay_config_dir(replay_world, tmp_path / "config")
+    config = replay_config_dir(replay_world, tmp_path / "config", (FIRST_STORY, SECOND_STORY))
+    reports = tmp_path / "reports"
     environment = airflow_environment(
         migrated_airflow_home,
-        DAG_UNDER_TEST=STORY_DAG,
+        DAG_UNDER_TEST=INGEST_DAG,
         FRAMEWATCH_CONFIG_DIR=str(config),
         FRAMEWATCH_DATABASE_URL=warehouse_url,
         FRAMEWATCH_TASK_RETRIES="0",
         FRAMEWATCH_CRAWL_SHARDS="2",
+        FRAMEWATCH_REPORT_DIR=str(reports),
         AIRFLOW_CONN_FRAMEWATCH_SMTP=smtp_connection_json(port),
     )
     outcome = run_airflow_python(DAG_TEST, environment, timeout=900)
+    first_mail = sorted(m["to"] for m in handler.messages)
+    engine = sa.create_engine(warehouse_url)
+    with engine.connect() as connection:
+        fetched_twice = connection.execute(
+            sa.text("select url, count(*) from fetch_log group by url having count(*) > 1")
+        ).all()
+    engine.dispose()
     # The same data interval again (a cleared run): the same partition, nothing new, no email twice.
     rerun = run_airflow_python(DAG_TEST, environment, timeout=900)
-    # What the coverage Asset triggers in production: the story's report is rebuilt.
-    reports = tmp_path / "reports"
-    report_environment = {**environment, "DAG_UNDER_TEST": REPORT_DAG, "FRAMEWATCH_REPORT_DIR": str(reports)}
-    report_run = run_airflow_python(DAG_TEST, report_environment, timeout=300)
 
     assert outcome["state"] == "success", outcome["tasks"]
     assert outcome["tasks"]["crawl[0]"] == "success" and outcome["tasks"]["crawl[1]"] == "success"
-    assert outcome["tasks"]["mark_new_coverage[-1]"] == "success"  # coverage loaded: the Asset is updated
+    assert outcome["tasks"]["framing[0]"] == "success" and outcome["tasks"]["framing[1]"] == "success"
     engine = sa.create_engine(warehouse_url)
     with engine.connect() as connection:
-        run = connection.execute(sa.text("select run_key, status from crawl_runs")).one()
-        articles = connection.execute(sa.text("select count(*) from articles")).scalar_one()
+        run = connection.execute(
+            sa.text("select run_key, status, started_at, finished_at from crawl_runs")
+        ).one()
+        coverage = {
+            slug: set(connection.execute(
+                sa.text("select canonical_url from v_story_coverage where story_slug = :s"), {"s": slug}
+            ).scalars())
+            for slug in (FIRST_STORY, SECOND_STORY)
+        }  # fmt: skip
         sent = connection.execute(
             sa.text("select count(*) from alert_digests where status = 'sent'")
         ).scalar_one()
     engine.dispose()
-    assert run.run_key.startswith(f"{STORY_DAG}:") and run.status != "running"
-    assert articles > 0
-    subscribers = yaml.safe_load((config / "stories" / "mexico-cartel-intervention.yaml").read_text())[
-        "subscribers"
+    # The run's time is its data interval's end, never the wall clock (dag.test ran in 2025's November).
+    assert run.run_key.startswith(f"{INGEST_DAG}:2025-11-") and run.status == "finished"
+    assert str(run.started_at)[:16] == str(run.finished_at)[:16] and str(run.started_at).startswith(
+        "2025-11-"
+    )
+    for slug in (FIRST_STORY, SECOND_STORY):
+        assert coverage[slug] == story_truth(replay_world, slug), slug
+    # One crawl served both stories: no URL was fetched twice, but for the one the world moves (301) from
+    # a feed's old URL onto a page already read: it is read again so the alias reaches the warehouse.
+    moved = {url for url, a in replay_world.truth()["articles"].items() if a["fault"] == "moved-301"}
+    assert [(url, n) for url, n in fetched_twice if url not in moved or n > 2] == []
+    subscribers = [
+        address
+        for slug in (FIRST_STORY, SECOND_STORY)
+        for address in yaml.safe_load((config / "stories" / f"{slug}.yaml").read_text())["subscribers"]
     ]
-    assert sorted(m["to"] for m in handler.messages) == sorted(subscribers) and sent == len(subscribers)
+    assert first_mail == sorted(subscribers) and sent == len(subscribers)
     assert rerun["state"] == "success", rerun["tasks"]
-    assert rerun["tasks"]["mark_new_coverage[-1]"] == "skipped"  # no new coverage: no Asset event
-    assert report_run["state"] == "success", report_run["tasks"]
-    assert "<html" in (reports / "mexico-cartel-intervention.html").read_text().lower()
+    assert sorted(m["to"] for m in handler.messages) == first_mail  # nothing sent twice
+    for slug in (FIRST_STORY, SECOND_STORY):
+        assert "<html" in (reports / f"{slug}.html").read_text().lower()

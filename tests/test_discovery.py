@@ -156,11 +156,17 @@ def test_robots_sitemap_lines():
 
 
 def test_window_filter_follows_undated_entries():
-    inside, outside = discovery.split_by_window(
-        discovery.parse_sitemap(NEWS_SITEMAP).entries + (discovery.FeedEntry(url="http://a/u"),), WINDOW
-    )
-    assert [e.url for e in inside] == ["http://a.example/n/one-two-three", "http://a/u"]
-    assert [e.url for e in outside] == ["http://a.example/n/plain-url-entry"]
+    entries = discovery.parse_sitemap(NEWS_SITEMAP).entries + (discovery.FeedEntry(url="http://a/u"),)
+    inside = [e.url for e in entries if discovery.in_any_window(e.published, [WINDOW])]
+    assert inside == ["http://a.example/n/one-two-three", "http://a/u"]
+
+
+def test_an_entry_is_followed_when_any_storys_window_holds_it():
+    entries = discovery.parse_sitemap(NEWS_SITEMAP).entries
+    dated_outside = next(e for e in entries if not discovery.in_any_window(e.published, [WINDOW]))
+    later = StoryWindow(start=dated_outside.published, end=dated_outside.published + timedelta(days=1))
+    assert discovery.in_any_window(dated_outside.published, [WINDOW, later])
+    assert not discovery.in_any_window(dated_outside.published, [])
 
 
 def test_crawl_url_drops_tracking_parameters_and_fragments_only():

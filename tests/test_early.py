@@ -18,6 +18,7 @@ from pipeline.archive import MANIFEST_NAME, iter_fetched_pages
 from pipeline.config import load_config
 from pipeline.crawl import _wait, run_crawl
 from pipeline.early import RESULTS_FILE, EarlyProcessor, ManifestTail, load_results, page_key
+from pipeline.match import compile_stories
 from pipeline.process import process_page_or_quarantine, process_pages
 from schemas.records import Outcome
 from tests.test_crawl import STORY, write_test_config
@@ -43,7 +44,7 @@ def crawled(config_dir, hosts, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("crawl")
     early = EarlyProcessor(workdir / MANIFEST_NAME, hosts, workers=1)
     try:
-        result = run_crawl(config_dir, STORY, workdir, "early-1", {}, while_crawling=early.poll)
+        result = run_crawl(config_dir, workdir, "early-1", {}, while_crawling=early.poll)
         archived = len(result.manifest_path.read_text(encoding="utf-8").splitlines())
         while early.tail.line_number < archived:  # the lines the crawl wrote after the last poll
             early.poll()
@@ -55,8 +56,8 @@ def crawled(config_dir, hosts, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def story(config_dir):
-    return load_config(config_dir).story(STORY)
+def matcher(config_dir):
+    return compile_stories([load_config(config_dir).story(STORY)])
 
 
 def test_every_archived_page_has_a_saved_result_equal_to_processing_it_now(crawled, hosts):
@@ -68,25 +69,25 @@ def test_every_archived_page_has_a_saved_result_equal_to_processing_it_now(crawl
         assert known[page_key(page, hosts)] == process_page_or_quarantine(page, hosts)
 
 
-def test_the_process_stage_batch_is_the_same_with_and_without_saved_results(crawled, hosts, story):
+def test_the_process_stage_batch_is_the_same_with_and_without_saved_results(crawled, hosts, matcher):
     result, _ = crawled
     known = load_results([result.workdir / RESULTS_FILE])
-    with_saved = process_pages(iter_fetched_pages(result.manifest_path), hosts, story, known=known)
-    without = process_pages(iter_fetched_pages(result.manifest_path), hosts, story)
+    with_saved = process_pages(iter_fetched_pages(result.manifest_path), hosts, matcher, known=known)
+    without = process_pages(iter_fetched_pages(result.manifest_path), hosts, matcher)
     assert with_saved == without
     assert len(without.articles) > 30
 
 
-def test_a_saved_result_is_used_only_for_the_identical_page(crawled, hosts, story):
+def test_a_saved_result_is_used_only_for_the_identical_page(crawled, hosts, matcher):
     result, _ = crawled
     page = next(iter_fetched_pages(result.manifest_path))
     marker = Outcome("extract", "from-saved-result", page.url)
     known = {page_key(page, hosts): marker}
-    assert process_pages([page], hosts, story, known=known).counts["extract:from-saved-result"] == 1
+    assert process_pages([page], hosts, matcher, known=known).counts["extract:from-saved-result"] == 1
     changed = replace(page, body=page.body.replace(b"</p>", b" (updated)</p>", 1))
-    assert process_pages([changed], hosts, story, known=known).counts["extract:from-saved-result"] == 0
+    assert process_pages([changed], hosts, matcher, known=known).counts["extract:from-saved-result"] == 0
     other_hosts = {page.outlet: ("elsewhere.example",)}
-    assert process_pages([page], other_hosts, story, known=known).counts["extract:from-saved-result"] == 0
+    assert process_pages([page], other_hosts, matcher, known=known).counts["extract:from-saved-result"] == 0
 
 
 def test_a_missing_or_corrupt_results_file_gives_no_results(tmp_path):

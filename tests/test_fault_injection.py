@@ -57,7 +57,7 @@ SUBSCRIBERS = ("analyst@framewatch.example", "desk-editor@framewatch.example")
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 # Tables describing one run (its fetches, counts, quarantined items), not the world: they differ by design.
-PER_RUN_TABLES = {"crawl_runs", "fetch_log", "run_outcomes", "quarantine"}
+PER_RUN_TABLES = {"crawl_runs", "fetch_log", "run_outcomes", "quarantine", "story_match_runs"}
 # Wall-clock times (the crawler stamps pages with the clock) and delivery bookkeeping that legitimately
 # differ between a clean run and a recovered one; digest_key and message_id hash surrogate article ids.
 VOLATILE_COLUMNS = {
@@ -68,7 +68,7 @@ VOLATILE_COLUMNS = {
     "alert_digests": {"created_at", "sent_at", "attempts", "last_error", "digest_key", "message_id"},
     "syndication_clusters": {"cluster_key"},  # the founder's url_hash: which copy came first in a batch
 }
-SURROGATE_COLUMNS = {"id", "run_id", "first_run_id"}
+SURROGATE_COLUMNS = {"id", "run_id", "first_run_id", "last_run_id", "rematched_run_id"}
 # Hashes of whole responses, whose links carry the world's ports: compared as "present", or by failure.
 RESPONSE_HASH_COLUMNS = {("http_cache", "etag"), ("http_cache", "body_hash")}
 
@@ -306,7 +306,7 @@ class Rig:
     mailbox: Mailbox
 
     def cycle(self, run_key: str, as_of: datetime = AS_OF) -> dict:
-        return run_cycle(self.config_dir, self.db_url, STORY, run_key=run_key, as_of=as_of)
+        return run_cycle(self.config_dir, self.db_url, run_key=run_key, as_of=as_of)
 
     def content(self, digest_grouping: bool = True) -> dict[str, list]:
         return warehouse_content(self.db_url, self.world, digest_grouping)
@@ -328,14 +328,16 @@ class Rig:
             engine.dispose()
 
     def workdir(self, run_key: str) -> Path:
-        return Path(self.config_dir).parent / "warc" / STORY / run_key / "all"
+        return Path(self.config_dir).parent / "warc" / "runs" / run_key / "all"
 
 
 @contextmanager
 def rig(directory: Path, db_url: str, mailbox: Mailbox) -> Iterator[Rig]:
     """A replay world of its own (state 1, free ports) with a config for it and a warehouse."""
     with ReplayWorld(base_port=None) as world:
-        config_dir = write_demo_config(world, directory / "config", directory / "warc", directory / "outbox")
+        config_dir = write_demo_config(
+            world, directory / "config", directory / "warc", directory / "outbox", stories=[STORY]
+        )
         yield Rig(world, config_dir, db_url, mailbox)
 
 
@@ -614,7 +616,7 @@ def test_framewatch_run_reports_a_lost_database_in_one_line(
     with smtp_server(monkeypatch) as mailbox, rig(tmp_path, database, mailbox) as faulty:
         stop_database_inside_the_load(monkeypatch, throwaway_postgres)
         result = CliRunner().invoke(
-            app, ["run", "--config", str(faulty.config_dir), "--db", faulty.db_url, "--story", STORY]
+            app, ["run", "--config", str(faulty.config_dir), "--db", faulty.db_url]
         )
         assert result.exit_code == 2, result.output
         assert "error: lost the warehouse during the cycle" in result.output
@@ -692,13 +694,14 @@ def test_a_corrupt_archive_is_reported_and_its_pages_come_back_next_cycle(
 ) -> None:
     with rig(tmp_path / "faulty", f"sqlite:///{tmp_path / 'faulty.sqlite'}", mailbox) as faulty:
         config, db = faulty.config_dir, faulty.db_url
-        cycle.start_run(config, db, STORY, "corrupt", started_at=AS_OF)
-        cycle.crawl_stage(config, db, STORY, "corrupt", as_of=AS_OF)
+        cycle.start_run(config, db, "corrupt", started_at=AS_OF)
+        cycle.crawl_stage(config, db, "corrupt", as_of=AS_OF)
         unreadable = corrupt_warc(faulty.workdir("corrupt"), "corrupt")
-        cycle.process_stage(config, db, STORY, "corrupt")
+        cycle.process_stage(config, db, "corrupt")
+        cycle.match_stage(config, db, "corrupt")
         cycle.framing_stage(config, db, STORY, "corrupt")
         cycle.alert_stage(config, db, STORY, "corrupt")
-        cycle.finish_run(config, db, STORY, "corrupt")
+        cycle.finish_run(config, db, "corrupt")
 
         # Reported: counted in the run's outcomes and quarantined with the error, URL by URL.
         counted = faulty.scalar(

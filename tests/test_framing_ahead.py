@@ -34,12 +34,12 @@ def processed(tmp_path, monkeypatch, empty_database_url):
     db_url = empty_database_url
     with ReplayWorld(base_port=None) as world:
         config_dir = write_demo_config(world, tmp_path / "config", tmp_path / "warc", tmp_path / "outbox")
-        arguments = (config_dir, db_url, STORY, "ahead")
-        cycle.start_run(*arguments, started_at=AS_OF)
-        cycle.crawl_stage(*arguments, as_of=AS_OF)
-    cycle.process_stage(*arguments)
-    path = cycle.cycle_context(*arguments).workdir / cycle.MEASURED_AHEAD_FILE
-    return arguments, path
+        cycle.start_run(config_dir, db_url, "ahead", started_at=AS_OF)
+        cycle.crawl_stage(config_dir, db_url, "ahead", as_of=AS_OF)
+    cycle.process_stage(config_dir, db_url, "ahead")
+    cycle.match_stage(config_dir, db_url, "ahead")
+    path = cycle.cycle_context(config_dir, db_url, "ahead").workdir / cycle.MEASURED_AHEAD_FILE
+    return (config_dir, db_url, STORY, "ahead"), path
 
 
 def stored_tones(db_url: str) -> dict[int, float]:
@@ -62,7 +62,9 @@ def test_the_framing_stage_stores_what_the_process_stage_measured_ahead(processe
     tones = stored_tones(arguments[1])
     taken = [tone for tone in tones.values() if tone == warehouse_fields(marker)["tone"]]
     assert len(taken) == counts["framed"] > 0  # every article framed this run was measured ahead
-    assert not path.exists(), "the measures stay on disk after the framing stage stored them"
+    # Every story's framing reads the file; the run's end removes it, once the warehouse holds them all.
+    cycle.finish_run(arguments[0], arguments[1], arguments[3])
+    assert not path.exists(), "the measures stay on disk after the run that stored them finished"
 
 
 def save_measured_ahead_as(path, measured: dict, framing) -> None:
@@ -75,6 +77,7 @@ def test_without_the_file_the_framing_stage_measures_the_same_rows(processed) ->
     assert load_measured_ahead(path)
     cycle.framing_stage(*arguments)
     with_file = stored_tones(arguments[1])
+    cycle.finish_run(arguments[0], arguments[1], arguments[3])
     assert with_file and not path.exists()
     # The stored measures made stale and the file gone: the framing stage measures everything itself.
     engine = make_engine(arguments[1])

@@ -112,8 +112,10 @@ def warehouse(tmp_path_factory):
     directory = tmp_path_factory.mktemp("framing-directions")
     db_url = f"sqlite:///{directory / 'warehouse.sqlite'}"
     with ReplayWorld(base_port=None) as world:
-        config_dir = write_demo_config(world, directory / "config", directory / "warc", directory / "outbox")
-        run_cycle(config_dir, db_url, STORY, run_key="framing-directions", as_of=AS_OF)
+        config_dir = write_demo_config(
+            world, directory / "config", directory / "warc", directory / "outbox", stories=[STORY]
+        )
+        run_cycle(config_dir, db_url, run_key="framing-directions", as_of=AS_OF)
     engine = make_engine(db_url)
     yield engine
     engine.dispose()

@@ -108,7 +108,7 @@ def site():
 def hostile(site, tmp_path_factory) -> Observed:
     directory = write_hostile_config(tmp_path_factory.mktemp("hostile"), site)
     db_url = f"sqlite:///{directory / 'warehouse.sqlite'}"
-    result = run_cycle(directory, db_url, STORY, run_key="hostile-1")
+    result = run_cycle(directory, db_url, run_key="hostile-1")
     report = report_stage(directory, db_url, STORY, directory / "report.html")
     return observe(site, directory, db_url, result["run_id"], Path(report))
 
@@ -416,7 +416,7 @@ def test_the_run_finishes_and_every_fetch_has_an_outcome(hostile: Observed) -> N
     # every request the site answered is in the log: no callback died without recording its fetch
     feeds_and_sitemaps = [p for p in hostile.site.hits if p.startswith(("/feeds/", "/sitemaps/"))]
     assert all(hostile.fetched(path) for path in feeds_and_sitemaps)
-    crawl_log = (cycle_context(hostile.config_dir, hostile.db_url, STORY, "hostile-1").workdir / "all"
+    crawl_log = (cycle_context(hostile.config_dir, hostile.db_url, "hostile-1").workdir / "all"
                  / "crawl.log").read_text(encoding="utf-8")  # fmt: skip
     assert "Spider error processing" not in crawl_log
 
@@ -444,7 +444,7 @@ def test_full_disk_under_the_archive_is_recorded_and_loses_nothing(hostile: Obse
     warehouse keeps every article of the earlier run."""
     run_key = "hostile-full-disk"
     warc = (
-        cycle_context(hostile.config_dir, hostile.db_url, STORY, run_key).workdir
+        cycle_context(hostile.config_dir, hostile.db_url, run_key).workdir
         / "all"
         / f"{run_key}.warc.gz"
     )
@@ -452,7 +452,7 @@ def test_full_disk_under_the_archive_is_recorded_and_loses_nothing(hostile: Obse
     warc.symlink_to(full_archive_disk)
     before = set(hostile.articles)
     # an hour later (UTC now + 1h) feeds and fresh articles are re-checked and have to be archived
-    result = run_cycle(hostile.config_dir, hostile.db_url, STORY, run_key=run_key)
+    result = run_cycle(hostile.config_dir, hostile.db_url, run_key=run_key)
     fetch_counts = result["counts"]["fetch"]
     assert fetch_counts.get("archive-write-failed", 0) > 0
     after = observe(hostile.site, hostile.config_dir, hostile.db_url, result["run_id"],

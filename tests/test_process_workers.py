@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from pipeline.config import load_story
 from pipeline.extract import _language_identifier
+from pipeline.match import compile_stories
 from pipeline.process import process_pages, results_in_input_order
 from pipeline.workers import MIN_PAGES_FOR_WORKERS, map_in_order, mapped_in_background
 from schemas.records import FetchedPage
@@ -53,27 +54,27 @@ def pages() -> list[FetchedPage]:
 
 
 @pytest.fixture(scope="module")
-def story():
-    return load_story(STORY_FILE)
+def matcher():
+    return compile_stories([load_story(STORY_FILE)])
 
 
-def test_workers_give_the_same_batch_as_one_process(pages, story) -> None:
+def test_workers_give_the_same_batch_as_one_process(pages, matcher) -> None:
     hosts = {"Outlet": (HOST,)}
-    in_workers = process_pages(iter(pages), hosts, story, workers=2)
-    in_process = process_pages(iter(pages), hosts, story, workers=1)
+    in_workers = process_pages(iter(pages), hosts, matcher, workers=2)
+    in_process = process_pages(iter(pages), hosts, matcher, workers=1)
     assert len(in_workers.articles) == len(pages) - 1
     assert in_workers == in_process
 
 
-def test_a_page_that_breaks_in_a_worker_is_quarantined_alone(pages, story) -> None:
-    batch = process_pages(iter(pages), {"Outlet": (HOST,)}, story, workers=2)
+def test_a_page_that_breaks_in_a_worker_is_quarantined_alone(pages, matcher) -> None:
+    batch = process_pages(iter(pages), {"Outlet": (HOST,)}, matcher, workers=2)
     assert [q.url for q in batch.quarantined] == [broken_page().url]
     assert batch.quarantined[0].error.startswith("TypeError")
     assert batch.counts["extract:quarantined"] == 1
     assert {a.canonical_url for a in batch.articles} == {p.url for p in pages if p.body is not None}
 
 
-def test_one_text_at_two_urls_keeps_the_same_url_whichever_was_fetched_first(story) -> None:
+def test_one_text_at_two_urls_keeps_the_same_url_whichever_was_fetched_first(matcher) -> None:
     # Fetch order within a run is the crawler's concurrency: the kept article must not follow it.
     def copy_at(path: str, minutes: int) -> FetchedPage:
         page = article_page(1)
@@ -88,7 +89,7 @@ def test_one_text_at_two_urls_keeps_the_same_url_whichever_was_fetched_first(sto
     for short_first in (True, False):
         pages = [copy_at("/news/story-1.html", 1 if short_first else 2),
                  copy_at("/news/2025/story-1-updated.html", 2 if short_first else 1)]  # fmt: skip
-        batch = process_pages(pages, hosts, story, workers=1)
+        batch = process_pages(pages, hosts, matcher, workers=1)
         assert [a.canonical_url for a in batch.articles] == [f"http://{HOST}/news/story-1.html"]
         assert batch.articles[0].aliases == (
             f"http://{HOST}/news/story-1.html",
@@ -129,10 +130,10 @@ def test_a_process_that_loses_a_page_is_an_error_not_a_short_batch() -> None:
         list(results_in_input_order(iter(items), lambda pages: [f"processed {p}" for p in pages][:1]))
 
 
-def test_the_language_model_is_loaded_once_before_the_workers_are_forked(pages, story) -> None:
+def test_the_language_model_is_loaded_once_before_the_workers_are_forked(pages, matcher) -> None:
     # Workers forked after the load share the parent's model instead of each loading it (~0.6 s).
     _language_identifier.cache_clear()
-    process_pages(iter(pages), {"Outlet": (HOST,)}, story, workers=2)
+    process_pages(iter(pages), {"Outlet": (HOST,)}, matcher, workers=2)
     assert _language_identifier.cache_info().currsize == 1  # loaded here, not only in the workers
 
 

@@ -14,7 +14,7 @@ CONFIG_DIR = Path(__file__).parents[1] / "config"
 
 
 def test_requests_for_articles_share_one_callback_that_scrapy_keeps_its_check_for() -> None:
-    spider = NewsSpider(config_dir=str(CONFIG_DIR), story_slug="mexico-cartel-intervention")
+    spider = NewsSpider(config_dir=str(CONFIG_DIR))
     first = spider._request("http://127.0.0.1:1/a", spider.parse_article, "Outlet", "article")
     assert is_generator_with_return_value(first.callback) is False  # Scrapy parses the source here
     assert first.callback in _generator_callbacks_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import yaml
@@ -50,14 +51,34 @@ def write_config(world, directory: str | Path) -> Path:
 
 
 DEMO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "demo"
+FIRST_STORY = "mexico-cartel-intervention"
 
 
-def write_demo_config(world, directory: str | Path, archive_dir: str | Path, outbox: str | Path) -> Path:
-    """A complete config dir for the running world: config/demo with the world's ports and these paths."""
+def demo_story_slugs() -> list[str]:
+    return sorted(path.stem for path in (DEMO_CONFIG / "stories").glob("*.yaml"))
+
+
+def add_demo_story(config_dir: str | Path, slug: str) -> Path:
+    """Copy config/demo/stories/<slug>.yaml into a config dir: a story added to a running config."""
+    source = DEMO_CONFIG / "stories" / f"{slug}.yaml"
+    target = Path(config_dir) / "stories" / source.name
+    target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    return target
+
+
+def write_demo_config(
+    world,
+    directory: str | Path,
+    archive_dir: str | Path,
+    outbox: str | Path,
+    stories: Iterable[str] | None = None,
+) -> Path:
+    """A complete config dir for the running world: config/demo with the world's ports and these paths,
+    with every story of config/demo/stories, or only the slugs in ``stories``."""
     directory = Path(directory)
     (directory / "stories").mkdir(parents=True, exist_ok=True)
-    for story in (DEMO_CONFIG / "stories").glob("*.yaml"):
-        (directory / "stories" / story.name).write_text(story.read_text(encoding="utf-8"), encoding="utf-8")
+    for slug in demo_story_slugs() if stories is None else stories:
+        add_demo_story(directory, slug)
     settings = yaml.safe_load((DEMO_CONFIG / "framewatch.yaml").read_text(encoding="utf-8"))
     settings["crawl"]["query_api"] = world.gdelt_url
     settings["alerts"]["outbox"] = str(outbox)

@@ -1,4 +1,7 @@
-"""The news spider: finds a story's articles through feeds, sitemaps, homepages and a query API.
+"""The news spider: finds the outlets' articles through feeds, sitemaps, homepages and a query API.
+
+One crawl serves every configured story: an entry is followed when its date lies inside at least one
+story's window (or it has none), and the query API is asked once per story that uses it.
 
 It stays thin: every decision (what a feed says, which entries are in the story window, whether an
 article is due for a re-check, whether an address is safe) is a function in ``pipeline.discovery`` or
@@ -46,13 +49,13 @@ class ArticleLead:
 class NewsSpider(scrapy.Spider):
     name = "news"
 
-    def __init__(self, config_dir: str, story_slug: str, outlets: str = "", **kwargs):
+    def __init__(self, config_dir: str, outlets: str = "", **kwargs):
         super().__init__(**kwargs)
         self.config = load_config(config_dir)
-        self.story = self.config.story(story_slug)
         wanted = {name for name in outlets.split("\n") if name}
         self.outlets = [o for o in self.config.outlets if not wanted or o.name in wanted]
-        self.asks_query_api = self.config.asks_query_api(self.story, wanted)
+        self.asks_query_api = self.config.asks_query_api(wanted)
+        self.windows = [story.window for story in self.config.stories]  # entries any story could want
         self.requested: set[str] = set()
         self.fallback_leads: dict[str, ArticleLead] = {}
         self.articles_per_outlet: Counter[str] = Counter()
@@ -85,7 +88,12 @@ class NewsSpider(scrapy.Spider):
 
     def _query_urls(self) -> list[str]:
         api = self.config.settings.crawl.query_api
-        return discovery.query_api_urls(str(api), self.story) if api and self.asks_query_api else []
+        if not (api and self.asks_query_api):
+            return []
+        urls = (
+            url for story in self.config.query_stories() for url in discovery.query_api_urls(str(api), story)
+        )
+        return list(dict.fromkeys(urls))
 
     def on_robots_parsed(self, robotparser, request: Request) -> None:
         """robots.txt ``Sitemap:`` lines of a configured outlet (read by Scrapy's robots middleware)."""
@@ -152,7 +160,7 @@ class NewsSpider(scrapy.Spider):
         hits, error = discovery.parse_query_hits(response.body) if response.status == 200 else ([], None)
         yield self._event(response, outlet, kind, error.split(":")[0] if error else None, error)
         for hit in hits:
-            if not discovery.in_window(hit.entry, self.story.window):
+            if not discovery.in_any_window(hit.entry.published, self.windows):
                 self.crawler.stats.inc_value("framewatch/skipped/out-of-window")
                 continue
             yield from self._query_hit(hit)
@@ -228,7 +236,7 @@ class NewsSpider(scrapy.Spider):
 
     # Following leads ------------------------------------------------------------------------------------
     def _follow(self, entry: FeedEntry, outlet: str, via: str) -> Iterator[Request]:
-        if not discovery.in_window(entry, self.story.window):
+        if not discovery.in_any_window(entry.published, self.windows):
             self.crawler.stats.inc_value("framewatch/skipped/out-of-window")
             return
         yield from self._article_requests(discovery.crawl_url(entry.url), ArticleLead(outlet, via, entry))
