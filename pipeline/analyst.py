@@ -107,7 +107,7 @@ STORY_COVERAGE = table(
 
 HEADLINE_CHANGES = table(
     "v_headline_changes",
-    column("article_id", Integer), column("outlet_name", String), column("canonical_url", String),
+    column("story_slug", String), column("article_id", Integer), column("outlet_name", String), column("canonical_url", String),
     column("old_headline", String), column("new_headline", String), column("changed_at", UtcDateTime()),
 )  # fmt: skip
 
@@ -350,10 +350,9 @@ def syndication_groups(connection: Connection, story_slug: str) -> tuple[Syndica
 
 
 def headline_edits_query(story_slug: str) -> Select:
-    story_articles = select(STORY_COVERAGE.c.article_id).where(in_story(story_slug))
     return (
         select(HEADLINE_CHANGES)
-        .where(HEADLINE_CHANGES.c.article_id.in_(story_articles))
+        .where(HEADLINE_CHANGES.c.story_slug == story_slug)
         .order_by(HEADLINE_CHANGES.c.changed_at, HEADLINE_CHANGES.c.article_id)
     )
 

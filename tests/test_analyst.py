@@ -30,7 +30,14 @@ from pipeline.analyst import (
 from pipeline.compare import as_csv, as_json, as_rich_table
 from pipeline.framing_store import compute_story_framing
 from pipeline.report import render_report
-from tests.framing_warehouse import ARTICLES, HOSTILE_HEADLINE, SLUG, build_warehouse, table_contents
+from tests.framing_warehouse import (
+    ARTICLES,
+    HOSTILE_HEADLINE,
+    SLUG,
+    build_warehouse,
+    story_config,
+    table_contents,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 INJECTION = "x' OR 1=1 --"
@@ -90,6 +97,27 @@ def test_report_renders_from_the_warehouse_with_markup_escaped(framed: sa.Engine
     assert len(data.frames) == 15 * len(data.outlets)
     assert any(q.name and "Sheinbaum" in q.name for q in data.quoted)
     assert any(row.term == "soberanía" for row in data.distinctive_terms if row.outlet == "Diario del Norte")
+
+
+def test_headline_changes_name_the_story_of_each_edit(framed: sa.Engine) -> None:
+    """Issue 23: v_headline_changes has story_slug, one row per story the edited article is relevant to."""
+    from pipeline.load import load_story
+    from schemas.models import StoryArticle
+
+    other = story_config().model_copy(update={"slug": "other-story", "title": "Another story"})
+    with framed.begin() as connection:
+        other_id = load_story(connection, other)
+        rows = connection.execute(sa.select(StoryArticle.article_id, StoryArticle.scored_at)).all()
+        copies = [
+            {"story_id": other_id, "article_id": r.article_id, "relevance_score": 0.0, "is_relevant": False,
+             "evidence": {}, "scored_at": r.scored_at}
+            for r in rows
+        ]  # fmt: skip
+        connection.execute(sa.insert(StoryArticle), copies)
+    with framed.connect() as connection:
+        edits = connection.execute(sa.text("SELECT story_slug, new_headline FROM v_headline_changes")).all()
+    # The article is not relevant to the other story, so its edit is listed under this story only.
+    assert [tuple(edit) for edit in edits] == [(SLUG, HOSTILE_HEADLINE)]
 
 
 def test_a_hostile_story_slug_returns_nothing_and_breaks_nothing(framed: sa.Engine, tmp_path: Path) -> None:
