@@ -96,7 +96,28 @@ def test_report_renders_from_the_warehouse_with_markup_escaped(framed: sa.Engine
     ]
     assert len(data.frames) == 15 * len(data.outlets)
     assert any(q.name and "Sheinbaum" in q.name for q in data.quoted)
-    assert any(row.term == "soberanía" for row in data.distinctive_terms if row.outlet == "Diario del Norte")
+    # This small world has no term above the threshold the report states, so none is shown.
+    assert data.distinctive_terms == () and "No term is distinctive at that threshold." in html
+
+
+def test_distinctive_words_respect_the_threshold_and_leave_out_the_outlets_own_name(framed: sa.Engine) -> None:
+    """Issue 23: the report showed terms below its own threshold and outlets' names as distinctive."""
+    from pipeline.analyst import DISTINCTIVE_Z, distinctive_term_rows
+    from schemas.models import Outlet, OutletStoryTerm, Story
+
+    with framed.begin() as connection:
+        connection.execute(sa.delete(OutletStoryTerm))
+        story_id = connection.execute(sa.select(Story.id).where(Story.slug == SLUG)).scalar_one()
+        outlet_id = connection.execute(sa.select(Outlet.id).where(Outlet.name == "Diario del Norte")).scalar_one()
+        terms = [("soberanía", 3.1), ("diario norte", 2.9), ("norte", 2.5), ("injerencia", DISTINCTIVE_Z), ("invasión", 1.5)]
+        connection.execute(
+            sa.insert(OutletStoryTerm),
+            [{"story_id": story_id, "outlet_id": outlet_id, "term": term, "z_score": z, "rank": rank}
+             for rank, (term, z) in enumerate(terms, start=1)],
+        )  # fmt: skip
+    with framed.connect() as connection:
+        rows = distinctive_term_rows(connection, SLUG)
+    assert [(row.outlet, row.term) for row in rows] == [("Diario del Norte", "soberanía")]
 
 
 def test_headline_changes_name_the_story_of_each_edit(framed: sa.Engine) -> None:
