@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -224,10 +225,11 @@ def test_analyst_role_reads_the_views_and_no_table(framed: sa.Engine, analyst_ro
 # --- The commands, run as a user would (SQLite warehouse file) --------------------------------------
 
 
-def framewatch(*args: str) -> subprocess.CompletedProcess:
+def framewatch(*args: str, columns: int | None = None) -> subprocess.CompletedProcess:
+    width = {"COLUMNS": str(columns)} if columns else {}
     return subprocess.run(
         [sys.executable, "-m", "pipeline.cli", *args], cwd=ROOT, capture_output=True, text=True,
-        env={**os.environ}, timeout=300,
+        env={**os.environ, **width}, timeout=300,
     )  # fmt: skip
 
 
@@ -239,6 +241,49 @@ def test_compare_command_prints_json(framed: sa.Engine, warehouse_url: str) -> N
     result = framewatch("compare", "--story", SLUG, "--format", "json", "--db", warehouse_url)
     assert result.returncode == 0, result.stderr
     assert {row["outlet"] for row in json.loads(result.stdout)} >= {"Diario del Norte", "Capital Ledger"}
+
+
+@sqlite_only
+@pytest.mark.parametrize("columns", [80, 120])
+def test_compare_fits_the_terminal_and_explains_its_scales(framed, warehouse_url, columns: int) -> None:
+    """Issue 23: at 80 columns every cell was cut to "Outl…"; now nothing is cut and no line is too long."""
+    result = framewatch("compare", "--story", SLUG, "--db", warehouse_url, columns=columns)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    assert "…" not in result.stdout
+    text = " ".join(" ".join(line.strip(" │┃").split()) for line in lines)
+    for outlet in ("Diario", "Capital", "Continental", "Harbor"):  # wrapped cells may split a name
+        assert re.search(rf"(^|│ ){outlet}\b", result.stdout, flags=re.MULTILINE)
+    assert "_" not in result.stdout  # frame and voice kinds in words, not codes
+    if columns == 80:  # the long format: one block per outlet, nothing split across cells
+        assert "main frame: External regulation and reputation" in text and "mexican government" in text
+    assert "Tone: -1 negative to +1 positive" in text and "a stem matching any ending" in text
+
+
+@sqlite_only
+def test_compare_with_chosen_columns_shows_only_those(framed, warehouse_url) -> None:
+    result = framewatch("compare", "--story", SLUG, "--db", warehouse_url, "--columns", "outlet,mean_certainty",
+                        columns=80)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    header = next(line for line in result.stdout.splitlines() if "Outlet" in line)
+    assert "Certainty" in header and "Tone" not in header and "Loaded" not in header
+    refused = framewatch("compare", "--story", SLUG, "--db", warehouse_url, "--columns", "outlet,tone")
+    assert refused.returncode == 2 and "unknown column(s) tone" in refused.stderr
+
+
+@sqlite_only
+def test_an_empty_compare_says_why(framed, warehouse_url) -> None:
+    from pipeline.load import load_story
+
+    with framed.begin() as connection:
+        load_story(connection, story_config().model_copy(update={"slug": "quiet-story", "title": "Quiet"}))
+    result = framewatch("compare", "--story", "quiet-story", "--db", warehouse_url, columns=80)
+    assert result.returncode == 0, result.stderr
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    text = " ".join(result.stdout.split())
+    assert "No article matches this story yet. Its window is 2025-" in text
+    assert "no cycle has run for it yet" in text and "framewatch run --story quiet-story" in text
 
 
 @sqlite_only
