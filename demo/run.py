@@ -78,7 +78,18 @@ def main() -> int:
     console.print(
         f"[bold]query it[/bold] sqlite3 {DEMO_DATABASE} 'select outlet_name, headline from v_story_coverage'"
     )
+    print_next_steps()
     return 0
+
+
+def print_next_steps() -> None:
+    """How to get the `framewatch` command on the PATH, and the first query to try (README, "Analyst
+    quick start")."""
+    venv = ROOT / ".venv"
+    console.print(
+        f"[bold]framewatch command[/bold] source {venv / 'bin' / 'activate'}   (or call {venv / 'bin' / 'framewatch'})"
+    )
+    console.print(f"[bold]then try[/bold] framewatch compare --story {STORY} --db sqlite:///{DEMO_DATABASE}")
 
 
 def print_comparison(url: str) -> None:
