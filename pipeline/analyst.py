@@ -156,7 +156,27 @@ def read_only_engine(url: str) -> Engine:
     if "v_story_coverage" not in views:
         engine.dispose()
         raise WarehouseUnavailable("the warehouse has no analyst views yet: run `framewatch db upgrade`")
+    behind = migrations_behind(engine, url)
+    if behind:
+        engine.dispose()
+        raise WarehouseUnavailable(
+            f"the warehouse is at migration {behind[0]}, this framewatch reads {behind[1]}: "
+            "run `framewatch db upgrade` (it only adds; nothing stored is lost)"
+        )
     return engine
+
+
+def migrations_behind(engine: Engine, url: str) -> tuple[str, str] | None:
+    """(current, head) when the warehouse's schema is older than this code's migrations, else None."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from schemas.database import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    return (current or "none", head) if current != head and head is not None else None
 
 
 def story_title(connection: Connection, story_slug: str) -> str:

@@ -309,3 +309,35 @@ def test_grant_analyst_command_on_sqlite_says_it_needs_postgresql(tmp_path: Path
     result = framewatch("db", "grant-analyst", "reader", "--db", f"sqlite:///{tmp_path / 'w.sqlite'}")
     assert result.returncode == 2
     assert "needs PostgreSQL" in result.stderr and "Traceback" not in result.stderr
+
+
+@sqlite_only
+def test_a_warehouse_behind_the_code_asks_for_an_upgrade_and_an_upgrade_brings_it_back(framed, warehouse_url) -> None:
+    """Issue 23: reading an older warehouse failed with "no such column"; it now says what to run.
+    Also runs migration 0005's downgrade and upgrade."""
+    from alembic import command
+
+    from pipeline.analyst import WarehouseUnavailable, read_only_engine
+    from schemas.database import alembic_config, upgrade_database
+
+    command.downgrade(alembic_config(warehouse_url), "0004")
+    with pytest.raises(WarehouseUnavailable, match=r"at migration 0004, .* run `framewatch db upgrade`"):
+        read_only_engine(warehouse_url)
+    upgrade_database(warehouse_url)
+    engine = read_only_engine(warehouse_url)
+    with engine.connect() as connection:
+        assert [edit.new_headline for edit in report_data(connection, SLUG).headline_edits] == [HOSTILE_HEADLINE]
+    engine.dispose()
+
+
+@sqlite_only
+def test_an_empty_report_says_why(framed, warehouse_url, tmp_path: Path) -> None:
+    from pipeline.load import load_story
+
+    with framed.begin() as connection:
+        load_story(connection, story_config().model_copy(update={"slug": "quiet-story", "title": "Quiet"}))
+    out = tmp_path / "quiet.html"
+    result = framewatch("report", "--story", "quiet-story", "--out", str(out), "--db", warehouse_url)
+    assert result.returncode == 0, result.stderr
+    page = out.read_text(encoding="utf-8")
+    assert '<p class="empty-reason">No article matches this story yet.' in page and "no cycle has run" in page
