@@ -409,9 +409,17 @@ def _clean(value: str | None) -> str:
     return header_safe(value)
 
 
+def reading_order(entries: Sequence[DigestEntry]) -> list[DigestEntry]:
+    """The entries as the digest lists them: headline changes, then each coverage group in turn."""
+    changed = sorted((e for e in entries if e.previous_headline is not None), key=publication_order)
+    new = [e for group in coverage_groups([e for e in entries if e.previous_headline is None]) for e in group.entries]
+    return changed + new
+
+
 def digest_subject(digest: Digest) -> str:
     count = len(digest.entries)
-    lead = digest.entries[0].headline if digest.entries else ""
+    # The subject leads with the digest's first item, as the body lists them.
+    lead = reading_order(digest.entries)[0].headline if digest.entries else ""
     if len(lead) > SUBJECT_HEADLINE_CHARS:
         lead = lead[: SUBJECT_HEADLINE_CHARS - 1] + "…"
     noun = "update" if count == 1 else "updates"

@@ -17,6 +17,8 @@ import typer
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
+    from schemas.framing_records import OutletComparison
+
 app = typer.Typer(
     name="framewatch",
     help="Watch news stories across outlets, load the coverage into a warehouse and compare its framing.",
@@ -224,7 +226,7 @@ def compare(
 
     from rich.console import Console
 
-    from pipeline.analyst import comparison, empty_coverage_reason, story_title
+    from pipeline.analyst import comparison, discovered_outlets, empty_coverage_reason, story_title
     from pipeline.compare import (
         COLUMNS,
         NARROW_COLUMNS,
@@ -244,6 +246,7 @@ def compare(
         title = story_title(connection, story)
         rows = comparison(connection, story)
         reason = None if rows else empty_coverage_reason(connection, story)
+        discovered = discovered_outlets(connection)
     if output_format is not CompareFormat.table:
         typer.echo(as_csv(rows) if output_format is CompareFormat.csv else as_json(rows), nl=False)
         if reason:
@@ -251,6 +254,7 @@ def compare(
         return
     console = Console()
     width = console.width
+    rows = marked_discovered(rows, discovered)
     if reason:
         typer.echo(f"{title}\n\n" + "\n".join(textwrap.wrap(reason, width)))
         return
@@ -261,6 +265,15 @@ def compare(
         console.print(as_rich_table(rows, title=title, columns=chosen or default))
         typer.echo("")
     typer.echo(legend_text(width))
+
+
+def marked_discovered(
+    rows: tuple[OutletComparison, ...], discovered: frozenset[str]
+) -> tuple[OutletComparison, ...]:
+    """Outlets found by query discovery, not configured, carry "(discovered)" on the terminal."""
+    from dataclasses import replace
+
+    return tuple(replace(r, outlet=f"{r.outlet} (discovered)") if r.outlet in discovered else r for r in rows)
 
 
 @app.command("report")

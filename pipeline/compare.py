@@ -132,7 +132,8 @@ LEGEND = (
     "Both are measured with each language's own word lists: compare them within a language. "
     "Main frame: the Media Frames Corpus dimension with the largest mean share. "
     "Loaded terms: most used; a term ending in * is a stem matching any ending. "
-    "Voices: who is quoted, by kind, with counts. —: not measured."
+    "Voices: who is quoted, by kind, with counts. —: not measured. "
+    "(discovered): an outlet found by query discovery, not configured, named by its web address."
 )
 
 

@@ -19,6 +19,7 @@ from pipeline.alert import (
     DigestEntry,
     OutboxTransport,
     SmtpTransport,
+    digest_subject,
     queue_digests,
     render_digest,
     send_pending_digests,
@@ -355,6 +356,7 @@ def test_a_digest_lists_coverage_in_publication_order_with_copies_under_their_or
     digest = Digest(1, "k", "mexico-cartel-intervention", "Boots on the ground", SUBSCRIBER, "<k@framewatch.alerts>",
                     CYCLE_1, entries)  # fmt: skip
     text, html = render_digest(digest, "desk@framewatch.example")
+    assert digest_subject(digest) == "[framewatch] Boots on the ground: 5 updates — Wire original"
     order = [line.strip(" *") for line in text.splitlines() if line.lstrip().startswith("* ")]
     assert order == [
         "[FIRST FROM THIS OUTLET] Wire original", "[FIRST FROM THIS OUTLET] Copy of the wire", "Midday story",

@@ -341,3 +341,16 @@ def test_an_empty_report_says_why(framed, warehouse_url, tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     page = out.read_text(encoding="utf-8")
     assert '<p class="empty-reason">No article matches this story yet.' in page and "no cycle has run" in page
+
+
+@sqlite_only
+def test_compare_marks_discovered_outlets(framed, warehouse_url) -> None:
+    from schemas.models import Outlet
+
+    with framed.begin() as connection:
+        connection.execute(sa.update(Outlet).where(Outlet.name == "Harbor Post").values(discovered=True))
+    result = framewatch("compare", "--story", SLUG, "--db", warehouse_url, columns=80)
+    assert result.returncode == 0, result.stderr
+    assert "Harbor Post (discovered) (" in result.stdout and "Capital Ledger (discovered)" not in result.stdout
+    exported = framewatch("compare", "--story", SLUG, "--db", warehouse_url, "--format", "json")
+    assert "Harbor Post" in {row["outlet"] for row in json.loads(exported.stdout)}  # data stays as stored
