@@ -92,10 +92,11 @@ def shipped_copy(tmp_path: Path) -> Path:
 def test_a_story_saved_as_yml_is_read(tmp_path: Path) -> None:
     """Issue 23: a story saved as .yml was ignored while check-config passed."""
     config_dir = shipped_copy(tmp_path)
+    before = [s.slug for s in load_config(config_dir).stories]
     story = config_dir / "stories" / "mexico-cartel-intervention.yaml"
     second = story.read_text().replace("slug: mexico-cartel-intervention", "slug: second-story")
     (config_dir / "stories" / "second-story.yml").write_text(second)
-    assert [s.slug for s in load_config(config_dir).stories] == ["mexico-cartel-intervention", "second-story"]
+    assert [s.slug for s in load_config(config_dir).stories] == sorted([*before, "second-story"])
 
 
 def test_one_story_saved_as_both_yaml_and_yml_is_refused(tmp_path: Path) -> None:
