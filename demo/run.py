@@ -104,6 +104,7 @@ def main() -> int:
     console.print(
         f"[bold]query it[/bold] sqlite3 {DEMO_DATABASE} 'select outlet_name, headline from v_story_coverage'"
     )
+    print_next_steps()
     return 0
 
 
@@ -129,6 +130,18 @@ def print_stories(config_dir: Path, url: str) -> None:
             console.print(as_rich_table(story_overview(connection, load_config(config_dir).stories)))
     finally:
         engine.dispose()
+
+
+def print_next_steps() -> None:
+    """How to get the `framewatch` command on the PATH, and the first query to try (README, "Analyst
+    quick start")."""
+    venv = ROOT / ".venv"
+    console.print(
+        f"[bold]framewatch command[/bold] source {venv / 'bin' / 'activate'}   (or call {venv / 'bin' / 'framewatch'})"
+    )
+    console.print(
+        f"[bold]then try[/bold] framewatch compare --story {FIRST_STORIES[0]} --db sqlite:///{DEMO_DATABASE}"
+    )
 
 
 def print_comparison(url: str, slug: str) -> None:

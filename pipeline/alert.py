@@ -198,6 +198,10 @@ class DigestEntry:
     framing: str | None
     first_from_outlet: bool
     previous_headline: str | None  # set when this entry announces a headline change
+    # The syndication cluster this article belongs to (None: in none) and whether it is a copy in it:
+    # a digest lists each original with its copies.
+    cluster_id: int | None = None
+    is_copy: bool = False
 
 
 @dataclass(frozen=True)
@@ -269,8 +273,19 @@ def _entry(connection: Session, story_id: int | None, item: AlertItem) -> Digest
         published_at=article.published_at, url=web_link(article.canonical_url), relevance=relevance,
         syndication=syndication_note(connection, article.id), framing=framing_summary(connection, article.id),
         first_from_outlet=item.kind == NEW_COVERAGE and _is_first_from_outlet(connection, story_id, article),
-        previous_headline=previous,
+        previous_headline=previous, **_cluster_of(connection, article.id),
     )  # fmt: skip
+
+
+def _cluster_of(connection: Session, article_id: int) -> dict[str, Any]:
+    member = connection.execute(
+        select(SyndicationMember.cluster_id, SyndicationMember.is_original).where(
+            SyndicationMember.article_id == article_id
+        )
+    ).one_or_none()
+    if member is None:
+        return {"cluster_id": None, "is_copy": False}
+    return {"cluster_id": member.cluster_id, "is_copy": not member.is_original}
 
 
 def web_link(url: str) -> str:
@@ -290,17 +305,17 @@ def _headlines(connection: Session, item: AlertItem, article: Article) -> tuple[
 
 
 def _is_first_from_outlet(connection: Session, story_id: int | None, article: Article) -> bool:
-    """True when no relevant article of the same outlet was seen earlier for this story."""
+    """True when no relevant article of the same outlet was published earlier for this story (first
+    sighting stands in for an unknown publication time)."""
+    when = func.coalesce(Article.published_at, Article.first_seen_at)
+    this = article.published_at or article.first_seen_at
     earlier = connection.execute(
         select(func.count())
         .select_from(StoryArticle)
         .join(Article, Article.id == StoryArticle.article_id)
         .where(StoryArticle.story_id == story_id, StoryArticle.is_relevant.is_(True))
         .where(Article.outlet_id == article.outlet_id, Article.id != article.id)
-        .where(
-            (Article.first_seen_at < article.first_seen_at)
-            | and_(Article.first_seen_at == article.first_seen_at, Article.id < article.id)
-        )
+        .where((when < this) | and_(when == this, Article.id < article.id))
     ).scalar_one()
     return earlier == 0
 
@@ -329,9 +344,9 @@ def framing_summary(connection: Session, article_id: int) -> str | None:
     framing = connection.get(ArticleFraming, article_id)
     if framing is None:
         return None
-    parts = [f"tone {framing.tone:+.2f}", f"certainty {framing.certainty:.2f}"]
+    parts = [f"tone {framing.tone:+.2f}", f"certainty {framing.certainty:+.2f}"]
     if framing.primary_frame:
-        parts.append(f"frame: {framing.primary_frame}")
+        parts.append(f"frame: {frame_label(framing.primary_frame)}")
     terms = loaded_term_names(framing.loaded_terms)
     if terms:
         parts.append("loaded terms: " + ", ".join(terms[:5]))
@@ -359,11 +374,60 @@ def _template_environment() -> Environment:
     )
 
 
-def render_digest(digest: Digest) -> tuple[str, str]:
-    """The plain-text and HTML bodies of a digest."""
+def frame_label(key: str) -> str:
+    """A frame dimension in words ("Security and defense"), as the codebook names it."""
+    from pipeline.framing_lexicon import load_frames
+
+    frames = load_frames().frames
+    return frames[key].label if key in frames else key.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class CoverageGroup:
+    """An original with the copies of it in this digest (or the copies alone, when the original was
+    announced before), in publication order."""
+
+    entries: tuple[DigestEntry, ...]
+
+    @property
+    def copies_only(self) -> bool:
+        return all(entry.is_copy for entry in self.entries)
+
+
+def publication_order(entry: DigestEntry) -> tuple:
+    """Oldest first; undated entries last, by outlet and headline so the order is stable."""
+    return (entry.published_at is None, entry.published_at or datetime.max.replace(tzinfo=UTC),
+            entry.outlet, entry.headline)  # fmt: skip
+
+
+def coverage_groups(entries: Sequence[DigestEntry]) -> list[CoverageGroup]:
+    """New coverage grouped by syndication cluster, originals first, groups by their first publication."""
+    groups: dict[object, list[DigestEntry]] = {}
+    for entry in sorted(entries, key=publication_order):
+        key = entry.cluster_id if entry.cluster_id is not None else ("own", entry.url, entry.headline)
+        groups.setdefault(key, []).append(entry)
+    ordered = [
+        sorted(members, key=lambda e: (e.is_copy, publication_order(e))) for members in groups.values()
+    ]
+    ordered.sort(key=lambda members: min(publication_order(e) for e in members))
+    return [CoverageGroup(tuple(members)) for members in ordered]
+
+
+def render_digest(digest: Digest, sender: str = "the framewatch operator") -> tuple[str, str]:
+    """The plain-text and HTML bodies of a digest: headline changes, then new coverage in publication
+    order, each original with its copies, with the outlets covering the story for the first time named
+    at the top, and a footer on how to stop or change the subscription."""
     environment = _template_environment()
-    context = {"digest": digest, "new_entries": [e for e in digest.entries if e.previous_headline is None],
-               "changed_entries": [e for e in digest.entries if e.previous_headline is not None]}  # fmt: skip
+    new_entries = [e for e in digest.entries if e.previous_headline is None]
+    context = {
+        "digest": digest,
+        "groups": coverage_groups(new_entries),
+        "new_count": len(new_entries),
+        "first_outlets": sorted({e.outlet for e in new_entries if e.first_from_outlet}),
+        "changed_entries": sorted((e for e in digest.entries if e.previous_headline is not None), key=publication_order),
+        "story_file": f"config/stories/{digest.story_slug}.yaml",
+        "contact": sender,
+    }  # fmt: skip
     template = "alert_backlog" if digest.kind == BACKLOG_DIGEST else "alert_digest"
     text = environment.get_template(f"{template}.txt.j2").render(context)
     html = environment.get_template(f"{template}.html.j2").render(context)
@@ -380,6 +444,17 @@ def _clean(value: str | None) -> str:
     return header_safe(value)
 
 
+def reading_order(entries: Sequence[DigestEntry]) -> list[DigestEntry]:
+    """The entries as the digest lists them: headline changes, then each coverage group in turn."""
+    changed = sorted((e for e in entries if e.previous_headline is not None), key=publication_order)
+    new = [
+        e
+        for group in coverage_groups([e for e in entries if e.previous_headline is None])
+        for e in group.entries
+    ]
+    return changed + new
+
+
 def digest_subject(digest: Digest) -> str:
     count = len(digest.entries)
     if digest.kind == BACKLOG_DIGEST:
@@ -388,7 +463,8 @@ def digest_subject(digest: Digest) -> str:
         return header_safe(
             f"[framewatch] {digest.story_title}: now watched — {count} {noun} from {outlets} outlets so far"
         )
-    lead = digest.entries[0].headline if digest.entries else ""
+    # The subject leads with the digest's first item, as the body lists them.
+    lead = reading_order(digest.entries)[0].headline if digest.entries else ""
     if len(lead) > SUBJECT_HEADLINE_CHARS:
         lead = lead[: SUBJECT_HEADLINE_CHARS - 1] + "…"
     noun = "update" if count == 1 else "updates"
@@ -396,7 +472,7 @@ def digest_subject(digest: Digest) -> str:
 
 
 def build_message(digest: Digest, sender: str) -> EmailMessage:
-    text, html = render_digest(digest)
+    text, html = render_digest(digest, header_safe(sender))
     message = EmailMessage()  # the default policy refuses CR/LF in header values as a second line of defence
     message["Subject"] = digest_subject(digest)
     message["From"] = header_safe(sender)

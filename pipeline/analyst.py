@@ -11,11 +11,12 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from sqlalchemy import (
     JSON,
@@ -38,14 +39,17 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
 
 from pipeline.compare import spreadsheet_safe
-from pipeline.framing_lexicon import load_frames
+from pipeline.framing_lexicon import fold, load_frames, word_tokens
 from pipeline.framing_outlets import lede_of
+from pipeline.voice_review import ReviewedVoice, review_voice
 from schemas.database import make_engine
 from schemas.framing_records import OutletComparison, TermCount
 from schemas.models import (
     Article,
+    ArticleFraming,
     ArticleLoadedTerm,
     ArticleVoice,
+    CrawlRun,
     Outlet,
     OutletStoryTerm,
     Story,
@@ -54,6 +58,7 @@ from schemas.models import (
     UtcDateTime,
 )
 from schemas.report_records import (
+    ArticleRow,
     DistinctiveTermRow,
     FrameCell,
     HeadlineEdit,
@@ -62,6 +67,7 @@ from schemas.report_records import (
     OutletToneRow,
     QuotedVoice,
     ReportData,
+    StoryDefinition,
     SyndicatedCopy,
     SyndicationGroup,
     TimelineBucket,
@@ -71,6 +77,8 @@ from schemas.report_records import (
 ExportFormat = Literal["csv", "parquet"]
 TOP_LOADED_TERMS = 5
 QUOTED_VOICES_SHOWN = 100
+# z above which a term counts as distinctive (two-sided 5%; Monroe, Colaresi & Quinn 2008).
+DISTINCTIVE_Z = 1.96
 # The report of a story with no coverage yet has no data time to show; the epoch says "no data".
 NO_DATA_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -107,7 +115,7 @@ STORY_COVERAGE = table(
 
 HEADLINE_CHANGES = table(
     "v_headline_changes",
-    column("article_id", Integer), column("outlet_name", String), column("canonical_url", String),
+    column("story_slug", String), column("article_id", Integer), column("outlet_name", String), column("canonical_url", String),
     column("old_headline", String), column("new_headline", String), column("changed_at", UtcDateTime()),
 )  # fmt: skip
 
@@ -148,7 +156,27 @@ def read_only_engine(url: str) -> Engine:
     if "v_story_coverage" not in views:
         engine.dispose()
         raise WarehouseUnavailable("the warehouse has no analyst views yet: run `framewatch db upgrade`")
+    behind = migrations_behind(engine, url)
+    if behind:
+        engine.dispose()
+        raise WarehouseUnavailable(
+            f"the warehouse is at migration {behind[0]}, this framewatch reads {behind[1]}: "
+            "run `framewatch db upgrade` (it only adds; nothing stored is lost)"
+        )
     return engine
+
+
+def migrations_behind(engine: Engine, url: str) -> tuple[str, str] | None:
+    """(current, head) when the warehouse's schema is older than this code's migrations, else None."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from schemas.database import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    return (current or "none", head) if current != head and head is not None else None
 
 
 def story_title(connection: Connection, story_slug: str) -> str:
@@ -222,17 +250,30 @@ def loaded_terms_by_outlet(connection: Connection, story_slug: str) -> dict[str,
     }
 
 
-def voice_counts(connection: Connection, story_slug: str) -> tuple[VoiceCount, ...]:
-    """How often each kind of voice is quoted per outlet: outlet, then most quoted kind first."""
-    count = func.count()
+def reviewed_voices(connection: Connection, story_slug: str) -> list[tuple[str, ReviewedVoice]]:
+    """(outlet, voice) for every voice in the story's coverage, as ``voice_review`` corrects it."""
+    outlets = connection.execute(select(Outlet.name)).scalars().all()
     rows = connection.execute(
-        select(STORY_COVERAGE.c.outlet_name, ArticleVoice.voice_kind, count)
+        select(
+            STORY_COVERAGE.c.outlet_name, ArticleVoice.name, ArticleVoice.role, ArticleVoice.voice_kind,
+            ArticleVoice.evidence,
+        )
         .join_from(STORY_COVERAGE, ArticleVoice, ArticleVoice.article_id == STORY_COVERAGE.c.article_id)
         .where(in_story(story_slug))
-        .group_by(STORY_COVERAGE.c.outlet_name, ArticleVoice.voice_kind)
-    ).all()
-    ordered = sorted(rows, key=lambda row: (row[0], -row[2], row[1]))
-    return tuple(VoiceCount(outlet, kind, int(n)) for outlet, kind, n in ordered)
+        .order_by(ArticleVoice.article_id, ArticleVoice.ordinal)
+    ).all()  # fmt: skip
+    reviewed = [
+        (outlet, review_voice(name, role, kind, evidence or "", outlets, own_outlet=outlet))
+        for outlet, name, role, kind, evidence in rows
+    ]
+    return [(outlet, voice) for outlet, voice in reviewed if voice is not None]
+
+
+def voice_counts(connection: Connection, story_slug: str) -> tuple[VoiceCount, ...]:
+    """How often each kind of voice is quoted per outlet: outlet, then most quoted kind first."""
+    counts = Counter((outlet, voice.voice_kind) for outlet, voice in reviewed_voices(connection, story_slug))
+    ordered = sorted(counts.items(), key=lambda item: (item[0][0], -item[1], item[0][1]))
+    return tuple(VoiceCount(outlet, kind, n) for (outlet, kind), n in ordered)
 
 
 def voice_kinds_by_outlet(connection: Connection, story_slug: str) -> dict[str, list[TermCount]]:
@@ -262,7 +303,7 @@ def report_data(connection: Connection, story_slug: str, generated_at: datetime 
         outlets=tuple(OutletRow(r.outlet_name, r.outlet_country, r.language, r.articles) for r in outlets),
         frames=frame_cells(outlets),
         tone=tuple(
-            OutletToneRow(r.outlet_name, float(r.mean_tone), float(r.mean_certainty), r.articles)
+            OutletToneRow(r.outlet_name, float(r.mean_tone), float(r.mean_certainty), r.articles, r.language)
             for r in outlets
             if r.mean_tone is not None and r.mean_certainty is not None
         ),
@@ -273,6 +314,107 @@ def report_data(connection: Connection, story_slug: str, generated_at: datetime 
         headlines=headline_rows(coverage),
         distinctive_terms=distinctive_term_rows(connection, story_slug),
         comparisons=comparison(connection, story_slug),
+        definition=story_definition(connection, story_slug),
+        articles=article_rows(connection, story_slug),
+        discovered_outlets=discovered_outlets(connection),
+        empty_reason=None if coverage else empty_coverage_reason(connection, story_slug),
+        distinctive_threshold=DISTINCTIVE_Z,
+    )
+
+
+def story_definition(connection: Connection, story_slug: str) -> StoryDefinition:
+    """The story as its config defined it (stored with the story at each load)."""
+    stored = connection.execute(select(Story.definition).where(Story.slug == story_slug)).scalar() or {}
+    window = stored.get("window") or {}
+
+    def by_language(key: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        terms = stored.get(key) or {}
+        return tuple((language, tuple(words)) for language, words in sorted(terms.items()) if words)
+
+    return StoryDefinition(
+        summary=tuple(sorted((stored.get("summary") or {}).items())),
+        window_start=parse_time(window.get("start")),
+        window_end=parse_time(window.get("end")),
+        key_terms=by_language("key_terms"),
+        entities=by_language("entities"),
+        negative_terms=by_language("negative_terms"),
+    )
+
+
+def parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def article_rows(connection: Connection, story_slug: str) -> tuple[ArticleRow, ...]:
+    """Every relevant article with its outlet, its original (when a copy) and its framing measures."""
+    original, original_outlet = aliased(Article), aliased(Outlet)
+    c = STORY_COVERAGE.c
+    rows = connection.execute(
+        select(
+            c.headline, c.canonical_url, c.outlet_name, c.language, c.published_at, c.first_seen_at,
+            c.is_original, original_outlet.name, original.headline, ArticleFraming.tone,
+            ArticleFraming.certainty, ArticleFraming.primary_frame,
+        )
+        .join_from(STORY_COVERAGE, ArticleFraming, ArticleFraming.article_id == c.article_id, isouter=True)
+        .join(SyndicationCluster, SyndicationCluster.id == c.syndication_cluster, isouter=True)
+        .join(original, original.id == SyndicationCluster.original_article_id, isouter=True)
+        .join(original_outlet, original_outlet.id == original.outlet_id, isouter=True)
+        .where(in_story(story_slug))
+    ).all()  # fmt: skip
+    ordered = sorted(rows, key=lambda r: (r.published_at is None, r.published_at or r.first_seen_at, r[2], r[1]))
+    return tuple(
+        ArticleRow(
+            headline=r.headline or "(no headline)", url=http_link(r.canonical_url), outlet=r.outlet_name,
+            language=r.language, published_at=r.published_at,
+            copy_of_outlet=None if r.is_original else (r[7] or "unknown outlet"),
+            copy_of_headline=None if r.is_original else r[8], tone=r.tone, certainty=r.certainty,
+            primary_frame=r.primary_frame,
+        )
+        for r in ordered
+    )  # fmt: skip
+
+
+def http_link(url: str) -> str:
+    """Only http(s) URLs become links: autoescaping does not stop a ``javascript:`` URL."""
+    return url if urlsplit(url).scheme in ("http", "https") else ""
+
+
+def discovered_outlets(connection: Connection) -> frozenset[str]:
+    return frozenset(connection.execute(select(Outlet.name).where(Outlet.discovered.is_(True))).scalars())
+
+
+def empty_coverage_reason(connection: Connection, story_slug: str) -> str:
+    """Why a known story has no relevant article yet, and what to check."""
+    definition = story_definition(connection, story_slug)
+    window = (
+        f"{definition.window_start:%Y-%m-%d} to {definition.window_end:%Y-%m-%d}"
+        if definition.window_start and definition.window_end
+        else "not recorded"
+    )
+    last = connection.execute(
+        select(CrawlRun.id, CrawlRun.finished_at, CrawlRun.status, CrawlRun.counts)
+        .where((CrawlRun.story_slug == story_slug) | CrawlRun.story_slug.is_(None))
+        .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
+        .limit(1)
+    ).first()
+    if last is None:
+        cycle = "no cycle has run for it yet: run `framewatch run --story " + story_slug + "`"
+    else:
+        relevance = (last.counts or {}).get("relevance", {})
+        fetched = (last.counts or {}).get("fetch", {}).get("ok", 0)
+        finished = f"{last.finished_at:%Y-%m-%d %H:%M} UTC" if last.finished_at else "not finished"
+        cycle = (
+            f"the last cycle (run {last.id}, {last.status}, {finished}) fetched {fetched} pages; "
+            f"relevance: {relevance.get('relevant', 0)} relevant, {relevance.get('not-relevant', 0)} not relevant, "
+            f"{relevance.get('out-of-window', 0)} outside the window"
+        )
+    return (
+        f"No article matches this story yet. Its window is {window}; {cycle}. Check the story's key terms "
+        "and window in config/stories/, that its outlets are in config/outlets.yaml, and the run's outcome "
+        "counts (table run_outcomes)."
     )
 
 
@@ -311,19 +453,11 @@ def frame_cells(outlets: Iterable[Any]) -> tuple[FrameCell, ...]:
 
 def quoted_voices(connection: Connection, story_slug: str) -> tuple[QuotedVoice, ...]:
     """Who is quoted, per outlet: the most quoted first."""
-    rows = connection.execute(
-        select(
-            STORY_COVERAGE.c.outlet_name, ArticleVoice.name, ArticleVoice.role, ArticleVoice.voice_kind,
-            func.count(),
-        )
-        .join_from(STORY_COVERAGE, ArticleVoice, ArticleVoice.article_id == STORY_COVERAGE.c.article_id)
-        .where(in_story(story_slug))
-        .group_by(STORY_COVERAGE.c.outlet_name, ArticleVoice.name, ArticleVoice.role, ArticleVoice.voice_kind)
-    ).all()  # fmt: skip
-    ordered = sorted(rows, key=lambda r: (-r[4], r[0], r[1] or "", r[2] or "", r[3]))
-    return tuple(
-        QuotedVoice(o, name, role, kind, int(n)) for o, name, role, kind, n in ordered[:QUOTED_VOICES_SHOWN]
+    counts = Counter(
+        (outlet, voice.name, voice.role, voice.voice_kind) for outlet, voice in reviewed_voices(connection, story_slug)
     )
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][0], kv[0][1] or "", kv[0][2] or "", kv[0][3]))
+    return tuple(QuotedVoice(o, name, role, kind, n) for (o, name, role, kind), n in ordered[:QUOTED_VOICES_SHOWN])
 
 
 def syndication_groups(connection: Connection, story_slug: str) -> tuple[SyndicationGroup, ...]:
@@ -350,10 +484,9 @@ def syndication_groups(connection: Connection, story_slug: str) -> tuple[Syndica
 
 
 def headline_edits_query(story_slug: str) -> Select:
-    story_articles = select(STORY_COVERAGE.c.article_id).where(in_story(story_slug))
     return (
         select(HEADLINE_CHANGES)
-        .where(HEADLINE_CHANGES.c.article_id.in_(story_articles))
+        .where(HEADLINE_CHANGES.c.story_slug == story_slug)
         .order_by(HEADLINE_CHANGES.c.changed_at, HEADLINE_CHANGES.c.article_id)
     )
 
@@ -380,14 +513,26 @@ def headline_rows(coverage: Iterable[Any]) -> tuple[HeadlineRow, ...]:
 
 
 def distinctive_term_rows(connection: Connection, story_slug: str) -> tuple[DistinctiveTermRow, ...]:
+    """Each outlet's terms above the threshold the report states, its own name's words left out."""
     rows = connection.execute(
         select(Outlet.name, OutletStoryTerm.term, OutletStoryTerm.z_score, OutletStoryTerm.rank)
         .join(Outlet, Outlet.id == OutletStoryTerm.outlet_id)
         .join(Story, Story.id == OutletStoryTerm.story_id)
-        .where(Story.slug == story_slug)
+        .where(Story.slug == story_slug, OutletStoryTerm.z_score > DISTINCTIVE_Z)
         .order_by(Outlet.name, OutletStoryTerm.rank)
     ).all()
-    return tuple(DistinctiveTermRow(outlet, term, float(z), rank) for outlet, term, z, rank in rows)
+    return tuple(
+        DistinctiveTermRow(outlet, term, float(z), rank)
+        for outlet, term, z, rank in rows
+        if not names_the_outlet(term, outlet)
+    )
+
+
+def names_the_outlet(term: str, outlet: str) -> bool:
+    """True when every word of the term is a word of the outlet's name ("ledger", "liberty ledger")."""
+    own = set(word_tokens(outlet)) | set(word_tokens(fold(outlet)))
+    words = word_tokens(term)
+    return bool(words) and all(word in own or fold(word) in own for word in words)
 
 
 # --- Export -------------------------------------------------------------------------------------------

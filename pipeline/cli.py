@@ -17,6 +17,8 @@ import typer
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
+    from schemas.framing_records import OutletComparison
+
 app = typer.Typer(
     name="framewatch",
     help="Watch news stories across outlets, load the coverage into a warehouse and compare its framing.",
@@ -255,28 +257,89 @@ def analyst_connection(db: str | None) -> Iterator[Connection]:
         engine.dispose()
 
 
+class CompareLayout(StrEnum):
+    auto = "auto"
+    table = "table"
+    long = "long"
+
+
 @app.command("compare")
 def compare(
     story: AnalystStoryOption,
     output_format: Annotated[
         CompareFormat, typer.Option("--format", help="table for the terminal, csv or json to export.")
     ] = CompareFormat.table,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            "--columns",
+            help="Comma-separated columns for the table: outlet, country, language, articles, original_share, "
+            "mean_tone, mean_certainty, primary_frame, top_loaded_terms, voice_kinds.",
+            show_default=False,
+        ),
+    ] = None,
+    layout: Annotated[
+        CompareLayout,
+        typer.Option(
+            "--layout", help="table, long (one block per outlet), or auto: long below 120 columns."
+        ),
+    ] = CompareLayout.auto,
     db: DbOption = None,
 ) -> None:
     """Compare the framing of a story's coverage outlet by outlet: articles, share of original
     reporting, mean tone and certainty, main frame, loaded terms and who is quoted."""
+    import textwrap
+
     from rich.console import Console
 
-    from pipeline.analyst import comparison, story_title
-    from pipeline.compare import as_csv, as_json, as_rich_table
+    from pipeline.analyst import comparison, discovered_outlets, empty_coverage_reason, story_title
+    from pipeline.compare import (
+        COLUMNS,
+        NARROW_COLUMNS,
+        WIDE_TABLE,
+        as_csv,
+        as_json,
+        as_long_text,
+        as_rich_table,
+        legend_text,
+        unknown_columns,
+    )
 
+    chosen = [name.strip() for name in columns.split(",") if name.strip()] if columns else None
+    if chosen and (unknown := unknown_columns(chosen)):
+        raise fail(f"unknown column(s) {', '.join(unknown)}: choose from {', '.join(COLUMNS)}")
     with analyst_connection(db) as connection:
         title = story_title(connection, story)
         rows = comparison(connection, story)
-    if output_format is CompareFormat.table:
-        Console().print(as_rich_table(rows, title=title))
-    else:
+        reason = None if rows else empty_coverage_reason(connection, story)
+        discovered = discovered_outlets(connection)
+    if output_format is not CompareFormat.table:
         typer.echo(as_csv(rows) if output_format is CompareFormat.csv else as_json(rows), nl=False)
+        if reason:
+            typer.echo(reason, err=True)
+        return
+    console = Console()
+    width = console.width
+    rows = marked_discovered(rows, discovered)
+    if reason:
+        typer.echo(f"{title}\n\n" + "\n".join(textwrap.wrap(reason, width)))
+        return
+    if layout is CompareLayout.long or (layout is CompareLayout.auto and not chosen and width < 120):
+        typer.echo(as_long_text(rows, title, width))
+    else:
+        default = COLUMNS if width >= WIDE_TABLE else NARROW_COLUMNS
+        console.print(as_rich_table(rows, title=title, columns=chosen or default))
+        typer.echo("")
+    typer.echo(legend_text(width))
+
+
+def marked_discovered(
+    rows: tuple[OutletComparison, ...], discovered: frozenset[str]
+) -> tuple[OutletComparison, ...]:
+    """Outlets found by query discovery, not configured, carry "(discovered)" on the terminal."""
+    from dataclasses import replace
+
+    return tuple(replace(r, outlet=f"{r.outlet} (discovered)") if r.outlet in discovered else r for r in rows)
 
 
 @app.command("report")

@@ -6,6 +6,7 @@ validation error names the file, the entry and the field, so an operator can fix
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from collections.abc import Collection
 from datetime import UTC, datetime
@@ -235,7 +236,7 @@ def _load_config(directory: Path) -> Config:
     outlets = load_outlets(directory / "outlets.yaml")
     stories, errors = load_stories(directory / "stories")
     if not stories:
-        detail = "; ".join(errors) if errors else "no story files (*.yaml)"
+        detail = "; ".join(errors) if errors else "no story files (<slug>.yaml or <slug>.yml)"
         raise ConfigError(f"{directory / 'stories'}: no valid story ({detail})")
     return Config(
         directory=directory, settings=settings, outlets=outlets, stories=stories, story_errors=errors
@@ -247,7 +248,13 @@ def load_stories(directory: Path) -> tuple[tuple[StoryConfig, ...], tuple[str, .
     the others: a mistake in one must not stop the monitoring of the rest)."""
     stories: list[StoryConfig] = []
     errors: list[str] = []
-    for path in sorted(directory.glob("*.yaml")):
+    paths = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+    stems = [path.stem for path in paths]
+    for stem in sorted({stem for stem in stems if stems.count(stem) > 1}):
+        errors.append(f"{directory}: story {stem!r} is saved as both {stem}.yaml and {stem}.yml: keep one")
+    for path in paths:
+        if stems.count(path.stem) > 1:
+            continue
         try:
             stories.append(load_story(path))
         except ConfigError as exc:
@@ -264,6 +271,17 @@ def load_outlets(path: Path) -> tuple[OutletConfig, ...]:
     _reject_duplicates(path, [o.name for o in outlets], "name")
     _reject_duplicates(path, [o.site_prefix for o in outlets], "homepage")
     return outlets
+
+
+def story_files(stories_dir: Path) -> list[Path]:
+    """Every story file, ``.yaml`` or ``.yml``; one slug saved under both names is refused, never guessed."""
+    paths = sorted([*stories_dir.glob("*.yaml"), *stories_dir.glob("*.yml")])
+    stems = [path.stem for path in paths]
+    for stem in sorted({stem for stem in stems if stems.count(stem) > 1}):
+        raise ConfigError(
+            f"{stories_dir}: story {stem!r} is saved as both {stem}.yaml and {stem}.yml: keep one"
+        )
+    return paths
 
 
 def load_story(path: Path) -> StoryConfig:
@@ -283,7 +301,16 @@ def _read_yaml(path: Path) -> object:
     try:
         return yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - a safe loader, libyaml's when present
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+        raise ConfigError(f"{path}: not valid YAML: {_yaml_problem(exc)}") from None
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """The parser's complaint with the line and column in the file (its own text says "<unicode string>")."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    context = getattr(error, "context", None)
+    return f"{where}{problem}" + (f" ({context})" if context else "")
 
 
 def _validated(path: Path, model: type[M]) -> M:
@@ -293,7 +320,7 @@ def _validated(path: Path, model: type[M]) -> M:
     try:
         return model.model_validate(document)
     except ValidationError as exc:
-        raise ConfigError(f"{path}: {_describe(exc)}") from None
+        raise ConfigError(f"{path}: {_describe(exc, model)}") from None
 
 
 def _validated_entry(path: Path, index: int, entry: object, model: type[M]) -> M:
@@ -304,15 +331,52 @@ def _validated_entry(path: Path, index: int, entry: object, model: type[M]) -> M
     try:
         return model.model_validate(entry)
     except ValidationError as exc:
-        raise ConfigError(f"{path}: {where}: {_describe(exc)}") from None
+        raise ConfigError(f"{path}: {where}: {_describe(exc, model)}") from None
 
 
-def _describe(error: ValidationError) -> str:
+# Plain words for the patterns of the code fields, by field name (pydantic would print the regex).
+PATTERN_MEANING = {
+    "language": "a two-letter language code such as en or es",
+    "country": "a two-letter country code such as US or MX",
+    "slug": "lower-case letters, digits and hyphens, 2 to 100 characters, as in the file name",
+}
+
+
+def _describe(error: ValidationError, model: type[BaseModel] | None = None) -> str:
     parts = []
     for problem in error.errors():
         field = ".".join(str(p) for p in problem["loc"]) or "(top level)"
-        parts.append(f"field {field!r}: {problem['msg']}")
+        parts.append(f"field {field!r}: {_plain_message(problem, model)}")
     return "; ".join(parts)
+
+
+def _plain_message(problem: dict, model: type[BaseModel] | None) -> str:
+    location = [str(part) for part in problem["loc"]]
+    if problem["type"] == "extra_forbidden":
+        known = _field_names(model, location[:-1])
+        guess = difflib.get_close_matches(location[-1], known, n=1, cutoff=0.6)
+        hint = f"did you mean {guess[0]!r}?" if guess else f"the fields here are {', '.join(sorted(known))}"
+        return f"unknown field ({hint})" if known else "unknown field"
+    if problem["type"] == "string_pattern_mismatch":
+        # A key of a mapping by language (summary: {en: ...}) is reported at [..., "summary", key, "[key]"].
+        name = next((part for part in reversed(location) if part in PATTERN_MEANING), None)
+        if name is None and "summary" in location:
+            name = "language"
+        if name:
+            return f"{problem.get('input')!r} is not {PATTERN_MEANING[name]}"
+    if problem["type"] == "missing":
+        return "required, and missing"
+    return problem["msg"]
+
+
+def _field_names(model: type[BaseModel] | None, location: list[str]) -> list[str]:
+    """The field names of the (nested) model at ``location``, or [] when it cannot be followed."""
+    for part in location:
+        if model is None or part not in model.model_fields:
+            return []
+        annotation = model.model_fields[part].annotation
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return list(model.model_fields) if model is not None else []
 
 
 def _reject_duplicates(path: Path, values: list[str], what: str) -> None:

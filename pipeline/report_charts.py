@@ -60,19 +60,22 @@ class Chart:
 
 
 def timeline_chart(buckets: Sequence[TimelineBucket]) -> Chart:
-    """Articles per day as vertical bars."""
-    height, top, bottom = 200, 10, 30
+    """Articles per day as vertical bars, each with its count above it and its date (with the year) below."""
+    height, top, bottom = 220, 24, 40
     peak = max((b.articles for b in buckets), default=0) or 1
     step = (CHART_WIDTH - 40) / max(len(buckets), 1)
+    every = 1 if len(buckets) <= 14 else max(len(buckets) // 7, 1)
     rects, labels = [], []
     for i, bucket in enumerate(buckets):
         bar = (height - top - bottom) * bucket.articles / peak
         x = 30 + i * step
         title = f"{bucket.day.isoformat()}: {bucket.articles} articles, {bucket.outlets} outlets"
         rects.append(Rect(x, height - bottom - bar, max(step - 4, 2), bar, "#1f5fa8", title))
-        if len(buckets) <= 14 or i % max(len(buckets) // 7, 1) == 0:
-            labels.append(Label(x + step / 2, height - bottom + 16, bucket.day.strftime("%m-%d"), "middle"))
-    labels.append(Label(4, top + 10, str(peak)))
+        if step >= 16 or i % every == 0:
+            labels.append(Label(x + step / 2, height - bottom - bar - 5, str(bucket.articles), "middle"))
+        if i % every == 0:
+            labels.append(Label(x + step / 2, height - bottom + 16, bucket.day.strftime("%d %b %Y"), "middle"))
+    labels.append(Label(30, height - 6, "publication date (UTC); bar height: articles that day"))
     axis = ((30, height - bottom, CHART_WIDTH - 10, height - bottom),)
     return Chart("timeline", CHART_WIDTH, height, tuple(rects), tuple(labels), axis)
 
@@ -103,9 +106,9 @@ def outlets_chart(outlets: Sequence[OutletRow]) -> Chart:
 
 
 def diverging_chart(kind: str, rows: Sequence[tuple[str, float]]) -> Chart:
-    """Bars from a centre line for scores on -1..1 (tone, certainty)."""
-    centre = LABEL_WIDTH + (CHART_WIDTH - LABEL_WIDTH - 20) / 2
-    half = (CHART_WIDTH - LABEL_WIDTH - 20) / 2
+    """Bars from a centre line for scores on -1..1 (tone, certainty), each with its value."""
+    centre = LABEL_WIDTH + (CHART_WIDTH - LABEL_WIDTH - 40) / 2
+    half = (CHART_WIDTH - LABEL_WIDTH - 80) / 2
     rects, labels = [], []
     for i, (label, value) in enumerate(rows):
         y = 5 + i * ROW_HEIGHT
@@ -115,46 +118,75 @@ def diverging_chart(kind: str, rows: Sequence[tuple[str, float]]) -> Chart:
             Rect(min(centre, centre + length), y, abs(length), ROW_HEIGHT - 6, fill, f"{label}: {value:+.2f}")
         )
         labels.append(Label(LABEL_WIDTH - 6, y + 12, row_label(label), "end"))
+        end = centre + length
+        labels.append(Label(end + 4, y + 12, f"{value:+.2f}") if value >= 0 else Label(end - 4, y + 12, f"{value:+.2f}", "end"))
     height = 30 + len(rows) * ROW_HEIGHT
-    labels += [Label(LABEL_WIDTH, height - 6, "-1"), Label(centre, height - 6, "0", "middle"),
-               Label(CHART_WIDTH - 20, height - 6, "+1", "end")]  # fmt: skip
+    labels += [Label(centre - half, height - 6, "-1", "middle"), Label(centre, height - 6, "0", "middle"),
+               Label(centre + half, height - 6, "+1", "middle")]  # fmt: skip
     return Chart(kind, CHART_WIDTH, height, tuple(rects), tuple(labels), ((centre, 0, centre, height - 18),))
 
 
-def tone_charts(rows: Sequence[OutletToneRow]) -> tuple[Chart, Chart]:
-    return (
-        diverging_chart("tone", [(r.outlet, r.mean_tone) for r in rows]),
-        diverging_chart("certainty", [(r.outlet, r.mean_certainty) for r in rows]),
+@dataclass(frozen=True)
+class LanguageCharts:
+    """Tone and certainty of the outlets writing in one language: measured with that language's word
+    lists, so compared within it (docs/framing.md)."""
+
+    language: str
+    tone: Chart
+    certainty: Chart
+
+
+def tone_charts(rows: Sequence[OutletToneRow]) -> tuple[LanguageCharts, ...]:
+    languages = sorted({r.language or "?" for r in rows})
+    return tuple(
+        LanguageCharts(
+            language,
+            diverging_chart("tone", [(r.outlet, r.mean_tone) for r in rows if (r.language or "?") == language]),
+            diverging_chart(
+                "certainty", [(r.outlet, r.mean_certainty) for r in rows if (r.language or "?") == language]
+            ),
+        )
+        for language in languages
     )
 
 
-def heat_fill(share: float) -> str:
+def heat_fill(level: float) -> str:
     """White (0) to dark blue (1): a single-hue scale that reads in greyscale too."""
-    level = max(0.0, min(1.0, share))
+    level = max(0.0, min(1.0, level))
     red, green, blue = (round(255 - (255 - c) * level) for c in (31, 95, 168))
     return f"rgb({red},{green},{blue})"
 
 
-def frames_heatmap(cells: Sequence[FrameCell], frame_labels: Sequence[tuple[str, str]]) -> Chart:
-    """Outlets (rows) by frame dimensions (columns), shaded by mean share."""
+@dataclass(frozen=True)
+class HeatCell:
+    share: float
+    fill: str
+    dark: bool  # white text on a dark cell
+    title: str
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    """Outlets (rows) by frame dimensions (columns), an HTML table so every label is shown in full."""
+
+    columns: tuple[str, ...]  # frame labels
+    rows: tuple[tuple[str, tuple[HeatCell, ...]], ...]
+    peak: float  # the largest share: the darkest colour, so the scale fits the data
+    legend: tuple[tuple[float, str], ...]  # (share, fill) stops from 0 to the peak
+
+
+def frames_heatmap(cells: Sequence[FrameCell], frame_labels: Sequence[tuple[str, str]]) -> Heatmap:
     outlets = sorted({cell.outlet for cell in cells})
     share = {(cell.outlet, cell.frame): cell.share for cell in cells}
-    width = (CHART_WIDTH - LABEL_WIDTH - 70) / max(
-        len(frame_labels), 1
-    )  # 70: room for the last rotated label
-    header = 120
-    rects = [
-        Rect(LABEL_WIDTH + j * width, header + i * ROW_HEIGHT, width - 1, ROW_HEIGHT - 1,
-             heat_fill(share.get((outlet, key), 0.0)), f"{outlet} · {label}: {share.get((outlet, key), 0.0):.0%}")
-        for i, outlet in enumerate(outlets)
-        for j, (key, label) in enumerate(frame_labels)
-    ]  # fmt: skip
-    labels = [Label(LABEL_WIDTH - 6, header + i * ROW_HEIGHT + 14, row_label(o), "end") for i, o in enumerate(outlets)]
-    labels += [
-        Label(LABEL_WIDTH + (j + 0.5) * width, header - 6, label[:22], "rotate")
-        for j, (_, label) in enumerate(frame_labels)
-    ]
-    return Chart("heatmap", CHART_WIDTH, header + len(outlets) * ROW_HEIGHT + 5, tuple(rects), tuple(labels))
+    peak = max(share.values(), default=0.0) or 1.0
+
+    def cell(outlet: str, key: str, label: str) -> HeatCell:
+        value = share.get((outlet, key), 0.0)
+        return HeatCell(value, heat_fill(value / peak), value / peak > 0.55, f"{outlet} · {label}: {value:.0%}")
+
+    rows = tuple((o, tuple(cell(o, key, label) for key, label in frame_labels)) for o in outlets)
+    legend = tuple((peak * step / 4, heat_fill(step / 4)) for step in range(5))
+    return Heatmap(tuple(label for _, label in frame_labels), rows, peak, legend)
 
 
 def voices_chart(counts: Sequence[VoiceCount]) -> Chart:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 DEFAULT_DATABASE_URL = "sqlite:///data/framewatch.sqlite"
@@ -72,23 +74,30 @@ def upgrade_database(url: str, revision: str = "head") -> None:
     """Apply every pending migration (a no-op on a current database)."""
     engine = make_engine(url)
     try:
-        with engine.connect() as connection:
-            sqlite = connection.dialect.name == "sqlite"
-            if sqlite:
-                # Alembic's batch mode rebuilds a SQLite table (copy, drop, rename); with foreign keys on,
-                # the drop deletes every row that cascades from the table. The pragma only takes effect
-                # outside a transaction, so it is set before the migration's own transaction begins.
-                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-                connection.commit()  # ends SQLAlchemy's autobegun block; SQLite itself began nothing
-            try:
-                with connection.begin():
-                    config = alembic_config(url)
-                    config.attributes["connection"] = connection
-                    command.upgrade(config, revision)
-            finally:
-                if sqlite:
-                    connection.rollback()  # a failed migration leaves its block to end first
-                    connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-                    connection.commit()
+        with migration_connection(engine) as connection:
+            config = alembic_config(url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
     finally:
         engine.dispose()
+
+
+@contextmanager
+def migration_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction, for migrations. On SQLite, foreign keys are off while it lasts:
+    Alembic's batch mode rebuilds a table (copy, drop, rename), and with foreign keys on the drop
+    deletes every row that cascades from the table. The pragma only takes effect outside a transaction,
+    so it is set before the migration's transaction begins."""
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # ends SQLAlchemy's autobegun block; SQLite itself began nothing
+        try:
+            with connection.begin():
+                yield connection
+        finally:
+            if sqlite:
+                connection.rollback()  # a failed migration leaves its block to end first
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()

@@ -16,6 +16,34 @@ class TimelineBucket:
 
 
 @dataclass(frozen=True)
+class StoryDefinition:
+    """What the story is, as its config defined it when the warehouse last loaded it."""
+
+    summary: tuple[tuple[str, str], ...] = ()  # (language, text)
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    key_terms: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (language, terms)
+    entities: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    negative_terms: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class ArticleRow:
+    """One relevant article as the report's article table lists it."""
+
+    headline: str
+    url: str  # "" when the stored URL is not http(s): it is then shown, never linked
+    outlet: str
+    language: str | None
+    published_at: datetime | None
+    copy_of_outlet: str | None = None  # None: original reporting; else the outlet of the original
+    copy_of_headline: str | None = None
+    tone: float | None = None  # -1..1; None when framing was not measured
+    certainty: float | None = None  # -1..1
+    primary_frame: str | None = None  # MFC dimension key
+
+
+@dataclass(frozen=True)
 class OutletRow:
     outlet: str
     country: str | None
@@ -36,6 +64,7 @@ class OutletToneRow:
     mean_tone: float  # -1..1
     mean_certainty: float  # -1..1
     articles: int
+    language: str | None = None  # tone and certainty compare within a language (docs/framing.md)
 
 
 @dataclass(frozen=True)
@@ -118,3 +147,10 @@ class ReportData:
     headlines: tuple[HeadlineRow, ...] = ()
     distinctive_terms: tuple[DistinctiveTermRow, ...] = ()
     comparisons: tuple[OutletComparison, ...] = field(default=())
+    definition: StoryDefinition = StoryDefinition()
+    articles: tuple[ArticleRow, ...] = ()
+    # Outlets found by query discovery rather than configured: the report marks them.
+    discovered_outlets: frozenset[str] = frozenset()
+    # Why the story has no coverage yet and what to check; None when it has some.
+    empty_reason: str | None = None
+    distinctive_threshold: float = 1.96  # z above which a term is shown as distinctive

@@ -15,9 +15,13 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
 from pipeline.alert import (
+    Digest,
+    DigestEntry,
     OutboxTransport,
     SmtpTransport,
+    digest_subject,
     queue_digests,
+    render_digest,
     send_pending_digests,
     transport_from_environment,
 )
@@ -199,13 +203,13 @@ def test_framing_summary_and_syndication_appear_when_known(warehouse, story, smt
         connection.execute(
             sa.insert(ArticleFraming).values(
                 article_id=next(iter(ids.values())), content_hash="x" * 64, tone=-0.42, tone_method="vader-en",
-                certainty=0.3, frame_shares={}, primary_frame="security", loaded_terms={"war on cartels": 2},
+                certainty=0.3, frame_shares={}, primary_frame="security_and_defense", loaded_terms={"war on cartels": 2},
                 evidence={},
             )
         )  # fmt: skip
     run_cycle(warehouse, story, SmtpTransport(url), CYCLE_1)
     text = text_part(handler.messages[0])
-    assert "framing: tone -0.42; certainty 0.30; frame: security; loaded terms: war on cartels" in text
+    assert "framing: tone -0.42; certainty +0.30; frame: Security and defense; loaded terms: war on cartels" in text
     assert "original" in text
 
 
@@ -327,3 +331,59 @@ def test_the_smtp_url_from_the_environment_wins_over_the_outbox(monkeypatch, tmp
     monkeypatch.setenv("FRAMEWATCH_SMTP_URL", "http://mail.example")
     with pytest.raises(ValueError, match="not an SMTP URL"):
         transport_from_environment(AlertSettings())
+
+
+def digest_entry(headline: str, outlet: str, hour: int | None, **changes) -> DigestEntry:
+    published = None if hour is None else datetime(2025, 11, 24, hour, 0, tzinfo=UTC)
+    entry = DigestEntry(
+        headline=headline, outlet=outlet, country="US", language="en", published_at=published,
+        url=f"http://127.0.0.1:18101/{headline.replace(' ', '-')}", relevance=0.8, syndication="original",
+        framing="tone -0.10; certainty +0.20; frame: Security and defense", first_from_outlet=False,
+        previous_headline=None,
+    )  # fmt: skip
+    return replace(entry, **changes)
+
+
+def test_a_digest_lists_coverage_in_publication_order_with_copies_under_their_original():
+    """Issue 23: the first digest listed its items in no time order."""
+    entries = (
+        digest_entry("Late story", "Heraldo Nacional", 18, first_from_outlet=True),
+        digest_entry("Copy of the wire", "Harbor Post", 12, cluster_id=7, is_copy=True, first_from_outlet=True),
+        digest_entry("Undated story", "Continental Wire", None),
+        digest_entry("Wire original", "Continental Wire", 9, cluster_id=7, first_from_outlet=True),
+        digest_entry("Midday story", "Continental Wire", 11),
+    )
+    digest = Digest(1, "k", "mexico-cartel-intervention", "Boots on the ground", SUBSCRIBER, "<k@framewatch.alerts>",
+                    CYCLE_1, entries)  # fmt: skip
+    text, html = render_digest(digest, "desk@framewatch.example")
+    assert digest_subject(digest) == "[framewatch] Boots on the ground: 5 updates — Wire original"
+    order = [line.strip(" *") for line in text.splitlines() if line.lstrip().startswith("* ")]
+    assert order == [
+        "[FIRST FROM THIS OUTLET] Wire original", "[FIRST FROM THIS OUTLET] Copy of the wire", "Midday story",
+        "[FIRST FROM THIS OUTLET] Late story", "Undated story",
+    ]  # fmt: skip
+    assert "    * [FIRST FROM THIS OUTLET] Copy of the wire" in text  # indented under its original
+    assert "First coverage of the story from: Continental Wire, Harbor Post, Heraldo Nacional." in text
+    assert html.index("Wire original") < html.index("Copy of the wire") < html.index("Midday story")
+    assert html.index("Midday story") < html.index("Late story") < html.index("Undated story")
+
+
+def test_a_digest_footer_says_how_to_stop_or_change_the_subscription():
+    digest = Digest(1, "k", "mexico-cartel-intervention", "Boots", SUBSCRIBER, "<k@framewatch.alerts>", CYCLE_1,
+                    (digest_entry("A story", "Continental Wire", 9),))  # fmt: skip
+    text, html = render_digest(digest, "desk@framewatch.example")
+    footer = " ".join(text.split("--\n", 1)[1].split())
+    assert 'remove or edit that address under "subscribers:" in config/stories/mexico-cartel-intervention.yaml' in footer
+    assert "ask desk@framewatch.example" in footer
+    assert "<code>config/stories/mexico-cartel-intervention.yaml</code>" in html
+
+
+def test_first_coverage_from_an_outlet_is_its_earliest_published_article(warehouse, story, smtp_server):
+    handler, url = smtp_server
+    later = article("Continental Wire", 18101, "later", "Later story", CYCLE_1)
+    earlier = replace(article("Continental Wire", 18101, "earlier", "Earlier story", CYCLE_1),
+                      published_at=CYCLE_1 - timedelta(hours=5))  # fmt: skip
+    load_coverage(warehouse, story, [later, earlier])  # loaded in this order: "later" has the smaller id
+    run_cycle(warehouse, story, SmtpTransport(url), CYCLE_1)
+    order = [line.strip(" *") for line in text_part(handler.messages[0]).splitlines() if line.startswith("* ")]
+    assert order == ["[FIRST FROM THIS OUTLET] Earlier story", "Later story"]

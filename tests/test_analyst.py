@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -30,7 +31,14 @@ from pipeline.analyst import (
 from pipeline.compare import as_csv, as_json, as_rich_table
 from pipeline.framing_store import compute_story_framing
 from pipeline.report import render_report
-from tests.framing_warehouse import ARTICLES, HOSTILE_HEADLINE, SLUG, build_warehouse, table_contents
+from tests.framing_warehouse import (
+    ARTICLES,
+    HOSTILE_HEADLINE,
+    SLUG,
+    build_warehouse,
+    story_config,
+    table_contents,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 INJECTION = "x' OR 1=1 --"
@@ -89,7 +97,49 @@ def test_report_renders_from_the_warehouse_with_markup_escaped(framed: sa.Engine
     ]
     assert len(data.frames) == 15 * len(data.outlets)
     assert any(q.name and "Sheinbaum" in q.name for q in data.quoted)
-    assert any(row.term == "soberanía" for row in data.distinctive_terms if row.outlet == "Diario del Norte")
+    # This small world has no term above the threshold the report states, so none is shown.
+    assert data.distinctive_terms == () and "No term is distinctive at that threshold." in html
+
+
+def test_distinctive_words_respect_the_threshold_and_leave_out_the_outlets_own_name(framed: sa.Engine) -> None:
+    """Issue 23: the report showed terms below its own threshold and outlets' names as distinctive."""
+    from pipeline.analyst import DISTINCTIVE_Z, distinctive_term_rows
+    from schemas.models import Outlet, OutletStoryTerm, Story
+
+    with framed.begin() as connection:
+        connection.execute(sa.delete(OutletStoryTerm))
+        story_id = connection.execute(sa.select(Story.id).where(Story.slug == SLUG)).scalar_one()
+        outlet_id = connection.execute(sa.select(Outlet.id).where(Outlet.name == "Diario del Norte")).scalar_one()
+        terms = [("soberanía", 3.1), ("diario norte", 2.9), ("norte", 2.5), ("injerencia", DISTINCTIVE_Z), ("invasión", 1.5)]
+        connection.execute(
+            sa.insert(OutletStoryTerm),
+            [{"story_id": story_id, "outlet_id": outlet_id, "term": term, "z_score": z, "rank": rank}
+             for rank, (term, z) in enumerate(terms, start=1)],
+        )  # fmt: skip
+    with framed.connect() as connection:
+        rows = distinctive_term_rows(connection, SLUG)
+    assert [(row.outlet, row.term) for row in rows] == [("Diario del Norte", "soberanía")]
+
+
+def test_headline_changes_name_the_story_of_each_edit(framed: sa.Engine) -> None:
+    """Issue 23: v_headline_changes has story_slug, one row per story the edited article is relevant to."""
+    from pipeline.load import load_story
+    from schemas.models import StoryArticle
+
+    other = story_config().model_copy(update={"slug": "other-story", "title": "Another story"})
+    with framed.begin() as connection:
+        other_id = load_story(connection, other)
+        rows = connection.execute(sa.select(StoryArticle.article_id, StoryArticle.scored_at)).all()
+        copies = [
+            {"story_id": other_id, "article_id": r.article_id, "relevance_score": 0.0, "is_relevant": False,
+             "evidence": {}, "scored_at": r.scored_at}
+            for r in rows
+        ]  # fmt: skip
+        connection.execute(sa.insert(StoryArticle), copies)
+    with framed.connect() as connection:
+        edits = connection.execute(sa.text("SELECT story_slug, new_headline FROM v_headline_changes")).all()
+    # The article is not relevant to the other story, so its edit is listed under this story only.
+    assert [tuple(edit) for edit in edits] == [(SLUG, HOSTILE_HEADLINE)]
 
 
 def test_a_hostile_story_slug_returns_nothing_and_breaks_nothing(framed: sa.Engine, tmp_path: Path) -> None:
@@ -175,10 +225,11 @@ def test_analyst_role_reads_the_views_and_no_table(framed: sa.Engine, analyst_ro
 # --- The commands, run as a user would (SQLite warehouse file) --------------------------------------
 
 
-def framewatch(*args: str) -> subprocess.CompletedProcess:
+def framewatch(*args: str, columns: int | None = None) -> subprocess.CompletedProcess:
+    width = {"COLUMNS": str(columns)} if columns else {}
     return subprocess.run(
         [sys.executable, "-m", "pipeline.cli", *args], cwd=ROOT, capture_output=True, text=True,
-        env={**os.environ}, timeout=300,
+        env={**os.environ, **width}, timeout=300,
     )  # fmt: skip
 
 
@@ -190,6 +241,49 @@ def test_compare_command_prints_json(framed: sa.Engine, warehouse_url: str) -> N
     result = framewatch("compare", "--story", SLUG, "--format", "json", "--db", warehouse_url)
     assert result.returncode == 0, result.stderr
     assert {row["outlet"] for row in json.loads(result.stdout)} >= {"Diario del Norte", "Capital Ledger"}
+
+
+@sqlite_only
+@pytest.mark.parametrize("columns", [80, 120])
+def test_compare_fits_the_terminal_and_explains_its_scales(framed, warehouse_url, columns: int) -> None:
+    """Issue 23: at 80 columns every cell was cut to "Outl…"; now nothing is cut and no line is too long."""
+    result = framewatch("compare", "--story", SLUG, "--db", warehouse_url, columns=columns)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    assert "…" not in result.stdout
+    text = " ".join(" ".join(line.strip(" │┃").split()) for line in lines)
+    for outlet in ("Diario", "Capital", "Continental", "Harbor"):  # wrapped cells may split a name
+        assert re.search(rf"(^|│ ){outlet}\b", result.stdout, flags=re.MULTILINE)
+    assert "_" not in result.stdout  # frame and voice kinds in words, not codes
+    if columns == 80:  # the long format: one block per outlet, nothing split across cells
+        assert "main frame: External regulation and reputation" in text and "mexican government" in text
+    assert "Tone: -1 negative to +1 positive" in text and "a stem matching any ending" in text
+
+
+@sqlite_only
+def test_compare_with_chosen_columns_shows_only_those(framed, warehouse_url) -> None:
+    result = framewatch("compare", "--story", SLUG, "--db", warehouse_url, "--columns", "outlet,mean_certainty",
+                        columns=80)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    header = next(line for line in result.stdout.splitlines() if "Outlet" in line)
+    assert "Certainty" in header and "Tone" not in header and "Loaded" not in header
+    refused = framewatch("compare", "--story", SLUG, "--db", warehouse_url, "--columns", "outlet,tone")
+    assert refused.returncode == 2 and "unknown column(s) tone" in refused.stderr
+
+
+@sqlite_only
+def test_an_empty_compare_says_why(framed, warehouse_url) -> None:
+    from pipeline.load import load_story
+
+    with framed.begin() as connection:
+        load_story(connection, story_config().model_copy(update={"slug": "quiet-story", "title": "Quiet"}))
+    result = framewatch("compare", "--story", "quiet-story", "--db", warehouse_url, columns=80)
+    assert result.returncode == 0, result.stderr
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    text = " ".join(result.stdout.split())
+    assert "No article matches this story yet. Its window is 2025-" in text
+    assert "no cycle has run for it yet" in text and "framewatch run --story quiet-story" in text
 
 
 @sqlite_only
@@ -215,3 +309,48 @@ def test_grant_analyst_command_on_sqlite_says_it_needs_postgresql(tmp_path: Path
     result = framewatch("db", "grant-analyst", "reader", "--db", f"sqlite:///{tmp_path / 'w.sqlite'}")
     assert result.returncode == 2
     assert "needs PostgreSQL" in result.stderr and "Traceback" not in result.stderr
+
+
+@sqlite_only
+def test_a_warehouse_behind_the_code_asks_for_an_upgrade_and_an_upgrade_brings_it_back(framed, warehouse_url) -> None:
+    """Issue 23: reading an older warehouse failed with "no such column"; it now says what to run.
+    Also runs migration 0005's downgrade and upgrade."""
+    from alembic import command
+
+    from pipeline.analyst import WarehouseUnavailable, read_only_engine
+    from schemas.database import alembic_config, upgrade_database
+
+    command.downgrade(alembic_config(warehouse_url), "0004")
+    with pytest.raises(WarehouseUnavailable, match=r"at migration 0004, .* run `framewatch db upgrade`"):
+        read_only_engine(warehouse_url)
+    upgrade_database(warehouse_url)
+    engine = read_only_engine(warehouse_url)
+    with engine.connect() as connection:
+        assert [edit.new_headline for edit in report_data(connection, SLUG).headline_edits] == [HOSTILE_HEADLINE]
+    engine.dispose()
+
+
+@sqlite_only
+def test_an_empty_report_says_why(framed, warehouse_url, tmp_path: Path) -> None:
+    from pipeline.load import load_story
+
+    with framed.begin() as connection:
+        load_story(connection, story_config().model_copy(update={"slug": "quiet-story", "title": "Quiet"}))
+    out = tmp_path / "quiet.html"
+    result = framewatch("report", "--story", "quiet-story", "--out", str(out), "--db", warehouse_url)
+    assert result.returncode == 0, result.stderr
+    page = out.read_text(encoding="utf-8")
+    assert '<p class="empty-reason">No article matches this story yet.' in page and "no cycle has run" in page
+
+
+@sqlite_only
+def test_compare_marks_discovered_outlets(framed, warehouse_url) -> None:
+    from schemas.models import Outlet
+
+    with framed.begin() as connection:
+        connection.execute(sa.update(Outlet).where(Outlet.name == "Harbor Post").values(discovered=True))
+    result = framewatch("compare", "--story", SLUG, "--db", warehouse_url, columns=80)
+    assert result.returncode == 0, result.stderr
+    assert "Harbor Post (discovered) (" in result.stdout and "Capital Ledger (discovered)" not in result.stdout
+    exported = framewatch("compare", "--story", SLUG, "--db", warehouse_url, "--format", "json")
+    assert "Harbor Post" in {row["outlet"] for row in json.loads(exported.stdout)}  # data stays as stored

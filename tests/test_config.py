@@ -44,15 +44,18 @@ def test_an_unknown_field_is_refused_rather_than_ignored(tmp_path: Path) -> None
     path.write_text(
         "- name: X\n  homepage: http://x.test/\n  language: en\n  country: US\n  feed: http://x.test/rss\n"
     )
-    with pytest.raises(ConfigError, match="'feed': Extra inputs are not permitted"):
+    with pytest.raises(ConfigError, match=r"field 'feed': unknown field \(did you mean 'feeds'\?\)"):
         load_outlets(path)
 
 
 def test_broken_yaml_is_reported_with_its_file(tmp_path: Path) -> None:
     path = tmp_path / "outlets.yaml"
     path.write_text("outlets: [unclosed\n")
-    with pytest.raises(ConfigError, match="not valid YAML"):
+    with pytest.raises(ConfigError) as error:
         load_outlets(path)
+    # Issue 23: the parser's own text named "<unicode string>" instead of the file.
+    assert str(error.value).startswith(f"{path}: not valid YAML: line 2, column 1: ")
+    assert "<unicode string>" not in str(error.value)
 
 
 def test_a_story_whose_slug_differs_from_its_file_name_is_refused(tmp_path: Path) -> None:
@@ -112,3 +115,78 @@ def refused_story_with_extra(config_dir: Path, file_name: str) -> str:
     [message] = config.story_errors
     assert file_name in message
     return message
+
+
+def shipped_copy(tmp_path: Path) -> Path:
+    config_dir = tmp_path / "config"
+    shutil.copytree(SHIPPED, config_dir)
+    return config_dir
+
+
+def test_a_story_saved_as_yml_is_read(tmp_path: Path) -> None:
+    """Issue 23: a story saved as .yml was ignored while check-config passed."""
+    config_dir = shipped_copy(tmp_path)
+    before = [s.slug for s in load_config(config_dir).stories]
+    story = config_dir / "stories" / "mexico-cartel-intervention.yaml"
+    second = story.read_text().replace("slug: mexico-cartel-intervention", "slug: second-story")
+    (config_dir / "stories" / "second-story.yml").write_text(second)
+    assert [s.slug for s in load_config(config_dir).stories] == sorted([*before, "second-story"])
+
+
+def test_one_story_saved_as_both_yaml_and_yml_is_refused(tmp_path: Path) -> None:
+    config_dir = shipped_copy(tmp_path)
+    story = config_dir / "stories" / "mexico-cartel-intervention.yaml"
+    shutil.copy(story, story.with_suffix(".yml"))
+    message = refused_story(config_dir, "mexico-cartel-intervention")
+    assert "saved as both mexico-cartel-intervention.yaml and mexico-cartel-intervention.yml" in message
+
+
+def test_a_misspelt_nested_field_gets_a_suggestion(tmp_path: Path) -> None:
+    path = tmp_path / "outlets.yaml"
+    path.write_text(
+        "- name: X\n  homepage: http://x.test/\n  language: en\n  country: US\n  crawl: {max_page: 3}\n"
+    )
+    with pytest.raises(
+        ConfigError, match=r"field 'crawl.max_page': unknown field \(did you mean 'max_pages'\?\)"
+    ):
+        load_outlets(path)
+
+
+def test_an_unknown_field_with_no_near_name_lists_the_known_ones(tmp_path: Path) -> None:
+    path = tmp_path / "outlets.yaml"
+    path.write_text("- name: X\n  homepage: http://x.test/\n  language: en\n  country: US\n  website: blue\n")
+    with pytest.raises(
+        ConfigError, match=r"field 'website': unknown field \(the fields here are country, crawl, feeds"
+    ):
+        load_outlets(path)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        (
+            "language",
+            "english",
+            "field 'language': 'english' is not a two-letter language code such as en or es",
+        ),
+        ("country", "USA", "field 'country': 'USA' is not a two-letter country code such as US or MX"),
+    ],
+)
+def test_a_bad_code_is_explained_in_plain_words(tmp_path: Path, field: str, value: str, message: str) -> None:
+    path = tmp_path / "outlets.yaml"
+    entry = {"name": "X", "homepage": "http://x.test/", "language": "en", "country": "US", field: value}
+    path.write_text("- " + "\n  ".join(f"{key}: {item}" for key, item in entry.items()) + "\n")
+    with pytest.raises(ConfigError) as error:
+        load_outlets(path)
+    assert message in str(error.value) and "^[A-Za-z]" not in str(error.value)
+
+
+def test_a_bad_summary_language_and_a_missing_field_are_explained(tmp_path: Path) -> None:
+    config_dir = shipped_copy(tmp_path)
+    story = config_dir / "stories" / "mexico-cartel-intervention.yaml"
+    text = story.read_text().replace("\n  en:", "\n  english:", 1)
+    start = text.index("title:")
+    story.write_text(text[:start] + text[text.index("\n", start) + 1 :])
+    message = refused_story(config_dir, str(story))
+    assert "field 'title': required, and missing" in message
+    assert "'english' is not a two-letter language code such as en or es" in message

@@ -514,7 +514,7 @@ CONFIG_CASES = {
     "bad-url": ("outlets.yaml", lambda d: _set(d, ("outlets", 0, "homepage"), "htp//not a url"),
                 ("outlets.yaml", "Hostile Herald", "homepage")),
     "unknown-field": ("framewatch.yaml", lambda d: _set(d, ("crawl", "concurrancy"), 4),
-                      ("framewatch.yaml", "concurrancy", "Extra inputs are not permitted")),
+                      ("framewatch.yaml", "concurrancy", "unknown field (did you mean 'concurrency'?)")),
     "bad-email": (STORY_FILE, lambda d: _set(d, ("subscribers",), ["not-an-email"]),
                   (f"{STORY}.yaml", "subscribers")),
 }  # fmt: skip

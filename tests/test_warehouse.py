@@ -190,7 +190,10 @@ def test_a_large_batch_is_split_below_the_parameter_limit(warehouse: sa.Engine) 
                 "version_count",
             },
         ),
-        ("v_headline_changes", {"article_id", "outlet_name", "old_headline", "new_headline", "changed_at"}),
+        (
+            "v_headline_changes",
+            {"story_slug", "article_id", "outlet_name", "old_headline", "new_headline", "changed_at"},
+        ),
         (
             "v_outlet_framing",
             {

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from schemas.database import make_engine
+from schemas.database import make_engine, migration_connection
 from schemas.models import Base
 
 config = context.config
@@ -15,9 +15,11 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     engine = make_engine(config.get_main_option("sqlalchemy.url"))
-    with engine.begin() as conn:
-        _run(conn)
-    engine.dispose()
+    try:
+        with migration_connection(engine) as conn:
+            _run(conn)
+    finally:
+        engine.dispose()
 
 
 def _run(connection) -> None:
