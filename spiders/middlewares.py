@@ -26,6 +26,7 @@ from warcio.warcwriter import WARCWriter
 
 from pipeline import politeness
 from pipeline.identity import url_hash
+from spiders import resolver
 from spiders.state import CrawlState, crawl_state_for
 
 CONDITIONAL_HEADERS = (b"If-None-Match", b"If-Modified-Since")
@@ -57,7 +58,10 @@ class OutletSlotMiddleware:
 class AddressSafetyMiddleware:
     """Refuses private, loopback and link-local addresses unless configured (redirects pass here again).
 
-    It sits before the robots.txt middleware so that not even a robots.txt is fetched from a refused host.
+    The host is resolved here and every address it resolves to is checked; the approved address is
+    pinned for the downloader (``spiders.resolver``), so the connection goes to the address that was
+    checked. It sits before the robots.txt middleware so that not even a robots.txt is fetched from a
+    refused host.
     """
 
     def __init__(self, state: CrawlState):
@@ -67,10 +71,21 @@ class AddressSafetyMiddleware:
     def from_crawler(cls, crawler: Crawler) -> AddressSafetyMiddleware:
         return cls(crawl_state_for(crawler))
 
-    def process_request(self, request: Request) -> None:
+    async def process_request(self, request: Request) -> None:
         reason = politeness.refusal_reason(request.url, self.state.trusted_host_ports)
         if reason:
             raise RefusedRequest(reason, request.url)
+        host = urlsplit(request.url).hostname or ""
+        try:
+            addresses = await asyncio.get_running_loop().run_in_executor(
+                None, politeness.resolved_addresses, host
+            )
+        except (OSError, UnicodeError):
+            addresses = []
+        reason = politeness.address_refusal(request.url, addresses, self.state.trusted_host_ports)
+        if reason:
+            raise RefusedRequest(reason, request.url)
+        resolver.pin(host, addresses[0])
 
 
 class ConditionalGetMiddleware:

@@ -20,6 +20,10 @@ LOG_LEVEL = "INFO"
 # Scrapy starts this many cooperative tasks per callback's output (default 100); our item pipelines are
 # synchronous, so more only adds scheduling: 8 crawled a 3,000-article replay world in 7.5 s, not 8.8 s.
 CONCURRENT_ITEMS = 8
+# Connections go only to addresses AddressSafetyMiddleware approved (spiders/resolver.py).
+TWISTED_DNS_RESOLVER = "spiders.resolver.PinnedResolver"
+# Scrapy's UrlLengthMiddleware drops a long URL without an outcome; pipeline.politeness refuses it by name.
+URLLENGTH_LIMIT = 0
 
 DOWNLOADER_MIDDLEWARES = {
     "spiders.middlewares.AddressSafetyMiddleware": 40,  # before robots.txt: refused hosts see nothing
