@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, select
 
 from pipeline.config import Config, StoryConfig, load_config
 from pipeline.identity import text_hash, url_hash
-from pipeline.load import load_articles, load_outlets, load_story, upsert_rows
+from pipeline.load import load_outlets, load_story, upsert_rows
 from schemas.database import make_engine, upgrade_database
 from schemas.models import CrawlRun, Quarantine, RunOutcome, Story, StoryArticle
 from schemas.records import Outcome
@@ -159,6 +159,7 @@ def process_stage(config_dir: str | Path, db_url: str, story_slug: str, run_key:
     from pipeline.archive import iter_fetched_pages
     from pipeline.early import RESULTS_FILE, load_results
     from pipeline.framing_store import measuring_ahead
+    from pipeline.isolation import load_batch_isolated
     from pipeline.process import process_pages
     from pipeline.syndication import index_and_cluster
 
@@ -178,7 +179,8 @@ def process_stage(config_dir: str | Path, db_url: str, story_slug: str, run_key:
             engine.begin() as connection,
         ):
             current_run = run_id(connection, run_key)
-            ids = load_articles(connection, batch.articles, current_run)
+            # A refused article is quarantined alone; the rest of the batch loads (issue 20).
+            ids, batch = load_batch_isolated(connection, batch, current_run)
             _load_relevance(connection, context.story.slug, batch.relevance, ids, batch.articles)
             clustered = index_and_cluster(connection, batch.articles, ids, batch.signatures)
             _load_quarantine(
