@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pipeline.archive import MANIFEST_NAME
 from pipeline.config import load_config
+from pipeline.termination import tracked
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CACHE_UPDATES_FILE = "http_cache_updates.json"  # written by the crawl process (spiders.pipelines)
@@ -83,7 +84,8 @@ def run_crawl(
         crawler = subprocess.Popen(
             command, cwd=PROJECT_ROOT, env=_environment(), stdout=log, stderr=subprocess.STDOUT
         )
-        returncode = _wait(crawler, timeout_seconds, while_crawling or (lambda: None))
+        with tracked(crawler):  # SIGTERM to the run stops it too (pipeline.termination)
+            returncode = _wait(crawler, timeout_seconds, while_crawling or (lambda: None))
     if returncode != 0:
         raise CrawlError(f"crawl {run_key} exited with {returncode}:\n{_tail(log_path)}")
     config = load_config(config_dir)
@@ -97,7 +99,9 @@ def run_crawl(
 POLL_SECONDS = 0.1
 
 
-def _wait(crawler: subprocess.Popen, timeout_seconds: float | None, while_crawling: Callable[[], None]) -> int:
+def _wait(
+    crawler: subprocess.Popen, timeout_seconds: float | None, while_crawling: Callable[[], None]
+) -> int:
     """The crawl's exit code, calling ``while_crawling`` as it runs; past the timeout it is killed and
     ``subprocess.TimeoutExpired`` raised, as ``subprocess.run(timeout=...)`` would."""
     deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds

@@ -81,7 +81,7 @@ def start_run(
 def open_run(connection: Connection, context: CycleContext, started_at: datetime) -> int:
     row = {"run_key": context.run_key, "story_slug": context.story.slug, "started_at": started_at,
            "status": "running", "warc_paths": [], "counts": {}}  # fmt: skip
-    upsert_rows(connection, CrawlRun, [row], ["run_key"])
+    upsert_rows(connection, CrawlRun, [row], ["run_key"], ["status"])  # a retried failed run runs again
     return run_id(connection, context.run_key)
 
 

@@ -15,6 +15,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from pipeline import cycle
+from pipeline.run_status import mark_run_failed
 from schemas.database import make_engine
 from schemas.models import CrawlRun
 
@@ -22,7 +23,11 @@ console = Console(stderr=True)
 
 
 def run_cycle(
-    config_dir: str | Path, db_url: str, story_slug: str, run_key: str | None = None, as_of: datetime | None = None
+    config_dir: str | Path,
+    db_url: str,
+    story_slug: str,
+    run_key: str | None = None,
+    as_of: datetime | None = None,
 ) -> dict[str, Any]:
     """All stages of one cycle; ``as_of`` is the cycle's logical time (default: now)."""
     as_of = as_of or datetime.now(UTC)
@@ -34,7 +39,11 @@ def run_cycle(
         ("alert", lambda: cycle.alert_stage(config_dir, db_url, story_slug, run_key)),
     ]
     cycle.start_run(config_dir, db_url, story_slug, run_key, started_at=as_of)
-    results = _run_stages(stages, story_slug)
+    try:
+        results = _run_stages(stages, story_slug)
+    except BaseException as error:  # a failed stage, or SIGTERM (pipeline.termination): never left running
+        mark_run_failed(db_url, run_key, error)
+        raise
     summary = cycle.finish_run(config_dir, db_url, story_slug, run_key, finished_at=datetime.now(UTC))
     print_summary(story_slug, summary)
     return {"run_key": run_key, **summary, "stages": results}
