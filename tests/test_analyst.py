@@ -245,11 +245,16 @@ def test_an_existing_role_with_wide_privileges_loses_them(framed: sa.Engine, ana
 
 @pytest.mark.parametrize("empty_database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)],
                          indirect=True)  # fmt: skip
-def test_a_role_that_keeps_table_access_through_public_is_refused(framed: sa.Engine, analyst_role: str) -> None:
+def test_a_role_that_keeps_table_access_through_public_is_refused(
+    framed: sa.Engine, analyst_role: str
+) -> None:
     with framed.begin() as connection:
         connection.execute(sa.text("GRANT SELECT ON alert_digests TO PUBLIC"))
     try:
-        with pytest.raises(AnalystRoleError, match="still holds SELECT on alert_digests"), framed.begin() as c:
+        with (
+            pytest.raises(AnalystRoleError, match="still holds SELECT on alert_digests"),
+            framed.begin() as c,
+        ):
             grant_analyst(c, analyst_role)
     finally:
         with framed.begin() as connection:
