@@ -97,8 +97,20 @@ def crawl_url(link: str, base_url: str | None = None) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path or "/", urlencode(query), ""))
 
 
+def absolute_link(base_url: str, link: str) -> str:
+    """``link`` made absolute; one that cannot be parsed ("http://[::1") is kept as written, so the crawl
+    records it as ``invalid-url`` instead of losing the rest of the feed to the error."""
+    try:
+        return urljoin(base_url, link)
+    except ValueError:
+        return link
+
+
 def same_site(url: str, site_url: str) -> bool:
-    return urlsplit(url).netloc.lower() == urlsplit(site_url).netloc.lower()
+    try:
+        return urlsplit(url).netloc.lower() == urlsplit(site_url).netloc.lower()
+    except ValueError:  # an unparsable URL is no site's
+        return False
 
 
 def looks_like_article(url: str) -> bool:
@@ -172,7 +184,7 @@ def _entry_from_feedparser(item, feed, base_url: str) -> FeedEntry | None:
         return None
     content = item.get("content") or []
     return FeedEntry(
-        url=urljoin(base_url, link),
+        url=absolute_link(base_url, link),
         title=item.get("title") or None,
         summary=item.get("summary") or None,
         content=content[0].get("value") if content else None,
@@ -231,7 +243,7 @@ def _json_feed_entry(item: object, base_url: str, feed_language: str | None) -> 
         return None
     authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
     return FeedEntry(
-        url=urljoin(base_url, item["url"]),
+        url=absolute_link(base_url, item["url"]),
         title=item.get("title"),
         summary=item.get("summary"),
         content=item.get("content_text") or item.get("content_html"),

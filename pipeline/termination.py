@@ -10,6 +10,7 @@ makes SIGTERM stop those children at once and then raise ``Terminated`` in the m
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -42,11 +43,20 @@ def stop_children() -> None:
         worker.terminate()
 
 
+_INSTALLED_IN: int | None = None  # the process that asked; forked workers inherit the handler
+
+
 def _on_sigterm(signum: int, _frame) -> None:
+    if os.getpid() != _INSTALLED_IN:  # a forked worker being stopped: end quietly, as by default
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
     stop_children()
     raise Terminated(128 + signum)
 
 
 def stop_on_sigterm() -> None:
     """From now on SIGTERM stops the children, then raises ``Terminated`` (main thread only)."""
+    global _INSTALLED_IN
+    _INSTALLED_IN = os.getpid()
     signal.signal(signal.SIGTERM, _on_sigterm)

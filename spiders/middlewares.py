@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from datetime import UTC, datetime
 from io import BytesIO
@@ -66,6 +67,7 @@ class AddressSafetyMiddleware:
 
     def __init__(self, state: CrawlState):
         self.state = state
+        self.resolved: dict[str, list[str]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> AddressSafetyMiddleware:
@@ -76,16 +78,45 @@ class AddressSafetyMiddleware:
         if reason:
             raise RefusedRequest(reason, request.url)
         host = urlsplit(request.url).hostname or ""
-        try:
-            addresses = await asyncio.get_running_loop().run_in_executor(
-                None, politeness.resolved_addresses, host
-            )
-        except (OSError, UnicodeError):
-            addresses = []
+        addresses = await self._addresses(host)
         reason = politeness.address_refusal(request.url, addresses, self.state.trusted_host_ports)
         if reason:
             raise RefusedRequest(reason, request.url)
         resolver.pin(host, addresses[0])
+
+    async def _addresses(self, host: str) -> list[str]:
+        """The host's addresses, resolved once per crawl (in a thread: the lookup blocks), so a name
+        cannot answer one address to the check and another to a later request."""
+        if host not in self.resolved:
+            try:
+                self.resolved[host] = await asyncio.get_running_loop().run_in_executor(
+                    None, politeness.resolved_addresses, host
+                )
+            except (OSError, UnicodeError):
+                self.resolved[host] = []
+        return self.resolved[host]
+
+
+class OutletBudgetMiddleware:
+    """Refuses a request once its outlet has spent its requests or its time (``pipeline.budget``)."""
+
+    def __init__(self, state: CrawlState):
+        self.state = state
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> OutletBudgetMiddleware:
+        return cls(crawl_state_for(crawler))
+
+    def process_request(self, request: Request) -> None:
+        outlet = request.cb_kwargs.get("outlet")
+        budget = self.state.budget(outlet) if outlet else None
+        if budget is None:
+            return
+        now = time.monotonic()
+        reason = budget.refusal(now)
+        if reason:
+            raise RefusedRequest(reason, request.url)
+        budget.spend(now)
 
 
 class ConditionalGetMiddleware:
