@@ -62,6 +62,9 @@ class ParsedDocument:
     child_sitemaps: tuple[str, ...] = ()
     error: str | None = None  # an outcome kind: malformed-feed, malformed-sitemap, unsafe-xml
     detail: str | None = None
+    # Entries with no link that could be read (feedparser drops an unparsable one to ""): counted, so a
+    # feed's entries never vanish without a trace.
+    entries_without_link: int = 0
 
 
 @dataclass(frozen=True)
@@ -167,11 +170,15 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     entries = tuple(
         e for e in (_entry_from_feedparser(item, parsed.feed, url) for item in parsed.entries) if e
     )
+    without_link = len(parsed.entries) - len(entries)
     if parsed.bozo and not isinstance(parsed.bozo_exception, BENIGN_FEED_WARNINGS):
-        return ParsedDocument(entries, error="malformed-feed", detail=str(parsed.bozo_exception)[:300])
+        detail = str(parsed.bozo_exception)[:300]
+        return ParsedDocument(
+            entries, error="malformed-feed", detail=detail, entries_without_link=without_link
+        )
     if not parsed.version and not entries:
         return ParsedDocument(error="malformed-feed", detail="not a feed")
-    return ParsedDocument(entries)
+    return ParsedDocument(entries, entries_without_link=without_link)
 
 
 def _is_json(body: bytes, content_type: str | None) -> bool:
@@ -235,7 +242,7 @@ def parse_json_feed(body: bytes, url: str) -> ParsedDocument:
         return ParsedDocument(error="malformed-feed", detail="JSON Feed without an items list")
     language = _language_code(document.get("language"))
     entries = tuple(e for e in (_json_feed_entry(i, url, language) for i in document["items"]) if e)
-    return ParsedDocument(entries)
+    return ParsedDocument(entries, entries_without_link=len(document["items"]) - len(entries))
 
 
 def _json_feed_entry(item: object, base_url: str, feed_language: str | None) -> FeedEntry | None:

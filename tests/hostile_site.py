@@ -258,6 +258,13 @@ class HostileSite:
         items += [
             (b + LONG_URL_PATH, "a 12,000-character link", IN_WINDOW, "g-long"),
             (self.rival_base + RIVAL_LISTED_BY_HOSTILE, "another outlet's article", IN_WINDOW, "g-rival"),
+            # feedparser reads this link as "" (an unparsable IPv6 literal): counted, not silently gone
+            (
+                f"http://[::1:{b.rsplit(':', 1)[1]}/news/broken-ipv6-in-rss",
+                "unreadable link",
+                IN_WINDOW,
+                "g-v6",
+            ),
         ]
         # A feed repeats the page's headline: the script/CR-LF one arrives by both routes.
         items += [(b + p, SCRIPT_HEADLINE if "script" in p else p, None, "g" + p) for p in ARTICLE_PATHS]

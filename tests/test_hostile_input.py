@@ -469,9 +469,12 @@ def url_of_12000_characters(o: Observed) -> None:
 
 
 def unparsable_link(o: Observed) -> None:
-    """A link no request can be made of ends in its own outcome instead of a spider error."""
+    """A link no request can be made of ends in its own outcome instead of a spider error (JSON Feed)."""
     (row,) = [r for r in o.fetch_log if "broken-ipv6" in r["url"]]
     assert row["outcome"] == "invalid-url" and "IPv6" in row["error"]
+    # In RSS, feedparser reads the same link as "": the entry is counted instead of vanishing, with the
+    # malformed feed's item that has no link and the truncated feed's item cut before its link.
+    assert o.count("fetch", "entry-without-link") == 3
 
 
 def another_outlets_articles_in_this_outlets_feed(o: Observed) -> None:

@@ -126,6 +126,8 @@ class NewsSpider(scrapy.Spider):
             return
         parsed = discovery.parse_feed(response.body, response.url, _header(response, b"Content-Type"))
         yield self._event(response, outlet, kind, parsed.error, parsed.detail)
+        if parsed.entries_without_link:
+            self.crawler.stats.inc_value("framewatch/skipped/entry-without-link", parsed.entries_without_link)
         for entry in parsed.entries:
             yield from self._follow(entry, outlet, "feed")
 
