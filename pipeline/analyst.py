@@ -676,7 +676,50 @@ def grant_analyst(connection: Connection, role: str, password: str | None = None
         ).scalars()
     )
     run_privileges(connection, role, schema, views)
+    revoke_memberships(connection, role)
+    check_no_table_access(connection, role, schema)
     return views
+
+
+def revoke_memberships(connection: Connection, role: str) -> None:
+    """An existing role may inherit wide rights from roles it belongs to: it leaves them (issue 20)."""
+    from psycopg import sql
+
+    granted = connection.execute(
+        text(
+            "SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
+            "JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = :role ORDER BY 1"
+        ),
+        {"role": role},
+    ).scalars()
+    for group in list(granted):
+        execute_composed(
+            connection, sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(group), sql.Identifier(role))
+        )
+
+
+TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE")
+
+
+def check_no_table_access(connection: Connection, role: str, schema: str) -> None:
+    """Refuse (the transaction rolls back) when the role can still touch a table after the revokes,
+    through PUBLIC grants or ownership, rather than report that it reads only the views."""
+    rows = connection.execute(
+        text(
+            "SELECT c.relname, p.privilege FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "CROSS JOIN unnest(CAST(:privileges AS text[])) AS p(privilege) "
+            "WHERE n.nspname = :schema AND c.relkind IN ('r', 'p') "
+            "AND has_table_privilege(:role, c.oid, p.privilege) ORDER BY 1, 2"
+        ),
+        {"privileges": list(TABLE_PRIVILEGES), "schema": schema, "role": role},
+    ).all()
+    if rows:
+        held = ", ".join(f"{privilege} on {table}" for table, privilege in rows[:6])
+        more = f" and {len(rows) - 6} more" if len(rows) > 6 else ""
+        raise AnalystRoleError(
+            f"role {role!r} still holds {held}{more} (granted to PUBLIC, or it owns them): "
+            "nothing was changed; revoke those first or choose a new role name"
+        )
 
 
 def ensure_role(connection: Connection, role: str, password: str | None) -> None:

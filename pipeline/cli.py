@@ -77,9 +77,11 @@ def db_upgrade(db: DbOption = None) -> None:
 def check_config(config: ConfigOption = Path("config")) -> None:
     """Validate a config directory and list its outlets and stories."""
     from pipeline.config import ConfigError, load_config
+    from pipeline.load import check_config_fits
 
     try:
         loaded = load_config(config)
+        check_config_fits(loaded.outlets, loaded.stories)  # a value longer than its warehouse column
     except ConfigError as exc:
         raise fail(str(exc)) from None
     typer.echo(
@@ -108,11 +110,16 @@ def run(config: ConfigOption = Path("config"), db: DbOption = None) -> None:
 
     from pipeline.config import ConfigError
     from pipeline.cycle_runner import run_cycle
+    from pipeline.termination import Terminated, stop_on_sigterm
 
+    stop_on_sigterm()  # SIGTERM stops the crawl and the workers too, and the run ends as failed
     url = migrated_database(db)
     try:
         _report_story_errors(config)
         run_cycle(config, url)
+    except Terminated as exc:
+        raise fail("stopped by SIGTERM: the crawl and its workers were stopped, the run marked failed",
+                   code=int(exc.code or 143)) from None  # fmt: skip
     except ConfigError as exc:
         raise fail(str(exc)) from None
     except OperationalError as exc:
@@ -280,9 +287,7 @@ def compare(
     ] = None,
     layout: Annotated[
         CompareLayout,
-        typer.Option(
-            "--layout", help="table, long (one block per outlet), or auto: long below 120 columns."
-        ),
+        typer.Option("--layout", help="table, long (one block per outlet), or auto: long below 120 columns."),
     ] = CompareLayout.auto,
     db: DbOption = None,
 ) -> None:
@@ -355,11 +360,16 @@ def report(
     from pipeline.analyst import report_data
     from pipeline.report import render_report
 
+    if out.is_dir():
+        raise fail(f"--out {out} is a folder: give the path of the HTML file to write")
     with analyst_connection(db) as connection:
         # A report written by hand is stamped with the moment it was made (nothing is stored).
         data = report_data(connection, story, generated_at=datetime.now(UTC))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_report(data), encoding="utf-8")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render_report(data), encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"cannot write --out {out}: {exc.strerror or exc}") from None
     typer.echo(str(out))
 
 
@@ -375,8 +385,13 @@ def export(
     """Export a story's coverage, outlet framing, headline changes and quoted voices, one file each."""
     from pipeline.analyst import export_story
 
-    with analyst_connection(db) as connection:
-        paths = export_story(connection, story, output_format.value, out)
+    if out.exists() and not out.is_dir():
+        raise fail(f"--out {out} is a file: give a folder for the exported files")
+    try:
+        with analyst_connection(db) as connection:
+            paths = export_story(connection, story, output_format.value, out)
+    except OSError as exc:
+        raise fail(f"cannot write to --out {out}: {exc.strerror or exc}") from None
     for path in paths:
         typer.echo(str(path))
 

@@ -42,6 +42,16 @@ LanguageCode = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$"), AfterValidator(_l
 CountryCode = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$"), AfterValidator(lambda v: v.strip().upper())]
 
 
+def _no_credentials(url: HttpUrl) -> HttpUrl:
+    # Every request would carry them to the outlet, and fetch logs and tables would store them (issue 20).
+    if url.username or url.password:
+        raise ValueError("a URL must not carry credentials (user:password@): remove them")
+    return url
+
+
+PublicUrl = Annotated[HttpUrl, AfterValidator(_no_credentials)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -50,11 +60,14 @@ class OutletCrawlSettings(Strict):
     download_delay: float | None = Field(default=None, ge=0, le=120)
     concurrency: int | None = Field(default=None, ge=1, le=16)
     max_pages: int | None = Field(default=None, ge=1)
+    # This outlet's budgets, when not the crawl's defaults (pipeline.budget).
+    max_requests: int | None = Field(default=None, ge=1)
+    max_seconds: float | None = Field(default=None, gt=0)
 
 
 class OutletConfig(Strict):
     name: str = Field(min_length=1, max_length=200)
-    homepage: HttpUrl
+    homepage: PublicUrl
     language: LanguageCode
     country: CountryCode
     lean: str | None = None
@@ -62,8 +75,8 @@ class OutletConfig(Strict):
     outlet_type: Literal[
         "wire", "national", "regional", "local", "aggregator", "international", "digital"
     ] = "national"
-    feeds: tuple[HttpUrl, ...] = ()
-    sitemaps: tuple[HttpUrl, ...] = ()
+    feeds: tuple[PublicUrl, ...] = ()
+    sitemaps: tuple[PublicUrl, ...] = ()
     crawl: OutletCrawlSettings = OutletCrawlSettings()
 
     @property
@@ -126,8 +139,14 @@ class CrawlSettings(Strict):
     timeout_seconds: float = Field(default=30, gt=0, le=600)
     max_redirects: int = Field(default=5, ge=0, le=20)
     retry_times: int = Field(default=2, ge=0, le=10)
-    query_api: HttpUrl | None = None  # GDELT DOC 2.0 compatible endpoint for query discovery
+    query_api: PublicUrl | None = None  # GDELT DOC 2.0 compatible endpoint for query discovery
     max_articles_per_outlet: int = Field(default=500, ge=1)
+    # Every outlet's budgets (pipeline.budget): requests and seconds from its first request, and how
+    # deep and wide a sitemap index tree is followed.
+    outlet_max_requests: int = Field(default=5000, ge=1)
+    outlet_max_seconds: float = Field(default=1800, gt=0)
+    sitemap_max_depth: int = Field(default=3, ge=0, le=10)
+    sitemap_max_children: int = Field(default=500, ge=1)
     # Extract pages in the cores Scrapy leaves idle while it still fetches (pipeline.early).
     process_while_crawling: bool = True
 

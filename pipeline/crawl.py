@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pipeline.archive import MANIFEST_NAME
 from pipeline.config import load_config
+from pipeline.termination import tracked
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CACHE_UPDATES_FILE = "http_cache_updates.json"  # written by the crawl process (spiders.pipelines)
@@ -82,7 +83,8 @@ def run_crawl(
         crawler = subprocess.Popen(
             command, cwd=PROJECT_ROOT, env=_environment(), stdout=log, stderr=subprocess.STDOUT
         )
-        returncode = _wait(crawler, timeout_seconds, while_crawling or (lambda: None))
+        with tracked(crawler):  # SIGTERM to the run stops it too (pipeline.termination)
+            returncode = _wait(crawler, timeout_seconds, while_crawling or (lambda: None))
     if returncode != 0:
         raise CrawlError(f"crawl {run_key} exited with {returncode}:\n{_tail(log_path)}")
     config = load_config(config_dir)

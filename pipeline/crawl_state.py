@@ -22,6 +22,8 @@ from sqlalchemy import Connection, delete, or_, select
 
 from pipeline.identity import url_hash
 from pipeline.load import load_discovered_outlets, upsert_rows
+from pipeline.politeness import without_credentials
+from schemas.fit import fitted
 from schemas.models import CrawlRun, FetchLog, HttpCacheEntry, RunOutcome
 
 if TYPE_CHECKING:
@@ -46,11 +48,14 @@ def _json_row(row: Mapping[str, Any]) -> dict[str, str | None]:
 
 
 def cache_row(entry: Mapping[str, Any]) -> dict[str, Any]:
-    """A crawl's JSON cache update as an ``http_cache`` row (times parsed back to aware datetimes)."""
+    """A crawl's JSON cache update as an ``http_cache`` row (times parsed back to aware datetimes).
+
+    Validators are an outlet's to choose: one longer than its column is dropped, not cut (a cut ETag
+    would never match), and the URL is simply fetched in full next time."""
     row = {c: entry.get(c) for c in CACHE_COLUMNS}
     for column in CACHE_TIMES:
         row[column] = datetime.fromisoformat(row[column])
-    return row
+    return fitted(HttpCacheEntry, row, refuse=("etag", "last_modified"))
 
 
 def save_http_cache(connection: Connection, updates: Mapping[str, Mapping[str, Any]]) -> int:
@@ -98,15 +103,21 @@ def read_fetch_log(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def fetch_log_row(event: Mapping[str, Any], run_id: int) -> dict[str, Any]:
+    """A ``fetch_log`` row: credentials never stored, text made storable and fitted to its columns."""
+    return fitted(FetchLog, _fetch_log_values(event, run_id))
+
+
+def _fetch_log_values(event: Mapping[str, Any], run_id: int) -> dict[str, Any]:
+    error = event.get("error")
     return {
         "run_id": run_id,
-        "url": event["url"],
+        "url": without_credentials(event["url"]),
         "outlet": event.get("outlet"),
         "status": event.get("status"),
         "bytes": event.get("bytes") or 0,
         "elapsed_ms": event.get("elapsed_ms"),
         "outcome": event["outcome"],
-        "error": event.get("error"),
+        "error": without_credentials(error) if error else error,
         "fetched_at": datetime.fromisoformat(event["fetched_at"]),
     }
 

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, select
 
 from pipeline.config import Config, load_config
 from pipeline.identity import text_hash, url_hash
-from pipeline.load import load_articles, load_outlets, upsert_rows
+from pipeline.load import load_outlets, upsert_rows
 from schemas.database import make_engine, upgrade_database
 from schemas.models import CrawlRun, Quarantine, RunOutcome
 from schemas.records import Outcome
@@ -94,7 +94,7 @@ def _record_story_errors(connection: Connection, current_run: int, errors: tuple
 def open_run(connection: Connection, context: CycleContext, started_at: datetime) -> int:
     row = {"run_key": context.run_key, "story_slug": None, "started_at": started_at,
            "status": "running", "warc_paths": [], "counts": {}}  # fmt: skip
-    upsert_rows(connection, CrawlRun, [row], ["run_key"])
+    upsert_rows(connection, CrawlRun, [row], ["run_key"], ["status"])  # a retried failed run runs again
     return run_id(connection, context.run_key)
 
 
@@ -179,6 +179,7 @@ def process_stage(config_dir: str | Path, db_url: str, run_key: str) -> dict[str
     from pipeline.archive import iter_fetched_pages
     from pipeline.early import RESULTS_FILE, load_results
     from pipeline.framing_store import measuring_ahead
+    from pipeline.isolation import load_batch_isolated
     from pipeline.match import compile_stories
     from pipeline.match_store import store_run_decisions
     from pipeline.process import process_pages
@@ -201,7 +202,8 @@ def process_stage(config_dir: str | Path, db_url: str, run_key: str) -> dict[str
             engine.begin() as connection,
         ):
             current_run = run_id(connection, run_key)
-            ids = load_articles(connection, batch.articles, current_run)
+            # A refused article is quarantined alone; the rest of the batch loads (issue 20).
+            ids, batch = load_batch_isolated(connection, batch, current_run)
             store_run_decisions(connection, stories, batch.relevance, ids, batch.articles, current_run,
                                 run_started_at(connection, current_run))  # fmt: skip
             clustered = index_and_cluster(connection, batch.articles, ids, batch.signatures)

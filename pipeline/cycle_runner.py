@@ -17,6 +17,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from pipeline import cycle
+from pipeline.run_status import mark_run_failed
 from schemas.database import make_engine
 from schemas.models import CrawlRun
 
@@ -34,18 +35,21 @@ def run_cycle(
     as_of = as_of or datetime.now(UTC)
     run_key = run_key or cli_run_key(as_of)
     cycle.start_run(config_dir, db_url, run_key, started_at=as_of)
-    ingestion = _run_stages(
-        [
-            ("crawl", lambda: cycle.crawl_stage(config_dir, db_url, run_key, as_of=as_of)),
-            ("process", lambda: cycle.process_stage(config_dir, db_url, run_key)),
-            ("match", lambda: cycle.match_stage(config_dir, db_url, run_key)),
-        ],
-        "ingestion",
-    )
-    stories = {
-        slug: follow_up_story(config_dir, db_url, slug, run_key) for slug in ingestion["match"]["follow_up"]
-    }
-    pending = cycle.send_pending_stage(config_dir, db_url, run_key, attempted=list(stories))
+    try:
+        ingestion = _run_stages(
+            [
+                ("crawl", lambda: cycle.crawl_stage(config_dir, db_url, run_key, as_of=as_of)),
+                ("process", lambda: cycle.process_stage(config_dir, db_url, run_key)),
+                ("match", lambda: cycle.match_stage(config_dir, db_url, run_key)),
+            ],
+            "ingestion",
+        )
+        follow_up = ingestion["match"]["follow_up"]
+        stories = {slug: follow_up_story(config_dir, db_url, slug, run_key) for slug in follow_up}
+        pending = cycle.send_pending_stage(config_dir, db_url, run_key, attempted=list(stories))
+    except BaseException as error:  # a failed stage, or SIGTERM (pipeline.termination): never left running
+        mark_run_failed(db_url, run_key, error)
+        raise
     summary = cycle.finish_run(config_dir, db_url, run_key, finished_at=datetime.now(UTC))
     print_summary(summary)
     return {"run_key": run_key, **summary, "stages": {**ingestion, "stories": stories, "pending": pending}}

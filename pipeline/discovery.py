@@ -62,6 +62,9 @@ class ParsedDocument:
     child_sitemaps: tuple[str, ...] = ()
     error: str | None = None  # an outcome kind: malformed-feed, malformed-sitemap, unsafe-xml
     detail: str | None = None
+    # Entries with no link that could be read (feedparser drops an unparsable one to ""): counted, so a
+    # feed's entries never vanish without a trace.
+    entries_without_link: int = 0
 
 
 @dataclass(frozen=True)
@@ -97,8 +100,20 @@ def crawl_url(link: str, base_url: str | None = None) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path or "/", urlencode(query), ""))
 
 
+def absolute_link(base_url: str, link: str) -> str:
+    """``link`` made absolute; one that cannot be parsed ("http://[::1") is kept as written, so the crawl
+    records it as ``invalid-url`` instead of losing the rest of the feed to the error."""
+    try:
+        return urljoin(base_url, link)
+    except ValueError:
+        return link
+
+
 def same_site(url: str, site_url: str) -> bool:
-    return urlsplit(url).netloc.lower() == urlsplit(site_url).netloc.lower()
+    try:
+        return urlsplit(url).netloc.lower() == urlsplit(site_url).netloc.lower()
+    except ValueError:  # an unparsable URL is no site's
+        return False
 
 
 def looks_like_article(url: str) -> bool:
@@ -155,11 +170,15 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     entries = tuple(
         e for e in (_entry_from_feedparser(item, parsed.feed, url) for item in parsed.entries) if e
     )
+    without_link = len(parsed.entries) - len(entries)
     if parsed.bozo and not isinstance(parsed.bozo_exception, BENIGN_FEED_WARNINGS):
-        return ParsedDocument(entries, error="malformed-feed", detail=str(parsed.bozo_exception)[:300])
+        detail = str(parsed.bozo_exception)[:300]
+        return ParsedDocument(
+            entries, error="malformed-feed", detail=detail, entries_without_link=without_link
+        )
     if not parsed.version and not entries:
         return ParsedDocument(error="malformed-feed", detail="not a feed")
-    return ParsedDocument(entries)
+    return ParsedDocument(entries, entries_without_link=without_link)
 
 
 def _is_json(body: bytes, content_type: str | None) -> bool:
@@ -172,7 +191,7 @@ def _entry_from_feedparser(item, feed, base_url: str) -> FeedEntry | None:
         return None
     content = item.get("content") or []
     return FeedEntry(
-        url=urljoin(base_url, link),
+        url=absolute_link(base_url, link),
         title=item.get("title") or None,
         summary=item.get("summary") or None,
         content=content[0].get("value") if content else None,
@@ -223,7 +242,7 @@ def parse_json_feed(body: bytes, url: str) -> ParsedDocument:
         return ParsedDocument(error="malformed-feed", detail="JSON Feed without an items list")
     language = _language_code(document.get("language"))
     entries = tuple(e for e in (_json_feed_entry(i, url, language) for i in document["items"]) if e)
-    return ParsedDocument(entries)
+    return ParsedDocument(entries, entries_without_link=len(document["items"]) - len(entries))
 
 
 def _json_feed_entry(item: object, base_url: str, feed_language: str | None) -> FeedEntry | None:
@@ -231,7 +250,7 @@ def _json_feed_entry(item: object, base_url: str, feed_language: str | None) -> 
         return None
     authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
     return FeedEntry(
-        url=urljoin(base_url, item["url"]),
+        url=absolute_link(base_url, item["url"]),
         title=item.get("title"),
         summary=item.get("summary"),
         content=item.get("content_text") or item.get("content_html"),

@@ -134,7 +134,13 @@ class EarlyProcessor:
             self.pool.shutdown(cancel_futures=True)
 
     def close(self) -> None:
+        """Stop the pool without waiting; a worker still busy is terminated, since a crawl that ends
+        here (an error, SIGTERM) must not leave processes computing for nobody (issue 20)."""
+        workers = list((getattr(self.pool, "_processes", None) or {}).values())
         self.pool.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
 
     def _guarded(self, action: Callable[[], object]) -> None:
         """An optimisation's failure is logged and stops it, never the crawl."""

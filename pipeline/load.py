@@ -8,17 +8,20 @@ only moves forward in fetch time, so replaying an older batch cannot roll it bac
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Table, case, column, func, select
 from sqlalchemy import table as table_clause
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 
-from pipeline.config import OutletConfig, StoryConfig
+from pipeline.config import ConfigError, OutletConfig, StoryConfig
 from pipeline.identity import text_hash, url_hash
+from schemas.fit import fitted, too_long
 from schemas.models import Article, ArticleUrl, ArticleVersion, Base, Outlet, Story
-from schemas.records import NormalisedArticle
+from schemas.records import NormalisedArticle, storable
 
 Row = Mapping[str, Any]
 
@@ -57,8 +60,9 @@ def upsert_rows(
         statement = statement.on_conflict_do_nothing(index_elements=list(key_columns))
     # executemany: one compiled statement, which SQLAlchemy's "insertmanyvalues" sends in batches of
     # multi-row VALUES within each dialect's parameter limit (compiling one huge VALUES list per
-    # batch cost more than the database's work).
-    connection.execute(statement, [dict(row) for row in rows])
+    # batch cost more than the database's work). Every value is made storable on the way (records
+    # are cleaned where they are built; this is the net under every writer).
+    connection.execute(statement, [{name: storable(value) for name, value in row.items()} for row in rows])
 
 
 # From this many rows on, PostgreSQL gets plain-valued rows by COPY (a bulk index write such as the
@@ -117,33 +121,69 @@ def outlet_row(outlet: OutletConfig, discovered: bool = False) -> dict[str, Any]
     }
 
 
+def config_overflows(outlets: Iterable[OutletConfig], stories: Iterable[StoryConfig]) -> list[str]:
+    """Config values longer than the warehouse column they go to, named as config errors."""
+    problems = [
+        f"outlets.yaml: outlet {outlet.name!r}: {problem}"
+        for outlet in outlets
+        for problem in too_long(Outlet, outlet_row(outlet))
+    ]
+    problems += [
+        f"stories/{story.slug}.yaml: {problem}"
+        for story in stories
+        for problem in too_long(Story, story_row(story))
+    ]
+    return problems
+
+
+def check_config_fits(outlets: Iterable[OutletConfig], stories: Iterable[StoryConfig]) -> None:
+    """Raise ``ConfigError`` when a config value would not fit its column (``check-config`` and every
+    load call this, so such a value is a clear error, not a failed transaction)."""
+    problems = config_overflows(outlets, stories)
+    if problems:
+        raise ConfigError("value too long for the warehouse: " + "; ".join(problems))
+
+
 def load_outlets(connection: Connection, outlets: Iterable[OutletConfig]) -> None:
+    outlets = list(outlets)
+    check_config_fits(outlets, ())
     rows = [outlet_row(outlet) for outlet in outlets]
     upsert_rows(connection, Outlet, rows, ["name"], [c for c in rows[0] if c != "name"] if rows else None)
 
 
-def load_discovered_outlets(connection: Connection, discovered: Iterable[Mapping[str, Any]]) -> None:
-    """Outlets found by query discovery: inserted once, never overwriting a configured outlet."""
-    rows = [
-        {
-            "name": item["name"],
-            "homepage_host": urlsplit(item["homepage"]).netloc.lower(),
-            "homepage": item["homepage"],
-            "language": item.get("language"),
-            "country": item.get("country"),
-            "outlet_type": "discovered",
-            "discovered": True,
-        }
-        for item in discovered
-    ]
-    upsert_rows(connection, Outlet, rows, ["name"])
+def load_discovered_outlets(connection: Connection, discovered: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Outlets found by query discovery: inserted once, never overwriting a configured outlet. One
+    whose name or address does not fit its column is not stored; its names are returned (its articles
+    are then quarantined as articles of an unknown outlet)."""
+    rows, refused = [], []
+    for item in discovered:
+        row = discovered_outlet_row(item)
+        (refused if too_long(Outlet, row) else rows).append(row)
+    upsert_rows(connection, Outlet, [fitted(Outlet, row) for row in rows], ["name"])
+    return [row["name"] for row in refused]
+
+
+def discovered_outlet_row(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "name": item["name"],
+        "homepage_host": urlsplit(item["homepage"]).netloc.lower(),
+        "homepage": item["homepage"],
+        "language": item.get("language"),
+        "country": item.get("country"),
+        "outlet_type": "discovered",
+        "discovered": True,
+    }
+
+
+def story_row(story: StoryConfig) -> dict[str, Any]:
+    return {"slug": story.slug, "title": story.title, "definition": story.model_dump(mode="json")}
 
 
 def load_story(connection: Connection, story: StoryConfig, fingerprint: str | None = None) -> int:
     """Upsert the story's definition as configured now (active); ``fingerprint`` is what its decisions
     depend on (``pipeline.match.definition_fingerprint``)."""
-    row = {"slug": story.slug, "title": story.title, "definition": story.model_dump(mode="json"),
-           "fingerprint": fingerprint, "active": True}  # fmt: skip
+    check_config_fits((), [story])
+    row = {**story_row(story), "fingerprint": fingerprint, "active": True}
     upsert_rows(connection, Story, [row], ["slug"], ["title", "definition", "fingerprint", "active"])
     return connection.execute(select(Story.id).where(Story.slug == story.slug)).scalar_one()
 
@@ -153,6 +193,12 @@ def outlet_ids(connection: Connection) -> dict[str, int]:
 
 
 def article_row(article: NormalisedArticle, outlet_id: int, run_id: int | None) -> dict[str, Any]:
+    """The ``articles`` row, fitted to its columns: a section too long is cut, a language code too long
+    to be one is dropped."""
+    return fitted(Article, _article_values(article, outlet_id, run_id), refuse=("language",))
+
+
+def _article_values(article: NormalisedArticle, outlet_id: int, run_id: int | None) -> dict[str, Any]:
     return {
         "outlet_id": outlet_id,
         "canonical_url": article.canonical_url,
@@ -293,3 +339,51 @@ def version_rows(
             },
         )
     return list(rows.values())
+
+
+# What a statement can fail with on a value the records did not foresee: the database's refusal, or the
+# driver's when it cannot encode a value.
+LOAD_ERRORS = (SQLAlchemyError, UnicodeError, ValueError)
+
+
+@dataclass(frozen=True)
+class RefusedArticle:
+    """An article the warehouse would not take, with the error, for the quarantine."""
+
+    article: NormalisedArticle
+    error: str
+
+
+def load_articles_isolated(
+    connection: Connection, articles: Sequence[NormalisedArticle], run_id: int | None
+) -> tuple[dict[str, int], list[RefusedArticle]]:
+    """``load_articles``, with a failing article isolated so the others load.
+
+    The batch is tried in one savepoint; when a statement fails, the savepoint is rolled back and each
+    article (with the other fetches of its URL) is loaded in a savepoint of its own. Those that still
+    fail are returned with their error, and so are articles of an outlet the warehouse does not have.
+    """
+    known = outlet_ids(connection)
+    refused = [RefusedArticle(a, f"unknown outlet {a.outlet!r}") for a in articles if a.outlet not in known]
+    loadable = [a for a in articles if a.outlet in known]
+    try:
+        with connection.begin_nested():
+            return load_articles(connection, loadable, run_id), refused
+    except LOAD_ERRORS:
+        pass  # one of them: find it
+    ids: dict[str, int] = {}
+    for group in _by_url_hash(loadable):
+        try:
+            with connection.begin_nested():
+                ids.update(load_articles(connection, group, run_id))
+        except LOAD_ERRORS as exc:
+            error = storable(f"{type(exc).__name__}: {exc}")[:2000]
+            refused += [RefusedArticle(article, error) for article in group]
+    return ids, refused
+
+
+def _by_url_hash(articles: Sequence[NormalisedArticle]) -> list[list[NormalisedArticle]]:
+    groups: dict[str, list[NormalisedArticle]] = {}
+    for article in articles:
+        groups.setdefault(article.url_hash, []).append(article)
+    return list(groups.values())

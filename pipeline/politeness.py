@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import re
+import socket
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -110,8 +112,9 @@ def retry_after_seconds(header_value: str | None, now: datetime, cap: float) -> 
 def is_private_host(host: str) -> bool:
     """True for loopback, private, link-local and other non-public literal addresses (and localhost).
 
-    Host *names* are not resolved here: a public name that resolves to a private address is a known gap
-    (DNS rebinding), covered in production by network egress rules.
+    Only the spelling is read here, so this is a first, cheap refusal; the decision that counts is
+    ``address_refusal`` on the addresses the resolver returns, since the resolver reads spellings that
+    ``ipaddress`` does not (``127.1``, ``2130706433``, ``0x7f.1``, ``0177.0.0.1``).
     """
     host = host.strip("[]").lower()
     if host == "localhost" or host.endswith(".localhost"):
@@ -120,7 +123,37 @@ def is_private_host(host: str) -> bool:
         address = ipaddress.ip_address(host)
     except ValueError:
         return False
-    return not address.is_global
+    return not is_public_address(str(address))
+
+
+def is_public_address(address: str) -> bool:
+    """True for a globally routable IP address (an IPv4-mapped IPv6 address is judged as its IPv4)."""
+    try:
+        parsed = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = getattr(parsed, "ipv4_mapped", None)
+    return (mapped or parsed).is_global and not (mapped or parsed).is_multicast
+
+
+def resolved_addresses(host: str) -> list[str]:
+    """Every address the system resolver gives for ``host`` (raises ``OSError`` when there is none)."""
+    infos = socket.getaddrinfo(host.strip("[]"), None, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def address_refusal(url: str, addresses: Collection[str], trusted_host_ports: Collection[str]) -> str | None:
+    """Why ``url`` must not be fetched given the addresses its host resolves to, or None.
+
+    Every address must be public, unless the URL's host:port is configured (an outlet, the query API,
+    an outlet it listed): a name with one private address among public ones is refused too, since the
+    connection could go to any of them.
+    """
+    if not addresses:
+        return "dns-error"
+    if host_port(url) in trusted_host_ports:
+        return None
+    return None if all(is_public_address(a) for a in addresses) else "blocked-private-address"
 
 
 def host_port(url: str) -> str:
@@ -130,12 +163,19 @@ def host_port(url: str) -> str:
     return f"{(parts.hostname or '').lower()}:{parts.port or default}"
 
 
+# Scrapy's own limit (URLLENGTH_LIMIT) drops a longer URL without a trace; this one refuses it by name.
+MAX_URL_LENGTH = 2083
+
+
 def refusal_reason(url: str, trusted_host_ports: Collection[str]) -> str | None:
     """Why the crawler must not fetch ``url`` (an outcome kind), or None when it may.
 
     The operator's config is the trust boundary: a private or loopback address is fetched only when its
-    host:port is a configured outlet, the configured query API, or an outlet that API listed.
+    host:port is a configured outlet, the configured query API, or an outlet that API listed. This
+    reads the URL alone; ``address_refusal`` then judges the addresses its host resolves to.
     """
+    if len(url) > MAX_URL_LENGTH:
+        return "url-too-long"
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         return "unsupported-scheme"
@@ -146,3 +186,12 @@ def refusal_reason(url: str, trusted_host_ports: Collection[str]) -> str | None:
     if is_private_host(parts.hostname) and host_port(url) not in trusted_host_ports:
         return "blocked-private-address"
     return None
+
+
+# user:password@ after a scheme's "//": never written to a log, a file or a table.
+_USERINFO = re.compile(r"(?<=//)[^/@\s]*@")
+
+
+def without_credentials(text: str) -> str:
+    """``text`` (a URL, or a message that quotes URLs) with every ``user:password@`` removed."""
+    return _USERINFO.sub("", text) if "@" in text else text

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 DEFAULT_DATABASE_URL = "sqlite:///data/framewatch.sqlite"
@@ -26,11 +28,16 @@ def resolve_database_url(cli_value: str | None = None) -> str:
     return normalise_database_url(url)
 
 
+# user:password@ of a database URL: never printed in an error.
+_USERINFO = re.compile(r"(?<=//)[^/@\s]*@")
+
+
 def normalise_database_url(url: str) -> str:
     try:
         parsed = make_url(url)
     except Exception as exc:  # sqlalchemy raises ArgumentError with an unhelpful message
-        raise DatabaseUrlError(f"not a database URL: {url!r} ({exc})") from exc
+        message = f"not a database URL: {url!r} ({exc})"
+        raise DatabaseUrlError(_USERINFO.sub("***@", message)) from exc
     # PostgreSQL goes through psycopg 3: accept the plain postgresql:// spelling too.
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -70,11 +77,33 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+# pg_advisory_xact_lock key of migrations: any constant agreed by every framewatch process.
+MIGRATION_LOCK_KEY = 0x66726D77  # "frmw"
+
+
+@contextmanager
+def migration_lock(connection: Connection) -> Iterator[None]:
+    """Held while migrating, so two first runs on a fresh database take turns: the second finds the
+    schema current instead of failing on tables the first just created. PostgreSQL: an advisory lock
+    released at commit; SQLite (whose DDL does not wait for another writer): a lock on a file beside
+    the database."""
+    database = connection.engine.url.database
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        yield
+    elif database and database != ":memory:":
+        with open(f"{database}.migrate-lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+    else:
+        yield
+
+
 def upgrade_database(url: str, revision: str = "head") -> None:
-    """Apply every pending migration (a no-op on a current database)."""
+    """Apply every pending migration (a no-op on a current database); one process at a time."""
     engine = make_engine(url)
     try:
-        with migration_connection(engine) as connection:
+        with migration_connection(engine) as connection, migration_lock(connection):
             config = alembic_config(url)
             config.attributes["connection"] = connection
             command.upgrade(config, revision)

@@ -7,9 +7,40 @@ new record (``dataclasses.replace``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+
+# What no warehouse can store: NUL (PostgreSQL text and JSONB refuse it) and lone UTF-16 surrogates
+# (not encodable as UTF-8, so neither a database driver nor a JSON file can take them).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_text(value: str) -> str:
+    """``value`` without the characters no database can store (a character class: linear time)."""
+    return _UNSTORABLE.sub("", value) if _UNSTORABLE.search(value) else value
+
+
+def storable(value: object) -> object:
+    """Text, and text inside tuples, lists and mappings, made storable; other values as they are."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, tuple | list):
+        return type(value)(storable(item) for item in value)
+    if isinstance(value, Mapping):
+        return {storable(k): storable(v) for k, v in value.items()}
+    return value
+
+
+def make_storable(record: object) -> None:
+    """Clean every field of a frozen record in place (called from ``__post_init__``: the boundary where
+    a record is built, whichever stage builds it)."""
+    for item in fields(record):  # type: ignore[arg-type]
+        value = getattr(record, item.name)
+        cleaned = storable(value)
+        if cleaned is not value and cleaned != value:
+            object.__setattr__(record, item.name, cleaned)
 
 
 @dataclass(frozen=True)
@@ -26,6 +57,9 @@ class FeedEntry:
     authors: tuple[str, ...] = ()
     guid: str | None = None
     language: str | None = None
+
+    def __post_init__(self) -> None:
+        make_storable(self)
 
 
 @dataclass(frozen=True)
@@ -97,6 +131,9 @@ class NormalisedArticle:
     lead_image: str | None = None
     body_confidence: float = 0.0
     sources: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        make_storable(self)
 
 
 @dataclass(frozen=True)

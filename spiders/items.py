@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from schemas.records import FetchedPage
+from pipeline.politeness import without_credentials
+from schemas.records import FetchedPage, make_storable
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,14 @@ class FetchEvent:
     error: str | None
     fetched_at: datetime
     kind: str = "article"  # homepage, feed, sitemap, query, article
+
+    def __post_init__(self) -> None:
+        # The fetch log on disk and in the warehouse never holds a user:password@ (a redirect's Location
+        # may carry one) nor text no database can store.
+        object.__setattr__(self, "url", without_credentials(self.url))
+        if self.error:
+            object.__setattr__(self, "error", without_credentials(self.error))
+        make_storable(self)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from datetime import UTC, datetime
 from io import BytesIO
@@ -26,6 +27,7 @@ from warcio.warcwriter import WARCWriter
 
 from pipeline import politeness
 from pipeline.identity import url_hash
+from spiders import resolver
 from spiders.state import CrawlState, crawl_state_for
 
 CONDITIONAL_HEADERS = (b"If-None-Match", b"If-Modified-Since")
@@ -57,20 +59,64 @@ class OutletSlotMiddleware:
 class AddressSafetyMiddleware:
     """Refuses private, loopback and link-local addresses unless configured (redirects pass here again).
 
-    It sits before the robots.txt middleware so that not even a robots.txt is fetched from a refused host.
+    The host is resolved here and every address it resolves to is checked; the approved address is
+    pinned for the downloader (``spiders.resolver``), so the connection goes to the address that was
+    checked. It sits before the robots.txt middleware so that not even a robots.txt is fetched from a
+    refused host.
     """
 
     def __init__(self, state: CrawlState):
         self.state = state
+        self.resolved: dict[str, list[str]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> AddressSafetyMiddleware:
         return cls(crawl_state_for(crawler))
 
-    def process_request(self, request: Request) -> None:
+    async def process_request(self, request: Request) -> None:
         reason = politeness.refusal_reason(request.url, self.state.trusted_host_ports)
         if reason:
             raise RefusedRequest(reason, request.url)
+        host = urlsplit(request.url).hostname or ""
+        addresses = await self._addresses(host)
+        reason = politeness.address_refusal(request.url, addresses, self.state.trusted_host_ports)
+        if reason:
+            raise RefusedRequest(reason, request.url)
+        resolver.pin(host, addresses[0])
+
+    async def _addresses(self, host: str) -> list[str]:
+        """The host's addresses, resolved once per crawl (in a thread: the lookup blocks), so a name
+        cannot answer one address to the check and another to a later request."""
+        if host not in self.resolved:
+            try:
+                self.resolved[host] = await asyncio.get_running_loop().run_in_executor(
+                    None, politeness.resolved_addresses, host
+                )
+            except (OSError, UnicodeError):
+                self.resolved[host] = []
+        return self.resolved[host]
+
+
+class OutletBudgetMiddleware:
+    """Refuses a request once its outlet has spent its requests or its time (``pipeline.budget``)."""
+
+    def __init__(self, state: CrawlState):
+        self.state = state
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> OutletBudgetMiddleware:
+        return cls(crawl_state_for(crawler))
+
+    def process_request(self, request: Request) -> None:
+        outlet = request.cb_kwargs.get("outlet")
+        budget = self.state.budget(outlet) if outlet else None
+        if budget is None:
+            return
+        now = time.monotonic()
+        reason = budget.refusal(now)
+        if reason:
+            raise RefusedRequest(reason, request.url)
+        budget.spend(now)
 
 
 class ConditionalGetMiddleware:

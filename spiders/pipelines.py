@@ -32,15 +32,21 @@ def _workdir(crawler: Crawler) -> Path:
 
 
 class ManifestPipeline:
-    """Archived article pages go to manifest.jsonl; a page without its WARC record is dropped, not lost."""
+    """Archived article pages go to manifest.jsonl; a page without its WARC record is dropped, not lost.
 
-    def __init__(self, path: Path):
+    A page that cannot be listed is counted (``not-archived``) and its HTTP cache update withdrawn, so
+    the next crawl fetches it again instead of trusting a 304 or "not due" for a page never stored.
+    """
+
+    def __init__(self, path: Path, state: CrawlState | None = None, stats=None):
         self.path = path
+        self.state = state
+        self.stats = stats
         self.file = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ManifestPipeline:
-        return cls(_workdir(crawler) / MANIFEST_NAME)
+        return cls(_workdir(crawler) / MANIFEST_NAME, crawl_state_for(crawler), crawler.stats)
 
     def open_spider(self, spider=None) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,10 +59,23 @@ class ManifestPipeline:
         if not isinstance(item, ArchivedPage):
             return item
         if not item.page.warc_record_id:
+            self._withdraw(item.page)
             raise DropItem(f"not-archived: {item.page.url} has no WARC record")
-        self.file.write(manifest_line(item.page, item.warc_file, item.warc_offset) + "\n")
-        self.file.flush()
+        try:
+            line = manifest_line(item.page, item.warc_file, item.warc_offset) + "\n"
+            self.file.write(line)
+            self.file.flush()
+        except (OSError, ValueError) as exc:  # ValueError: text a file cannot encode
+            self._withdraw(item.page)
+            raise DropItem(f"not-archived: {item.page.url} could not be listed ({exc})") from exc
         return item
+
+    def _withdraw(self, page) -> None:
+        if self.stats is not None:
+            self.stats.inc_value("framewatch/skipped/not-archived")
+        if self.state is not None:
+            for url in (page.url, page.requested_url):
+                self.state.cache_updates.pop(url, None)
 
 
 class RecorderPipeline:

@@ -6,6 +6,7 @@ Called by ``pipeline.crawl.run_crawl``; the arguments say where the config, the 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from pipeline.config import load_config
+from pipeline.politeness import without_credentials
 from spiders.settings import crawl_settings
 from spiders.spiders.news import NewsSpider
 
@@ -46,9 +48,21 @@ def scrapy_settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+class CredentialsFilter(logging.Filter):
+    """Takes user:password@ out of every line of the crawl log (a URL may carry them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "@" in message:
+            record.msg, record.args = without_credentials(message), ()
+        return True
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     process = CrawlerProcess(scrapy_settings(args))
+    for handler in logging.getLogger().handlers:  # Scrapy's root handler, installed by CrawlerProcess
+        handler.addFilter(CredentialsFilter())
     process.crawl(NewsSpider, config_dir=str(args.config), outlets="\n".join(args.outlet))
     process.start()
     return 0

@@ -20,9 +20,14 @@ LOG_LEVEL = "INFO"
 # Scrapy starts this many cooperative tasks per callback's output (default 100); our item pipelines are
 # synchronous, so more only adds scheduling: 8 crawled a 3,000-article replay world in 7.5 s, not 8.8 s.
 CONCURRENT_ITEMS = 8
+# Connections go only to addresses AddressSafetyMiddleware approved (spiders/resolver.py).
+TWISTED_DNS_RESOLVER = "spiders.resolver.PinnedResolver"
+# Scrapy's UrlLengthMiddleware drops a long URL without an outcome; pipeline.politeness refuses it by name.
+URLLENGTH_LIMIT = 0
 
 DOWNLOADER_MIDDLEWARES = {
     "spiders.middlewares.AddressSafetyMiddleware": 40,  # before robots.txt: refused hosts see nothing
+    "spiders.middlewares.OutletBudgetMiddleware": 42,  # redirects and retries spend the budget too
     "spiders.middlewares.OutletSlotMiddleware": 45,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "spiders.middlewares.RetryAfterMiddleware": 550,
@@ -53,6 +58,21 @@ def crawl_settings(config: Config) -> dict[str, object]:
         "RETRY_TIMES": crawl.retry_times,
         "DOWNLOAD_SLOTS": outlet_download_slots(config),
         "FRAMEWATCH_TRUSTED_HOSTS": trusted_host_ports(config),
+        "FRAMEWATCH_OUTLET_BUDGETS": outlet_budgets(config),
+        "FRAMEWATCH_SITEMAP_MAX_DEPTH": crawl.sitemap_max_depth,
+        "FRAMEWATCH_SITEMAP_MAX_CHILDREN": crawl.sitemap_max_children,
+    }
+
+
+def outlet_budgets(config: Config) -> dict[str, list[float]]:
+    """Outlet name -> [max requests, max seconds]: the crawl's defaults or the outlet's own."""
+    crawl = config.settings.crawl
+    return {
+        outlet.name: [
+            outlet.crawl.max_requests or crawl.outlet_max_requests,
+            outlet.crawl.max_seconds or crawl.outlet_max_seconds,
+        ]
+        for outlet in config.outlets
     }
 
 

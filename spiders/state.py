@@ -13,6 +13,8 @@ from pathlib import Path
 
 from scrapy.crawler import Crawler
 
+from pipeline.budget import OutletBudget
+
 
 @dataclass
 class CrawlState:
@@ -22,6 +24,16 @@ class CrawlState:
     # host:port pairs allowed even when the address is private: configured outlets, the query API and
     # the outlets it listed (see pipeline.politeness.refusal_reason).
     trusted_host_ports: set[str] = field(default_factory=set)
+    # outlet name -> [max requests, max seconds]; an outlet not listed (a discovered one) has no budget
+    # of its own beyond the query hits that lead to it.
+    budget_limits: dict[str, list[float]] = field(default_factory=dict)
+    budgets: dict[str, OutletBudget] = field(default_factory=dict)
+
+    def budget(self, outlet: str) -> OutletBudget | None:
+        if outlet not in self.budgets and outlet in self.budget_limits:
+            max_requests, max_seconds = self.budget_limits[outlet]
+            self.budgets[outlet] = OutletBudget(int(max_requests), float(max_seconds))
+        return self.budgets.get(outlet)
 
     def cache_entry(self, url: str) -> dict | None:
         return self.cache_updates.get(url) or self.http_cache.get(url)
@@ -45,5 +57,8 @@ def _load_state(settings) -> CrawlState:
         else {}
     )
     return CrawlState(
-        now=now, http_cache=cache, trusted_host_ports=set(settings.getlist("FRAMEWATCH_TRUSTED_HOSTS"))
+        now=now,
+        http_cache=cache,
+        trusted_host_ports=set(settings.getlist("FRAMEWATCH_TRUSTED_HOSTS")),
+        budget_limits=dict(settings.getdict("FRAMEWATCH_OUTLET_BUDGETS")),
     )

@@ -6,6 +6,11 @@ redirects towards private addresses, storms of 429/503, binary bodies, lying cha
 script and CR/LF in headlines. A second outlet on the same host (under ``/bulk/``) publishes a feed of
 10,000 entries. A *canary* server on another loopback port is never configured: any hit on it means the
 crawler followed a redirect it should have refused.
+
+The second round (issue 20) adds loopback spellings the resolver reads but ``ipaddress`` does not, text
+no database stores (NUL, lone surrogates, headers longer than their columns), a sitemap tree that fans
+out forever (the *Fanout Forever* outlet under ``/fanout/``), a 12,000-character link, another outlet's
+articles listed in this one's feed, and a redirect carrying credentials.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ IN_WINDOW = "Mon, 24 Nov 2025 10:00:00 GMT"
 OUT_OF_WINDOW = "Wed, 01 Jan 2020 10:00:00 GMT"
 BULK_ENTRIES = 10_000
 BULK_IN_WINDOW = 12
+FANOUT_REQUEST_BUDGET = 20
 GIANT_BYTES = 6_000_000  # over the tests' 4 MB cap (the 10,000-entry feed is 2.3 MB)
 BOMB_EXPANDED_BYTES = 40_000_000
 
@@ -33,10 +39,14 @@ STORY_TEXT = (
     "that unilateral military action would strain relations between the two governments for years."
 )
 
-# A <script> element, a tag left open (no ">": not markup to a tag stripper, still markup to a browser),
+# A <script> element, a tag left open (no ">": still markup to a browser, which drops it and what follows),
 # and a CR/LF that would start a new email header.
-SCRIPT_HEADLINE = "Cartel strikes <script>alert('pwned')</script> <img src=x onerror=alert(1)//\r\nBcc: victim@attacker.example"
+SCRIPT_HEADLINE = "Cartel strikes <5%\r\nBcc: victim@attacker.example <script>alert('pwned')</script> <img src=x onerror=alert(1)//"
+# What is left of it as one line of plain text: the script element goes with its content, and the tag
+# left open swallows the rest of the value, as in a browser.
+SCRIPT_HEADLINE_STORED = "Cartel strikes <5% Bcc: victim@attacker.example"
 OPEN_TAG = "<img src=x onerror=alert(1)//"
+LESS_THAN_TEXT = "<5%"  # not markup: stays as text, and must be escaped wherever it is shown
 CRLF_BYLINE = "Ana Torres\r\nX-Injected: yes"
 
 # The articles the crawl must store despite everything around them (path -> distinctive headline).
@@ -186,6 +196,14 @@ class HostileSite:
                     "country": "MX",
                     "feeds": [self.rival_base + "/feed.xml"],
                 },
+                {
+                    "name": "Fanout Forever",
+                    "homepage": base + "/fanout/",
+                    "language": "en",
+                    "country": "US",
+                    "sitemaps": [base + "/fanout/sitemap-0-0.xml"],
+                    "crawl": {"max_requests": FANOUT_REQUEST_BUDGET},
+                },
             ]
         }
 
@@ -232,6 +250,22 @@ class HostileSite:
                 "g-i",
             ),
         ]
+        canary_port = self.canary_base.rsplit(":", 1)[1]
+        items += [
+            (f"http://{spelling}:{canary_port}/numeric/{n}", "loopback spelling", IN_WINDOW, f"g-n{n}")
+            for n, spelling in enumerate(LOOPBACK_SPELLINGS)
+        ]
+        items += [
+            (b + LONG_URL_PATH, "a 12,000-character link", IN_WINDOW, "g-long"),
+            (self.rival_base + RIVAL_LISTED_BY_HOSTILE, "another outlet's article", IN_WINDOW, "g-rival"),
+            # feedparser reads this link as "" (an unparsable IPv6 literal): counted, not silently gone
+            (
+                f"http://[::1:{b.rsplit(':', 1)[1]}/news/broken-ipv6-in-rss",
+                "unreadable link",
+                IN_WINDOW,
+                "g-v6",
+            ),
+        ]
         # A feed repeats the page's headline: the script/CR-LF one arrives by both routes.
         items += [(b + p, SCRIPT_HEADLINE if "script" in p else p, None, "g" + p) for p in ARTICLE_PATHS]
         return items
@@ -243,15 +277,22 @@ class HostileSite:
             return 200, html, article_html(GOOD_ARTICLES[path]).encode()
         if path.startswith("/bulk/"):
             return self._bulk(path)
+        if path.startswith("/fanout/"):
+            return fanout_response(self.base, path)
+        if path.startswith("/slowchain/"):
+            return slow_chain_response(self.base, path)
         simple = self._static_routes()
         if path in simple:
             return simple[path]
         if path in REDIRECTS:
-            return 302, {"Location": REDIRECTS[path].format(canary=self.canary_base)}, b""
+            ports = {"port": self.base.rsplit(":", 1)[1], "canary_port": self.canary_base.rsplit(":", 1)[1]}
+            target = REDIRECTS[path].format(canary=self.canary_base, rival=self.rival_base, **ports)
+            return 302, {"Location": target}, b""
         return 404, html, b"<html><body>not here</body></html>"
 
     def _static_routes(self) -> dict[str, tuple[int, dict[str, str], bytes | None]]:
         b = self.base
+        canary_port = self.canary_base.rsplit(":", 1)[1]
         html = {"Content-Type": "text/html; charset=utf-8"}
         xml = {"Content-Type": "application/rss+xml"}
         sitemap = {"Content-Type": "application/xml"}
@@ -261,8 +302,47 @@ class HostileSite:
             f"<url><loc>{b}/news/good-from-sitemap-only</loc><lastmod>2025-11-24</lastmod></url></urlset>"
         ).encode()
         return {
-            "/robots.txt": (200, {"Content-Type": "text/plain"}, b"User-agent: *\nDisallow: /private/\n"),
-            "/": (200, html, b"<html><head><title>Hostile Herald</title></head><body>home</body></html>"),
+            "/robots.txt": (
+                200,
+                {"Content-Type": "text/plain"},
+                f"User-agent: *\nDisallow: /private/\nSitemap: http://2130706433:{canary_port}/sitemap.xml\n".encode(),
+            ),
+            "/": (
+                200,
+                html,
+                (
+                    "<html><head><title>Hostile Herald</title><link rel=alternate type=application/rss+xml "
+                    f'href="http://0x7f000001:{canary_port}/feed.xml"></head><body>home</body></html>'
+                ).encode(),
+            ),
+            # Second round (issue 20)
+            "/feeds/surrogate.json": (
+                200,
+                {"Content-Type": "application/feed+json"},
+                (SURROGATE_JSON_FEED % (b, b.rsplit(":", 1)[1])).encode(),
+            ),
+            "/news/from-json-feed-with-surrogate": (
+                200,
+                html,
+                article_html("Article listed in a JSON Feed with a lone surrogate").encode(),
+            ),
+            "/news/nul-and-long-fields": (
+                200,
+                {**html, "ETag": LONG_ETAG, "Last-Modified": "Mon, 24 Nov 2025 " + "9" * 200},
+                article_html(
+                    "Page with a NUL in its JSON-LD",
+                    extra_head=json_ld(headline=NUL_HEADLINE, articleSection=LONG_SECTION),
+                ).encode(),
+            ),
+            "/news/quadratic-description": (
+                200,
+                html,
+                article_html(
+                    "Page whose description is made of script openings",
+                    extra_head='<meta name="description" content="' + "&lt;script&gt;" * 20_000 + '">'
+                    '<meta property="og:description" content="' + "&lt;script&gt;" * 20_000 + '">',
+                ).encode(),
+            ),
             # Feeds
             "/feeds/main.xml": (200, xml, rss(self.main_feed_items())),
             "/feeds/malformed.xml": (
@@ -442,6 +522,11 @@ ARTICLE_PATHS = (
     "/news/script-in-headline",
     "/news/foreign-canonical",
     "/news/canonical-to-rival-outlet",
+    "/news/nul-and-long-fields",
+    "/news/quadratic-description",
+    "/news/moved-to-rival",
+    "/news/redirect-to-numeric-loopback",
+    "/news/redirect-with-credentials",
 )
 REDIRECTS = {
     "/news/redirect-loop-a": "/news/redirect-loop-b",
@@ -449,6 +534,9 @@ REDIRECTS = {
     "/news/redirect-to-private-10": "http://10.0.0.1/latest/meta-data/",
     "/news/redirect-to-link-local": "http://169.254.169.254/latest/meta-data/",
     "/news/redirect-to-other-port": "{canary}/internal/admin",
+    "/news/moved-to-rival": "{rival}" + "/news/rival-story-the-herald-redirects-to",
+    "/news/redirect-to-numeric-loopback": "http://127.1:{canary_port}/internal/short",
+    "/news/redirect-with-credentials": "http://user:s3cret@127.0.0.1:{port}/news/good-one-cartel-strike-plans",
 }
 FEEDS = (
     "/feeds/main.xml",
@@ -457,6 +545,7 @@ FEEDS = (
     "/feeds/billion-laughs.xml",
     "/feeds/xxe.xml",
     "/feeds/not-json.json",
+    "/feeds/surrogate.json",
 )
 SITEMAPS = (
     "/sitemaps/good.xml",
@@ -487,6 +576,33 @@ def bulk_in_window_paths() -> set[str]:
     return {line.split("|")[0] for line in _bulk_entries_template() if line.endswith(IN_WINDOW)}
 
 
+def fanout_response(base: str, path: str) -> tuple[int, dict[str, str], bytes]:
+    """Fanout Forever: every sitemap is an index of FANOUT_CHILDREN more indexes, without end."""
+    if not path.startswith("/fanout/sitemap-"):
+        return 200, {"Content-Type": "text/html"}, b"<html><body>fanout</body></html>"
+    depth, number = path.removeprefix("/fanout/sitemap-").removesuffix(".xml").split("-")
+    children = "".join(
+        f"<sitemap><loc>{base}/fanout/sitemap-{int(depth) + 1}-{int(number) * FANOUT_CHILDREN + k}.xml</loc></sitemap>"
+        for k in range(FANOUT_CHILDREN)
+    )
+    body = f'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{children}</sitemapindex>'
+    return 200, {"Content-Type": "application/xml"}, body.encode()
+
+
+SLOW_CHAIN_SECONDS = 0.3
+
+
+def slow_chain_response(base: str, path: str) -> tuple[int, dict[str, str], bytes]:
+    """A chain of sitemap indexes, each answering after SLOW_CHAIN_SECONDS and listing the next one."""
+    if not path.startswith("/slowchain/sitemap-"):
+        return 200, {"Content-Type": "text/html"}, b"<html><body>slow chain</body></html>"
+    time.sleep(SLOW_CHAIN_SECONDS)
+    number = int(path.removeprefix("/slowchain/sitemap-").removesuffix(".xml"))
+    child = f"<sitemap><loc>{base}/slowchain/sitemap-{number + 1}.xml</loc></sitemap>"
+    body = f'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{child}</sitemapindex>'
+    return 200, {"Content-Type": "application/xml"}, body.encode()
+
+
 class _QuietServer(ThreadingHTTPServer):
     def handle_error(self, request, client_address) -> None:
         pass  # the crawler hangs up on giant and dripping responses: expected here
@@ -503,6 +619,8 @@ def rival_response(base: str, path: str) -> tuple[int, dict[str, str], bytes]:
         )
     if path == RIVAL_STORY:
         return 200, html, article_html(RIVAL_HEADLINE).encode()
+    if path in (RIVAL_LISTED_BY_HOSTILE, RIVAL_REDIRECT_TARGET):
+        return 200, html, article_html("Rival Record: " + path.rsplit("/", 1)[1]).encode()
     if path == "/robots.txt":
         return 200, {"Content-Type": "text/plain"}, b"User-agent: *\nDisallow:\n"
     return 200, html, b"<html><body>Rival Record</body></html>"
@@ -510,6 +628,24 @@ def rival_response(base: str, path: str) -> tuple[int, dict[str, str], bytes]:
 
 RIVAL_STORY = "/news/rival-original-cartel-story"
 RIVAL_HEADLINE = "Rival Record's own report on the cartel strikes"
+# Rival articles the hostile outlet lists in its feed, and redirects to: still the rival's.
+RIVAL_LISTED_BY_HOSTILE = "/news/rival-story-listed-by-the-herald"
+RIVAL_REDIRECT_TARGET = "/news/rival-story-the-herald-redirects-to"
+
+# Second round (issue 20) ----------------------------------------------------------------------------
+# Spellings of 127.0.0.1 that the system resolver reads and ``ipaddress`` does not.
+LOOPBACK_SPELLINGS = ("127.1", "2130706433", "0x7f.0.0.1", "0177.0.0.1", "127.000.000.001")
+LONG_URL_PATH = "/news/" + "long-" * 2400  # 12,000 characters
+NUL_HEADLINE = "Cartel strikes with a NUL\u0000 inside"
+LONG_ETAG = '"' + "e" * 600 + '"'
+LONG_SECTION = "Section " * 80
+FANOUT_CHILDREN = 30
+SURROGATE_JSON_FEED = (
+    '{"version": "https://jsonfeed.org/version/1.1", "title": "Surrogates", "items": [{"id": "s1", '
+    '"url": "%s/news/from-json-feed-with-surrogate", "title": "Lone \\ud800 surrogate and NUL \\u0000", '
+    '"date_published": "2025-11-24T10:00:00Z", "content_text": "Text with a lone \\udc00 surrogate"}, '
+    '{"id": "s2", "url": "http://[::1:%s/news/broken-ipv6", "title": "an unparsable link"}]}'
+)
 
 
 def _handler_for(site: HostileSite, role: str) -> type[BaseHTTPRequestHandler]:

@@ -354,3 +354,51 @@ def test_compare_marks_discovered_outlets(framed, warehouse_url) -> None:
     assert "Harbor Post (discovered) (" in result.stdout and "Capital Ledger (discovered)" not in result.stdout
     exported = framewatch("compare", "--story", SLUG, "--db", warehouse_url, "--format", "json")
     assert "Harbor Post" in {row["outlet"] for row in json.loads(exported.stdout)}  # data stays as stored
+
+
+@pytest.mark.parametrize("empty_database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)],
+                         indirect=True)  # fmt: skip
+def test_an_existing_role_with_wide_privileges_loses_them(framed: sa.Engine, analyst_role: str) -> None:
+    """Issue 20: a role that could read subscriber emails and delete rows, directly and through a role
+    it belongs to, reads only the views after grant-analyst."""
+    group = analyst_role + "_grp"
+    with framed.begin() as connection:
+        for statement in (f'CREATE ROLE "{analyst_role}"', f'CREATE ROLE "{group}"',
+                          f'GRANT SELECT, DELETE ON ALL TABLES IN SCHEMA {quoted_schema(connection)} TO "{analyst_role}"',
+                          f'GRANT SELECT, DELETE ON ALL TABLES IN SCHEMA {quoted_schema(connection)} TO "{group}"',
+                          f'GRANT "{group}" TO "{analyst_role}"'):  # fmt: skip
+            connection.execute(sa.text(statement))
+    try:
+        with framed.begin() as connection:
+            grant_analyst(connection, analyst_role)
+        with framed.connect() as connection:
+            held = connection.execute(sa.text(
+                "SELECT has_table_privilege(:r, 'alert_digests', 'SELECT') OR "
+                "has_table_privilege(:r, 'articles', 'DELETE')"), {"r": analyst_role}).scalar_one()  # fmt: skip
+        assert held is False
+    finally:
+        with framed.begin() as connection:
+            connection.execute(sa.text(f'DROP OWNED BY "{group}"'))
+            connection.execute(sa.text(f'DROP ROLE "{group}"'))
+
+
+@pytest.mark.parametrize("empty_database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)],
+                         indirect=True)  # fmt: skip
+def test_a_role_that_keeps_table_access_through_public_is_refused(
+    framed: sa.Engine, analyst_role: str
+) -> None:
+    with framed.begin() as connection:
+        connection.execute(sa.text("GRANT SELECT ON alert_digests TO PUBLIC"))
+    try:
+        with (
+            pytest.raises(AnalystRoleError, match="still holds SELECT on alert_digests"),
+            framed.begin() as c,
+        ):
+            grant_analyst(c, analyst_role)
+    finally:
+        with framed.begin() as connection:
+            connection.execute(sa.text("REVOKE SELECT ON alert_digests FROM PUBLIC"))
+
+
+def quoted_schema(connection) -> str:  # noqa: N802 - reads like the SQL it fills in
+    return '"' + connection.execute(sa.text("SELECT current_schema()")).scalar_one() + '"'

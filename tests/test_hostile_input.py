@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import email
 import email.policy
+import os
 import shutil
+import signal
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,12 +29,20 @@ import yaml
 from pipeline.cycle import cycle_context, report_stage
 from pipeline.cycle_runner import run_cycle
 from schemas.database import make_engine
-from schemas.models import Article, ArticleUrl, CrawlRun, FetchLog, RunOutcome
+from schemas.models import Article, ArticleUrl, CrawlRun, FetchLog, HttpCacheEntry, Outlet, RunOutcome
 from tests.hostile_site import (
+    FANOUT_REQUEST_BUDGET,
     GOOD_ARTICLES,
+    LESS_THAN_TEXT,
+    LONG_URL_PATH,
+    LOOPBACK_SPELLINGS,
+    NUL_HEADLINE,
     OPEN_TAG,
     RIVAL_HEADLINE,
+    RIVAL_LISTED_BY_HOSTILE,
+    RIVAL_REDIRECT_TARGET,
     RIVAL_STORY,
+    SCRIPT_HEADLINE_STORED,
     HostileSite,
     bulk_in_window_paths,
 )
@@ -59,6 +71,8 @@ def write_hostile_config(directory: Path, site: HostileSite) -> Path:
         retry_times=1,
         max_redirects=3,
         query_api=None,
+        sitemap_max_depth=2,
+        sitemap_max_children=5,
     )
     settings["archive_dir"] = str(directory / "archive")
     settings["alerts"] = {"sender": "framewatch@example.org", "outbox": str(directory / "outbox")}
@@ -81,6 +95,8 @@ class Observed:
     article_urls: dict[str, int]  # url -> article id
     report_html: str
     emails: list[email.message.EmailMessage]
+    http_cache: dict[str, dict]  # url -> http_cache row
+    outlet_ids: dict[str, int]  # outlet name -> id
 
     def fetched(self, path_or_url: str) -> list[dict]:
         url = path_or_url if "://" in path_or_url else self.site.url(path_or_url)
@@ -104,13 +120,35 @@ def site():
         yield running
 
 
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def hostile_db_url(request, tmp_path_factory) -> Iterator[str]:
+    """The warehouse of the hostile run, on each dialect (PostgreSQL refuses what SQLite takes)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('hostile-db') / 'warehouse.sqlite'}"
+        return
+    server = request.getfixturevalue("postgres_server_url")
+    schema = f"fw_hostile_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine(server)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    yield (
+        sa.engine.make_url(server)
+        .update_query_dict({"options": f"-csearch_path={schema}"})
+        .render_as_string(hide_password=False)
+    )
+    with engine.begin() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
 @pytest.fixture(scope="module")
-def hostile(site, tmp_path_factory) -> Observed:
+def hostile(site, hostile_db_url, tmp_path_factory) -> Observed:
+    site.hits.clear()
+    site.canary_hits.clear()
     directory = write_hostile_config(tmp_path_factory.mktemp("hostile"), site)
-    db_url = f"sqlite:///{directory / 'warehouse.sqlite'}"
-    result = run_cycle(directory, db_url, run_key="hostile-1")
-    report = report_stage(directory, db_url, STORY, directory / "report.html")
-    return observe(site, directory, db_url, result["run_id"], Path(report))
+    result = run_cycle(directory, hostile_db_url, run_key="hostile-1")
+    report = report_stage(directory, hostile_db_url, STORY, directory / "report.html")
+    return observe(site, directory, hostile_db_url, result["run_id"], Path(report))
 
 
 def observe(site: HostileSite, directory: Path, db_url: str, run_id: int, report: Path) -> Observed:
@@ -125,6 +163,8 @@ def observe(site: HostileSite, directory: Path, db_url: str, run_id: int, report
                 r["canonical_url"]: dict(r) for r in connection.execute(sa.select(Article)).mappings()
             }
             urls = dict(connection.execute(sa.select(ArticleUrl.url, ArticleUrl.article_id)).all())
+            cache = {r["url"]: dict(r) for r in connection.execute(sa.select(HttpCacheEntry)).mappings()}
+            outlets = dict(connection.execute(sa.select(Outlet.name, Outlet.id)).all())
     finally:
         engine.dispose()
     emails = [
@@ -132,7 +172,7 @@ def observe(site: HostileSite, directory: Path, db_url: str, run_id: int, report
         for path in sorted((directory / "outbox").glob("*.eml"))
     ]
     return Observed(site, directory, db_url, run_id, fetch_log, outcomes, articles, urls,
-                    report.read_text(encoding="utf-8"), emails)  # fmt: skip
+                    report.read_text(encoding="utf-8"), emails, cache, outlets)  # fmt: skip
 
 
 # The catalogue: one check per kind of hostile input -------------------------------------------------
@@ -312,15 +352,16 @@ def duplicate_guids(o: Observed) -> None:
 
 
 def script_injection_in_title(o: Observed) -> None:
-    """A headline is one line of plain text: the <script> element goes with its content; what is left
-    (an unclosed <img ... tag) is stored as text and escaped in the report and the email's HTML part."""
+    """A headline is one line of plain text: the <script> element goes with its content, and an unclosed
+    <img ... tag with what follows it (the parser reads it as a browser does); text that only looks
+    like markup ("<5%") stays, and is escaped in the report and the email's HTML part."""
     headline = o.article("/news/script-in-headline")["headline"]
-    assert "<script" not in headline and "pwned" not in headline and OPEN_TAG in headline
-    escaped = OPEN_TAG.replace("<", "&lt;")
-    assert OPEN_TAG not in o.report_html and escaped in o.report_html
+    assert headline == SCRIPT_HEADLINE_STORED
+    escaped = LESS_THAN_TEXT.replace("<", "&lt;")
+    assert "strikes " + LESS_THAN_TEXT not in o.report_html and "strikes " + escaped in o.report_html
     html_parts = [m.get_body(("html",)).get_content() for m in o.emails]
     assert html_parts and all(OPEN_TAG not in part and "<script>alert" not in part for part in html_parts)
-    assert any(escaped in part for part in html_parts)
+    assert any("strikes " + escaped in part for part in html_parts)
 
 
 def crlf_in_title_and_byline(o: Observed) -> None:
@@ -382,6 +423,93 @@ def json_feed_not_json(o: Observed) -> None:
     assert row["outcome"] == "malformed-feed" and row["error"].startswith("invalid JSON")
 
 
+# Second round (issue 20) ---------------------------------------------------------------------------
+
+
+def _canary_rows(o: Observed, path: str) -> list[dict]:
+    port = o.site.canary_base.rsplit(":", 1)[1]
+    return [row for row in o.fetch_log if f":{port}{path}" in row["url"]]
+
+
+def loopback_spellings(o: Observed) -> None:
+    """127.1, 2130706433, 0x7f.0.0.1, 0177.0.0.1, 127.000.000.001: ``ipaddress`` reads none of them, the
+    resolver reads all as 127.0.0.1. Refused on the resolved address, in feed links, a redirect, a
+    robots.txt Sitemap line and a homepage's feed link; the canary saw nothing."""
+    for number in range(len(LOOPBACK_SPELLINGS)):
+        assert [r["outcome"] for r in _canary_rows(o, f"/numeric/{number}")] == ["blocked-private-address"]
+    for path in ("/internal/short", "/sitemap.xml", "/feed.xml"):
+        assert [r["outcome"] for r in _canary_rows(o, path)] == ["blocked-private-address"], path
+    assert sum(o.site.canary_hits.values()) == 0
+
+
+def unstorable_text_and_oversized_fields(o: Observed) -> None:
+    """NUL in JSON-LD, a 600-character ETag, a 200-character Last-Modified and a 640-character section:
+    PostgreSQL refused the whole batch over any of them. The page is stored, cleaned and fitted; the
+    validators that do not fit are dropped (the page is fetched in full next time)."""
+    article = o.article("/news/nul-and-long-fields")
+    assert article["headline"] in (NUL_HEADLINE.replace("\x00", ""), "Page with a NUL in its JSON-LD")
+    assert article["section"] is None or len(article["section"]) <= 200
+    cached = o.http_cache[o.site.url("/news/nul-and-long-fields")]
+    assert cached["etag"] is None and cached["last_modified"] is None and cached["body_hash"]
+
+
+def json_feed_lone_surrogate(o: Observed) -> None:
+    """A JSON Feed entry with lone surrogates was logged ok, cached, and never stored nor quarantined
+    (its manifest line could not be written). The entry is cleaned where it is built, and stored."""
+    assert o.outcome_of("/feeds/surrogate.json") == "ok"
+    assert o.site.url("/news/from-json-feed-with-surrogate") in o.articles
+    assert o.count("fetch", "not-archived") == 0
+
+
+def url_of_12000_characters(o: Observed) -> None:
+    """Scrapy dropped it without a trace; now refused by name before any request."""
+    (row,) = [r for r in o.fetch_log if "long-long-long" in r["url"]]
+    assert (row["outcome"], row["status"]) == ("url-too-long", None)
+    assert o.site.hits[LONG_URL_PATH.rstrip("-")] == 0 and not [p for p in o.site.hits if "long-long" in p]
+
+
+def unparsable_link(o: Observed) -> None:
+    """A link no request can be made of ends in its own outcome instead of a spider error (JSON Feed)."""
+    (row,) = [r for r in o.fetch_log if "broken-ipv6" in r["url"]]
+    assert row["outcome"] == "invalid-url" and "IPv6" in row["error"]
+    # In RSS, feedparser reads the same link as "": the entry is counted instead of vanishing, with the
+    # malformed feed's item that has no link and the truncated feed's item cut before its link.
+    assert o.count("fetch", "entry-without-link") == 3
+
+
+def another_outlets_articles_in_this_outlets_feed(o: Observed) -> None:
+    """The Herald's feed lists a Rival Record article, and one Herald link redirects to another: both
+    are the Rival's, the outlet whose host serves them, not the Herald's."""
+    rival = o.outlet_ids["Rival Record"]
+    assert o.articles[o.site.rival_base + RIVAL_LISTED_BY_HOSTILE]["outlet_id"] == rival
+    assert o.articles[o.site.rival_base + RIVAL_REDIRECT_TARGET]["outlet_id"] == rival
+
+
+def redirect_carrying_credentials(o: Observed) -> None:
+    """Refused (credentials-in-url), and the password is in no table, fetch log nor crawl log."""
+    (row,) = [r for r in o.fetch_log if r["outcome"] == "credentials-in-url"]
+    assert row["url"].endswith("/news/good-one-cartel-strike-plans")
+    shard = cycle_context(o.config_dir, o.db_url, "hostile-1").workdir / "all"
+    on_disk = [(shard / name).read_text(encoding="utf-8") for name in ("fetch_log.jsonl", "crawl.log")]
+    stored = [str(r) for r in o.fetch_log] + list(o.articles) + list(o.article_urls) + list(o.http_cache)
+    assert "user:" not in row["url"] and not [text for text in on_disk + stored if "s3cret" in text]
+
+
+def sitemap_tree_that_fans_out_forever(o: Observed) -> None:
+    """Every index lists 30 more indexes: followed 2 deep and 5 wide, within the outlet's 20 requests;
+    the rest is counted by reason, and the other outlets' articles all land."""
+    fanout = sum(count for path, count in o.site.hits.items() if path.startswith("/fanout/"))
+    assert 0 < fanout <= FANOUT_REQUEST_BUDGET
+    assert o.count("fetch", "over-sitemap-breadth") > 0 and o.count("fetch", "over-sitemap-depth") > 0
+    assert any(r["outcome"] == "over-request-budget" and r["outlet"] == "Fanout Forever" for r in o.fetch_log)
+
+
+def description_of_many_script_openings(o: Observed) -> None:
+    """20,000 escaped <script> openings in a description: cleaned by the parser in one pass."""
+    article = o.article("/news/quadratic-description")
+    assert "<script" not in (article["dek"] or "")
+
+
 CATALOGUE: list[Callable[[Observed], None]] = [
     malformed_html, truncated_html, malformed_xml_feed, truncated_xml_feed, truncated_sitemap,
     entity_expansion_feed, entity_expansion_sitemap, external_entity_feed,
@@ -393,6 +521,9 @@ CATALOGUE: list[Callable[[Observed], None]] = [
     script_injection_in_title, crlf_in_title_and_byline, oversized_feed, foreign_canonical,
     canonical_claiming_another_configured_outlet,
     url_with_credentials, url_with_unicode_path, url_with_idn_host, json_feed_not_json,
+    loopback_spellings, unstorable_text_and_oversized_fields, json_feed_lone_surrogate, url_of_12000_characters,
+    unparsable_link, another_outlets_articles_in_this_outlets_feed, redirect_carrying_credentials,
+    sitemap_tree_that_fans_out_forever, description_of_many_script_openings,
 ]  # fmt: skip
 
 
@@ -574,3 +705,210 @@ def test_a_feed_date_that_is_not_a_real_date_counts_as_undated():
     )
     first, second = parse_feed(body, "http://example.org/feed").entries
     assert first.published is None and second.published.isoformat() == "2025-11-24T10:00:00+00:00"
+
+
+# Second round (issue 20): operator input and stopping a run --------------------------------------------
+
+
+SECOND_ROUND_CONFIG_CASES = {
+    "credentials-in-homepage": ("outlets.yaml",
+                                lambda d: _set(d, ("outlets", 0, "homepage"), "http://user:s3cret@example.org/"),
+                                ("outlets.yaml", "Hostile Herald", "homepage", "credentials")),
+    "credentials-in-feed": ("outlets.yaml",
+                            lambda d: _set(d, ("outlets", 0, "feeds"), ["http://user:s3cret@example.org/f.xml"]),
+                            ("outlets.yaml", "feeds", "credentials")),
+    "lean-longer-than-its-column": ("outlets.yaml", lambda d: _set(d, ("outlets", 0, "lean"), "center-" * 20),
+                                    ("outlets.yaml", "Hostile Herald", "lean: 140 characters, at most 40")),
+    "story-title-longer-than-its-column": (STORY_FILE, lambda d: _set(d, ("title",), "T" * 600),
+                                           (f"{STORY}.yaml", "title: 600 characters, at most 500")),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(SECOND_ROUND_CONFIG_CASES))
+def test_config_values_the_warehouse_or_the_crawl_would_refuse_are_clear_errors(
+    hostile: Observed, tmp_path, case
+):
+    """Passed check-config, then ended in a traceback (a value longer than its column) or in every request
+    refused with the password stored (credentials in a URL). The password is never echoed."""
+    file, mutate, words = SECOND_ROUND_CONFIG_CASES[case]
+    config = broken_copy(hostile.config_dir, tmp_path / "config", file, mutate)
+    for completed in (framewatch("check-config", "--config", str(config)),
+                      framewatch("run", "--config", str(config), "--db", hostile.db_url)):  # fmt: skip
+        assert_clean_error(completed, *words)
+        assert "s3cret" not in completed.stderr + completed.stdout
+
+
+def test_report_onto_a_folder_and_export_onto_a_file_are_clear_errors(hostile: Observed, tmp_path):
+    existing_file = tmp_path / "taken.csv"
+    existing_file.write_text("keep me", encoding="utf-8")
+    assert_clean_error(framewatch("report", "--story", STORY, "--out", str(tmp_path), "--db", hostile.db_url),
+                       "is a folder")  # fmt: skip
+    assert_clean_error(framewatch("export", "--story", STORY, "--format", "csv", "--out", str(existing_file),
+                                  "--db", hostile.db_url), "is a file")  # fmt: skip
+    assert existing_file.read_text(encoding="utf-8") == "keep me"
+
+
+def test_two_first_runs_on_a_fresh_database_take_turns_in_the_migration(empty_database_url: str):
+    """Both migrate a fresh warehouse at once: one waits for the other instead of failing with a
+    misleading "cannot reach the warehouse"."""
+    commands = [subprocess.Popen([sys.executable, "-m", "pipeline.cli", "db", "upgrade", "--db", empty_database_url],
+                                 cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for _ in range(3)]  # fmt: skip
+    results = [(command.wait(timeout=120), command.stderr.read()) for command in commands]
+    assert [code for code, _ in results] == [0, 0, 0], results
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` now (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, stack = set(), [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.add(child)
+            stack.append(child)
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _wait_until(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+def test_sigterm_stops_the_crawl_and_the_workers_and_the_run_ends_failed(site, tmp_path):
+    """SIGTERM to `framewatch run` (Airflow's task timeout, docker stop) left the Scrapy child crawling
+    and the early workers alive. Now every process the run started stops, and the run is `failed`."""
+    config = write_hostile_config(tmp_path / "config", site)
+    settings = yaml.safe_load((config / "framewatch.yaml").read_text(encoding="utf-8"))
+    settings["crawl"]["timeout_seconds"] = 120  # the slow-drip page keeps the crawl busy for 2 minutes
+    (config / "framewatch.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
+    db_url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
+    run = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "run", "--config", str(config), "--db", db_url],
+                           cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, start_new_session=True)  # fmt: skip
+    try:
+        # The crawl child and at least one early worker are up, and the crawl is inside the slow page.
+        started = _wait_until(
+            lambda: len(_descendants(run.pid)) >= 2 and site.hits["/news/slow-drip"] > 0, 120
+        )
+        assert started, "the run never reached the slow page with its workers up"
+        descendants = _descendants(run.pid)
+        run.send_signal(signal.SIGTERM)
+        _, stderr = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    assert run.returncode == 143 and "stopped by SIGTERM" in stderr and "Traceback" not in stderr
+    assert _wait_until(lambda: not [pid for pid in descendants if _running(pid)], 30), [
+        pid for pid in descendants if _running(pid)]  # fmt: skip
+    engine = make_engine(db_url)
+    with engine.connect() as connection:
+        status, counts = connection.execute(sa.select(CrawlRun.status, CrawlRun.counts)).one()
+    engine.dispose()
+    assert status == "failed" and counts["failure"] == "stopped (exit code 143)"
+
+
+def test_an_outlet_past_its_time_budget_is_refused_by_name(site, tmp_path):
+    """A chain of sitemaps, each 0.3 s slow and listing the next: followed for the outlet's 1.5 s, then
+    refused as over-time-budget (the depth limit of 10 alone would allow 11 of them)."""
+    from pipeline.crawl import run_crawl
+    from pipeline.crawl_state import read_fetch_log
+
+    config = write_hostile_config(tmp_path / "config", site)
+    outlets = {"outlets": [{"name": "Slow Chain", "homepage": site.url("/slowchain/"), "language": "en",
+                            "country": "US", "sitemaps": [site.url("/slowchain/sitemap-0.xml")],
+                            "crawl": {"max_seconds": 1.5}}]}  # fmt: skip
+    (config / "outlets.yaml").write_text(yaml.safe_dump(outlets), encoding="utf-8")
+    settings = yaml.safe_load((config / "framewatch.yaml").read_text(encoding="utf-8"))
+    settings["crawl"].update(sitemap_max_depth=10, process_while_crawling=False)
+    (config / "framewatch.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
+    before = sum(n for path, n in site.hits.items() if path.startswith("/slowchain/sitemap-"))
+    result = run_crawl(config, tmp_path / "crawl", "slow-chain", {})
+    events = list(read_fetch_log(result.fetch_log_path))
+    refused = [e for e in events if e["outcome"] == "over-time-budget"]
+    assert len(refused) == 1 and refused[0]["outlet"] == "Slow Chain" and refused[0]["kind"] == "sitemap"
+    fetched = sum(n for path, n in site.hits.items() if path.startswith("/slowchain/sitemap-")) - before
+    assert fetched == len([e for e in events if e["kind"] == "sitemap" and e["outcome"] == "ok"]) < 11
+
+
+def test_the_address_decision_reads_every_resolved_address():
+    from pipeline.politeness import address_refusal, is_public_address
+
+    trusted = {"127.0.0.1:8000"}
+    assert address_refusal("http://127.1:9000/x", ["127.0.0.1"], trusted) == "blocked-private-address"
+    # one private address among public ones is enough: the connection could go to any of them
+    assert (
+        address_refusal("http://news.example/x", ["93.184.216.34", "10.0.0.7"], trusted)
+        == "blocked-private-address"
+    )
+    assert address_refusal("http://news.example/x", ["93.184.216.34"], trusted) is None
+    assert address_refusal("http://127.0.0.1:8000/x", ["127.0.0.1"], trusted) is None  # configured
+    assert address_refusal("http://nowhere.invalid/x", [], trusted) == "dns-error"
+    assert not is_public_address("::ffff:127.0.0.1") and not is_public_address("0.0.0.0")
+
+
+def test_credentials_are_taken_out_of_any_text():
+    from pipeline.politeness import without_credentials
+
+    assert (
+        without_credentials("credentials-in-url: http://user:s3cret@host:1/a")
+        == "credentials-in-url: http://host:1/a"
+    )
+    assert without_credentials("mail me at a@b.example") == "mail me at a@b.example"
+
+
+def test_an_article_belongs_to_the_outlet_whose_host_serves_it():
+    from pipeline.attribution import discovered_outlet_name, owning_outlet
+    from pipeline.config import OutletConfig
+
+    def outlet(name: str, homepage: str) -> OutletConfig:
+        return OutletConfig(name=name, homepage=homepage, language="en", country="US")
+
+    outlets = [outlet("News", "https://www.site.example/news/"), outlet("Mundo", "https://site.example/mundo/"),
+               outlet("Other", "http://other.example/")]  # fmt: skip
+    assert owning_outlet(outlets, "https://site.example/mundo/a-b-c", linking="News") == "Mundo"
+    assert owning_outlet(outlets, "https://www.site.example/news/x-y-z", linking="Mundo") == "News"
+    assert (
+        owning_outlet(outlets, "https://site.example/sport/x", linking="Mundo") == "Mundo"
+    )  # tie: the linker
+    assert owning_outlet(outlets, "http://other.example/a", linking="News") == "Other"
+    assert owning_outlet(outlets, "http://stranger.example:8080/a", linking="News") is None
+    assert discovered_outlet_name("http://Stranger.example:8080/a") == "stranger.example:8080"
+
+
+def test_budgets_refuse_by_name_once_spent():
+    from pipeline.budget import OutletBudget, sitemap_children_to_follow
+
+    budget = OutletBudget(max_requests=2, max_seconds=10)
+    for now in (0.0, 1.0):
+        assert budget.refusal(now) is None
+        budget.spend(now)
+    assert budget.refusal(2.0) == "over-request-budget"
+    assert OutletBudget(100, 10, requests=1, started_at=0.0).refusal(10.5) == "over-time-budget"
+    children = [f"c{n}" for n in range(7)]
+    assert sitemap_children_to_follow(children, 0, 2, 5) == (children[:5], {"over-sitemap-breadth": 2})
+    assert sitemap_children_to_follow(children, 2, 2, 5) == ([], {"over-sitemap-depth": 7})
+
+
+def test_a_database_password_is_never_echoed_in_an_error(hostile: Observed):
+    completed = framewatch("run", "--config", str(hostile.config_dir), "--db",
+                           "postgresql://reader:s3cret@127.0.0.1:notaport/warehouse")  # fmt: skip
+    assert_clean_error(completed, "not a database URL")
+    assert "s3cret" not in completed.stderr + completed.stdout

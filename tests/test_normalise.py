@@ -406,3 +406,17 @@ def test_text_that_merely_mentions_angle_brackets_is_kept() -> None:
         plain_text_field("Cartel violence < 2024 levels, officials say")
         == "Cartel violence < 2024 levels, officials say"
     )
+
+
+def test_many_unclosed_script_openings_are_cleaned_by_the_parser_not_a_backtracking_regex() -> None:
+    """Issue 20: 20,000 escaped <script> openings in a description took minutes in a regular expression
+    that paired each opening with a closing. The parser reads the text once: an unclosed <script>
+    swallows the rest, as in a browser."""
+    from pipeline.normalise import plain_text_field
+
+    description = "Strikes near the border " + "<script>" * 20_000 + " and more"
+    assert plain_text_field(description) == "Strikes near the border"
+    assert (
+        plain_text_field("A tag left open <img src=x onerror=alert(1)// swallows the rest")
+        == "A tag left open"
+    )

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import Request, signals
@@ -24,7 +25,7 @@ from scrapy.utils.gz import gunzip
 from twisted.internet.error import ConnectionRefusedError as TwistedConnectionRefused
 from twisted.internet.error import TimeoutError as TwistedTimeout
 
-from pipeline import discovery, politeness
+from pipeline import attribution, budget, discovery, politeness
 from pipeline.config import OutletConfig, load_config
 from schemas.records import FeedEntry, FetchedPage
 from spiders.items import ArchivedPage, DiscoveredOutlet, FetchEvent
@@ -123,7 +124,7 @@ class NewsSpider(scrapy.Spider):
             return
         html = _text(response)
         for feed_url in discovery.feed_urls_from_html(html, response.url):
-            yield self._request(feed_url, self.parse_feed, outlet, "feed")
+            yield self._request_or_outcome(feed_url, self.parse_feed, outlet, "feed")
         for link in discovery.article_links_from_html(html, response.url):
             self.fallback_leads.setdefault(link, ArticleLead(outlet, "homepage", None))
 
@@ -133,10 +134,12 @@ class NewsSpider(scrapy.Spider):
             return
         parsed = discovery.parse_feed(response.body, response.url, _header(response, b"Content-Type"))
         yield self._event(response, outlet, kind, parsed.error, parsed.detail)
+        if parsed.entries_without_link:
+            self.crawler.stats.inc_value("framewatch/skipped/entry-without-link", parsed.entries_without_link)
         for entry in parsed.entries:
             yield from self._follow(entry, outlet, "feed")
 
-    def parse_sitemap(self, response: Response, outlet: str, kind: str):
+    def parse_sitemap(self, response: Response, outlet: str, kind: str, depth: int = 0):
         if response.status != 200:
             yield self._event(response, outlet, kind)
             return
@@ -149,12 +152,31 @@ class NewsSpider(scrapy.Spider):
             return
         parsed = discovery.parse_sitemap(body)
         yield self._event(response, outlet, kind, parsed.error, parsed.detail)
-        for child in parsed.child_sitemaps:
-            if discovery.same_site(child, response.url):
-                yield self._request(child, self.parse_sitemap, outlet, "sitemap")
+        for child in self._children_to_follow(parsed.child_sitemaps, response.url, depth):
+            yield self._request_or_outcome(child, self.parse_sitemap, outlet, "sitemap", depth=depth + 1)
         for entry in parsed.entries:
             if discovery.same_site(entry.url, response.url):
                 yield from self._follow(entry, outlet, "sitemap")
+            else:  # the sitemaps protocol: a sitemap lists its own site's URLs only
+                self.crawler.stats.inc_value("framewatch/skipped/off-site-sitemap-entry")
+
+    def _children_to_follow(self, children: tuple[str, ...], sitemap_url: str, depth: int) -> list[str]:
+        """Same-site child sitemaps within the depth and breadth budgets; the rest are counted."""
+        same_site = [c for c in children if discovery.same_site(c, sitemap_url)]
+        left = (
+            {"off-site-sitemap-entry": len(children) - len(same_site)}
+            if len(same_site) < len(children)
+            else {}
+        )
+        followed, over = budget.sitemap_children_to_follow(
+            same_site,
+            depth,
+            self.settings.getint("FRAMEWATCH_SITEMAP_MAX_DEPTH", 3),
+            self.settings.getint("FRAMEWATCH_SITEMAP_MAX_CHILDREN", 500),
+        )
+        for reason, count in {**left, **over}.items():
+            self.crawler.stats.inc_value(f"framewatch/skipped/{reason}", count)
+        return followed
 
     def parse_query(self, response: Response, outlet: None, kind: str):
         hits, error = discovery.parse_query_hits(response.body) if response.status == 200 else ([], None)
@@ -187,6 +209,7 @@ class NewsSpider(scrapy.Spider):
             self._remember_failure(response.request.url, event.outcome)
         if response.status != 200:
             return
+        owner = yield from self._owner(response.url, outlet)
         page = FetchedPage(
             url=response.url,
             requested_url=(response.meta.get("redirect_urls") or [response.request.url])[0],
@@ -194,12 +217,26 @@ class NewsSpider(scrapy.Spider):
             headers=_headers(response),
             body=response.body,
             fetched_at=datetime.now(UTC),
-            outlet=outlet,
+            outlet=owner,
             discovered_via=via,
             feed_entry=entry,
             warc_record_id=response.meta.get("warc_record_id"),
         )
         yield ArchivedPage(page, response.meta.get("warc_file"), response.meta.get("warc_offset"))
+
+    def _owner(self, url: str, linking: str):
+        """The outlet whose host serves the page (``pipeline.attribution``): a configured one, or the
+        page's host as a discovered outlet, yielded once. Never the outlet that merely linked it."""
+        configured = attribution.owning_outlet(self.config.outlets, url, linking)
+        if configured is not None:
+            return configured
+        name = attribution.discovered_outlet_name(url)
+        if name not in self.discovered_hosts:
+            self.discovered_hosts.add(name)
+            self.crawler.stats.inc_value("framewatch/skipped/filed-under-its-own-host")
+            parts = urlsplit(url)
+            yield DiscoveredOutlet(name, f"{parts.scheme}://{parts.netloc}/", name, None, None)
+        return name
 
     def on_error(self, failure):
         request = failure.request
@@ -235,11 +272,15 @@ class NewsSpider(scrapy.Spider):
         )
 
     # Following leads ------------------------------------------------------------------------------------
-    def _follow(self, entry: FeedEntry, outlet: str, via: str) -> Iterator[Request]:
+    def _follow(self, entry: FeedEntry, outlet: str, via: str) -> Iterator[Request | FetchEvent]:
         if not discovery.in_any_window(entry.published, self.windows):
             self.crawler.stats.inc_value("framewatch/skipped/out-of-window")
             return
-        yield from self._article_requests(discovery.crawl_url(entry.url), ArticleLead(outlet, via, entry))
+        try:
+            url = discovery.crawl_url(entry.url)
+            yield from self._article_requests(url, ArticleLead(outlet, via, entry))
+        except ValueError as exc:  # a link no request can be made of ("http://[::1", a bad port)
+            yield self._unrequested(entry.url, outlet, "invalid-url", f"{type(exc).__name__}: {exc}")
 
     def _article_requests(self, url: str, lead: ArticleLead) -> Iterator[Request]:
         if url in self.requested:
@@ -278,6 +319,19 @@ class NewsSpider(scrapy.Spider):
             cb_kwargs={"outlet": outlet, "kind": kind, **context},
             meta={"unconditional": unconditional},
         )
+
+    def _request_or_outcome(self, url: str, callback, outlet: str | None, kind: str, **context):
+        try:
+            return self._request(url, callback, outlet, kind, **context)
+        except ValueError as exc:
+            return self._unrequested(url, outlet, "invalid-url", f"{type(exc).__name__}: {exc}", kind)
+
+    def _unrequested(
+        self, url: str, outlet: str | None, outcome: str, error: str, kind: str = "article"
+    ) -> FetchEvent:
+        """The outcome of a URL seen but never requested, so it is not lost without a trace."""
+        return FetchEvent(url=url, outlet=outlet, status=None, bytes=0, elapsed_ms=None, outcome=outcome,
+                          error=error[:500], fetched_at=datetime.now(UTC), kind=kind)  # fmt: skip
 
     def _event(
         self,
