@@ -58,7 +58,7 @@ def distinctive_terms(
     outlet_texts: Sequence[str],
     other_texts: Sequence[str],
     language: str,
-    top_n: int = 20,
+    top_n: int | None = 20,
     prior_scale: float = 0.1,
 ) -> tuple[DistinctiveTerm, ...]:
     """Words and bigrams of one outlet against the rest of the coverage ("Fightin' Words").
@@ -68,8 +68,15 @@ def distinctive_terms(
     Returns the ``top_n`` most distinctive terms of the outlet (largest z first); the most distinctive of
     the rest are those with the most negative z, available with ``top_n=None``.
     """
-    focus = ngram_counts(outlet_texts, language)
-    rest = ngram_counts(other_texts, language)
+    focus, rest = ngram_counts(outlet_texts, language), ngram_counts(other_texts, language)
+    return distinctive_terms_of_counts(focus, rest, top_n, prior_scale)
+
+
+def distinctive_terms_of_counts(
+    focus: Counter[str], rest: Counter[str], top_n: int | None = 20, prior_scale: float = 0.1
+) -> tuple[DistinctiveTerm, ...]:
+    """``distinctive_terms`` from n-gram counts already made: each outlet of a story is compared with
+    the others' total, so the story's texts are tokenized once, not once per outlet."""
     pooled = focus + rest
     prior = Counter({term: count * prior_scale for term, count in pooled.items()})
     sizes = (sum(focus.values()), sum(rest.values()), sum(prior.values()))

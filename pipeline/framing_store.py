@@ -21,7 +21,7 @@ from sqlalchemy import Connection, delete, exists, select
 from pipeline.ahead import input_key, load_keyed, save_keyed
 from pipeline.framing import article_framing, full_text, warehouse_fields
 from pipeline.framing_lexicon import check_language, measures_version
-from pipeline.framing_outlets import distinctive_terms
+from pipeline.framing_outlets import distinctive_terms_of_counts, ngram_counts
 from pipeline.load import upsert_rows
 from pipeline.workers import MIN_PAGES_FOR_WORKERS, default_workers, map_in_order, mapped_in_background
 from schemas.framing_records import ArticleFraming, DistinctiveTerm
@@ -349,21 +349,21 @@ def original_texts(connection: Connection, story_id: int) -> list[StoryArticleTe
 
 def distinctive_terms_by_outlet(articles: Sequence[StoryArticleText]) -> dict[int, list[DistinctiveTerm]]:
     """Each outlet against the other outlets writing in the same language; an outlet alone in its
-    language has nothing to be compared with and gets no terms."""
+    language has nothing to be compared with and gets no terms. Each outlet's texts are counted once:
+    the rest of the coverage is the language's total less the outlet's own counts."""
     texts: dict[str, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
     for article in articles:
         texts[article.language][article.outlet_id].append(full_text(article.headline, article.body_text))
     by_outlet: dict[int, list[DistinctiveTerm]] = defaultdict(list)
     for language, outlets in sorted(texts.items()):
-        for outlet_id, outlet_texts in sorted(outlets.items()):
-            rest = [
-                text
-                for other, other_texts in sorted(outlets.items())
-                if other != outlet_id
-                for text in other_texts
-            ]
-            if rest:
-                by_outlet[outlet_id].extend(distinctive_terms(outlet_texts, rest, language, top_n=None))
+        counts = {
+            outlet_id: ngram_counts(outlet_texts, language) for outlet_id, outlet_texts in outlets.items()
+        }
+        total = sum(counts.values(), Counter())
+        for outlet_id in sorted(outlets):
+            if len(outlets) > 1:
+                rest = total - counts[outlet_id]
+                by_outlet[outlet_id].extend(distinctive_terms_of_counts(counts[outlet_id], rest, top_n=None))
     return {outlet_id: top_distinctive(terms) for outlet_id, terms in by_outlet.items()}
 
 
