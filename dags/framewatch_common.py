@@ -63,8 +63,9 @@ def default_task_args(notifier: Any) -> dict[str, Any]:
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),
         "execution_timeout": timedelta(minutes=30),
-        # email_on_failure is deprecated in Airflow 3: a notifier tells the operator instead.
-        "on_failure_callback": [notifier],
+        # email_on_failure is deprecated in Airflow 3: a notifier tells the operator instead; and a run
+        # whose task failed for good is marked failed in the warehouse, never left "running".
+        "on_failure_callback": [notifier, mark_run_failed_on_failure],
     }
 
 
@@ -75,10 +76,25 @@ def current_run_key() -> str:
     """``<dag_id>:<data interval end>``: the partition this run reads and writes, stable across retries."""
     from airflow.sdk import get_current_context
 
-    context = get_current_context()
-    moment = current_logical_time()
+    return run_key_of(get_current_context())
+
+
+def run_key_of(context: Any) -> str:
+    moment = context.get("data_interval_end") or context.get("logical_date")
     suffix = moment.isoformat() if moment is not None else context["run_id"]
     return f"{context['dag'].dag_id}:{suffix}"
+
+
+def mark_run_failed_on_failure(context: Any) -> None:
+    """on_failure_callback: the warehouse's run for this data interval ends as ``failed`` (with the
+    error) when one of its tasks fails after its retries; a cleared run's ``start`` sets it running."""
+    from pipeline.run_status import mark_run_failed
+
+    error = context.get("exception") or RuntimeError(f"task {context['task_instance'].task_id} failed")
+    try:
+        mark_run_failed(warehouse_url(), run_key_of(context), error)
+    except Exception as exc:  # noqa: BLE001 - a callback must not hide the task's own failure
+        print(f"could not mark the framewatch run failed: {type(exc).__name__}: {exc}")
 
 
 def current_logical_time() -> datetime | None:

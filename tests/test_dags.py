@@ -298,6 +298,35 @@ def replay_config_dir(world, directory: Path, stories: tuple[str, ...]) -> Path:
     return directory
 
 
+@pytest.mark.slow
+def test_a_run_whose_task_fails_ends_failed_in_the_warehouse(
+    migrated_airflow_home, replay_world, warehouse_url, tmp_path
+):
+    """Issue 20: only `framewatch run` marked a failed run; under Airflow it stayed "running"."""
+    config = replay_config_dir(replay_world, tmp_path / "config", (FIRST_STORY,))
+    settings = yaml.safe_load((config / "framewatch.yaml").read_text())
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the archive folder should be: every crawl shard fails")
+    settings["archive_dir"] = str(blocker)
+    (config / "framewatch.yaml").write_text(yaml.safe_dump(settings))
+    environment = airflow_environment(
+        migrated_airflow_home,
+        DAG_UNDER_TEST=INGEST_DAG,
+        FRAMEWATCH_CONFIG_DIR=str(config),
+        FRAMEWATCH_DATABASE_URL=warehouse_url,
+        FRAMEWATCH_TASK_RETRIES="0",
+        FRAMEWATCH_CRAWL_SHARDS="1",
+    )
+    outcome = run_airflow_python(DAG_TEST, environment, timeout=600)
+    assert outcome["state"] == "failed" and outcome["tasks"]["crawl[0]"] == "failed"
+    engine = sa.create_engine(warehouse_url)
+    with engine.connect() as connection:
+        status, counts = connection.execute(sa.text("select status, counts from crawl_runs")).one()
+    engine.dispose()
+    assert status == "failed"
+    assert "not-a-folder" in str(counts) or "Error" in str(counts)
+
+
 def story_truth(world, slug: str) -> set[str]:
     """The canonical URLs of a story's coverage in the world's first state, from its truth file (a story
     without query discovery can only find the configured outlets' articles)."""
