@@ -10,7 +10,9 @@ On one replay world scaled to ``--scale`` generated articles (5,000 by default),
   discarded (``bench/ceiling.py``);
 - the peer: news-please 1.6.16, in its own virtualenv, fetching and extracting the same URL list
   (``bench/newsplease_fetch.py`` says how and why);
-- extraction, dedupe and load figures from ``bench/figures.py`` and ``bench/load.py``.
+- extraction, dedupe and load figures from ``bench/figures.py`` and ``bench/load.py``;
+- many stories: one cycle with 1 and with 100 stories, and matching's decisions per second
+  (``bench/stories.py``).
 
 Every part runs in its own process; its peak memory is that process tree's largest resident set.
 Articles/s is article pages fetched (HTTP 200) per second of the part's wall time, start-up included.
@@ -229,6 +231,22 @@ def load_rows(logs: Path, pg_url: str) -> list[Row]:
     ]  # fmt: skip
 
 
+def stories_rows(logs: Path, scale: int) -> list[Row]:
+    """``bench/stories.py`` with 1 and 100 stories (``make bench-stories`` adds 10)."""
+    result = run_part(
+        "stories", python_module("bench.stories", "--scale", str(scale), "--counts", "1,100"), logs
+    )
+    figures = result.report
+    ratio, rate = figures["wall_ratio"]["100"], figures["decisions_per_second"]["100"]
+    return [
+        Row("many stories: a cycle with 100 stories", f"{ratio:.2f}x the 1-story cycle's wall time "
+            f"({figures['wall']['100']:.1f} s vs {figures['reference_wall']:.1f} s)", f"{result.wall_seconds:.1f}",
+            f"{result.peak_rss_mb:.0f}", "<= 1.3x", verdict(ratio <= 1.3, f"{ratio:.2f}x")),
+        Row("many stories: matching, 100 stories, one core", f"{rate:,.0f} article-story decisions/s", "", "",
+            ">= 100,000/s", verdict(rate >= 100_000, f"{rate:,.0f}/s")),
+    ]  # fmt: skip
+
+
 # --- The table -----------------------------------------------------------------------------------
 
 
@@ -270,6 +288,7 @@ def main() -> int:
         rows += extraction_rows(run_dir / "logs")
         rows += dedupe_rows(run_dir / "logs", options.dedupe_articles)
         rows += load_rows(run_dir / "logs", options.pg_url)
+        rows += stories_rows(run_dir / "logs", options.scale)
     print_table(rows, options)
     print(f"\nrun files and logs: {run_dir}")
     return 0

@@ -33,7 +33,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.measure import PartResult, python_module, run_part  # noqa: E402
+from bench.measure import PartResult, print_report, python_module, run_part  # noqa: E402
 from bench.replay import write_bench_config  # noqa: E402
 from bench.story_bank import generated_story  # noqa: E402
 from demo.world import ReplayWorld  # noqa: E402
@@ -138,6 +138,14 @@ def main() -> int:
         run_dir / "stories-1-0" / "config",
     )
     print_table(options, cycles, reference_wall, matching)
+    print_report(
+        {
+            "reference_wall": reference_wall,
+            "wall": {str(c.stories): c.wall for c in cycles if c.stories > 1},
+            "wall_ratio": {str(c.stories): c.wall / reference_wall for c in cycles if c.stories > 1},
+            "decisions_per_second": {str(count): d / s for count, (d, s) in matching.items()},
+        }
+    )
     return 0
 
 
