@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +147,17 @@ def save_measured_ahead(
 
 def load_measured_ahead(path: Path) -> dict[str, ArticleFraming]:
     """Measures saved by ``save_measured_ahead``; a missing or unreadable file gives none (they are
-    computed again)."""
+    computed again). Every story's framing of a run reads the same file: it is read once per process
+    while it stays the same file (its size and modification time)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return {}
+    return dict(_measured_ahead_file(path, stat.st_mtime_ns, stat.st_size))
+
+
+@lru_cache(maxsize=2)
+def _measured_ahead_file(path: Path, _mtime_ns: int, _size: int) -> dict[str, ArticleFraming]:
     return {key: framing for key, framing in load_keyed(path).items() if isinstance(framing, ArticleFraming)}
 
 
