@@ -4,9 +4,11 @@ Stories are standing queries over one store of articles ("fetch once, match many
 source-driven collection, the percolator / Lucene Monitor design of news monitors). All stories'
 term lists are compiled into one index (``StoryMatcher``); an article's passages are stemmed once and
 scanned once against it, so the cost grows with the text and the terms it holds, not with the number
-of stories. Only the stories whose world *and* action both appear (an entity and a key term matched)
-are then decided, with ``pipeline.relevance``'s rules and evidence; for every other story the
-article is not coverage by rule 2 or 3 of those rules, and no row is stored for the pair.
+of stories. Only the stories whose world *and* action both appear (an entity and at least
+``MIN_DISTINCT_KEY_TERMS`` different key terms matched) are then decided, with ``pipeline.relevance``'s
+rules and evidence; for every other story the article is not coverage by rule 2 or 3 of those rules,
+and no row is stored for the pair (with a hundred stories, seven in ten of the pairs that hold some
+entity and key term hold just one key term: storing their evidence cost more than deciding).
 
 Pure functions over records: the warehouse side is ``pipeline.match_store``.
 """
@@ -22,6 +24,7 @@ from pipeline.config import StoryConfig
 from pipeline.relevance import (
     ENTITIES,
     KEY_TERMS,
+    MIN_DISTINCT_KEY_TERMS,
     ArticleText,
     TermIndex,
     compile_term_lists,
@@ -58,7 +61,8 @@ def definition_fingerprint(story: StoryConfig) -> str:
 
 
 def match_article(matcher: StoryMatcher, article: NormalisedArticle) -> tuple[StoryRelevance, ...]:
-    """The decisions for every story whose entities and key terms both occur in the article."""
+    """The decisions for every story whose entities and key terms (at least two different ones) occur
+    in the article."""
     text = ArticleText(article)
     candidates: list[int] = []
 
@@ -67,10 +71,12 @@ def match_article(matcher: StoryMatcher, article: NormalisedArticle) -> tuple[St
         return [position * 3 + category for position in candidates for category in range(3)]
 
     lists = match_term_lists(text.passages, matcher.index, candidate_lists)
-    return tuple(
-        story_decision(matcher.stories[position], text, *story_matches(lists, position))
-        for position in candidates
-    )
+    decided = []
+    for position in candidates:
+        entities, keys, negatives = story_matches(lists, position)
+        if len(keys.weights) >= MIN_DISTINCT_KEY_TERMS:  # else rule 3 says no, without a row
+            decided.append(story_decision(matcher.stories[position], text, entities, keys, negatives))
+    return tuple(decided)
 
 
 def _candidate_positions(lists: Iterable[int]) -> list[int]:

@@ -233,7 +233,7 @@ class StoryMatchRun(Base):
     kind: Mapped[str] = mapped_column(String(20))  # ingest, backfill
     fingerprint: Mapped[str] = mapped_column(String(16))
     articles: Mapped[int] = mapped_column(Integer)  # articles decided
-    candidates: Mapped[int] = mapped_column(Integer)  # of which held the story's entities and key terms
+    candidates: Mapped[int] = mapped_column(Integer)  # of which held a story entity and two key terms
     relevant: Mapped[int] = mapped_column(Integer)
     matched_at: Mapped[datetime]
 

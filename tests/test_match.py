@@ -71,9 +71,10 @@ def test_one_pass_over_many_stories_decides_each_story_as_it_alone_would(stories
             if story.slug in decided:
                 assert decided[story.slug] == alone, (story.slug, article.url_hash)
                 compared += 1
-            else:  # not a candidate: without an entity and a key term it cannot be coverage
+            else:  # not decided: without an entity and two key terms it cannot be coverage (rules 2, 3)
                 assert not alone.is_relevant
-                assert not (alone.evidence["entities"] and alone.evidence["key_terms"]), (
+                assert alone.evidence["reason"] in ("no-story-entity", "too-few-key-terms", "out-of-window")
+                assert not (alone.evidence["entities"] and len(alone.evidence["key_terms"]) >= 2), (
                     story.slug,
                     article.url_hash,
                 )
