@@ -39,6 +39,7 @@ from pipeline.fields import (
     parse_iso_datetime,
     parse_url,
 )
+from pipeline.text import visible_line
 from schemas.records import ExtractedArticle, FeedEntry
 
 
@@ -219,16 +220,22 @@ def _author_meta_tags(tree: lxml.html.HtmlElement) -> dict[str, tuple[str, ...]]
     return tags
 
 
-def _first_text(value: object) -> str | None:
-    """A JSON-LD value as text: strings as they are, lists by their first item, objects by name."""
+def _first_text(value: object, entities: bool = True) -> str | None:
+    """A structured value as text: strings as they are, lists by their first item, objects by name.
+
+    JSON-LD sits in a <script>, where the HTML parser decodes nothing, and CMSs write its strings
+    HTML-escaped ("AT&amp;T"): decoding them once gives the text the page shows. Microdata values
+    come from the page's elements, already decoded, so they pass ``entities=False``: a second
+    decoding would turn a shown "&lt;" into "<".
+    """
     if isinstance(value, list):
-        return next((text for text in map(_first_text, value) if text), None)
+        return next((text for text in (_first_text(v, entities) for v in value) if text), None)
     if isinstance(value, Mapping):
-        return _first_text(value.get("name") or value.get("@value") or value.get("url") or value.get("@id"))
+        named = value.get("name") or value.get("@value") or value.get("url") or value.get("@id")
+        return _first_text(named, entities)
     if value is None:
         return None
-    text = " ".join(unescape(str(value)).split())  # JSON-LD often carries HTML entities
-    return text or None
+    return visible_line(unescape(str(value)) if entities else str(value))
 
 
 # ---------------------------------------------------------------- deciding between candidates
@@ -261,13 +268,16 @@ _TITLE_SEPARATORS = re.compile(r"\s+[|–—·•:»-]\s+")
 
 def headline_candidates(data: StructuredData, tree: lxml.html.HtmlElement) -> list[Candidate]:
     candidates = [Candidate(_first_text(obj.get("headline")), "json-ld") for obj in data.articles[:1]]
-    candidates += [Candidate(_first_text(props.get("headline")), "microdata") for props in data.microdata[:1]]
+    candidates += [
+        Candidate(_first_text(props.get("headline"), entities=False), "microdata")
+        for props in data.microdata[:1]
+    ]
     candidates.append(Candidate(data.opengraph.get("og:title"), "opengraph"))
     candidates.append(Candidate(data.meta.get("twitter:title"), "meta"))
     candidates += [Candidate(_element_text(h1), "visible-text") for h1 in tree.xpath("//h1")[:2]]
-    title = tree.findtext(".//title")
-    candidates.append(Candidate(" ".join(title.split()) if title else None, "meta"))
-    return [Candidate(" ".join(str(c.value).split()), c.source) for c in candidates if c.value]
+    candidates.append(Candidate(visible_line(tree.findtext(".//title")), "meta"))
+    lines = [Candidate(visible_line(str(c.value)), c.source) for c in candidates if c.value]
+    return [c for c in lines if c.value]
 
 
 def choose_headline(candidates: list[Candidate], outlets: tuple[str, ...] = ()) -> Candidate | None:
@@ -328,8 +338,7 @@ def _join_parts(parts: list[str], separators: list[str]) -> str:
 
 
 def _element_text(element) -> str | None:
-    text = " ".join(element.text_content().split())
-    return text or None
+    return visible_line(element.text_content())
 
 
 # ---------------------------------------------------------------- authors
@@ -759,7 +768,7 @@ def _keep(fields: dict, sources: dict, name: str, chosen: Candidate | None) -> N
 
 def _feed_candidates(entry: FeedEntry | None, attribute: str) -> list[Candidate]:
     value = getattr(entry, attribute, None) if entry else None
-    return [Candidate(" ".join(value.split()), "feed")] if value else []
+    return [Candidate(visible_line(value), "feed")] if visible_line(value) else []
 
 
 def _feed_authors(entry: FeedEntry | None) -> list[tuple[tuple[str, ...], str]]:
@@ -777,8 +786,8 @@ def _feed_dates(entry: FeedEntry | None) -> list[Candidate]:
 
 def _dek_candidates(data: StructuredData) -> list[Candidate]:
     found = [Candidate(_first_text(obj.get("description")), "json-ld") for obj in data.articles[:1]]
-    found.append(Candidate(data.opengraph.get("og:description"), "opengraph"))
-    found.append(Candidate(data.meta.get("description"), "meta"))
+    found.append(Candidate(visible_line(data.opengraph.get("og:description")), "opengraph"))
+    found.append(Candidate(visible_line(data.meta.get("description")), "meta"))
     return found
 
 

@@ -20,6 +20,7 @@ from url_normalize import url_normalize
 from w3lib.url import canonicalize_url
 
 from pipeline import identity
+from pipeline.text import visible_line
 from schemas.records import ExtractedArticle, NormalisedArticle
 
 
@@ -284,19 +285,13 @@ def content_hash(headline: str | None, body_text: str) -> str:
 
 # --- Text fields -------------------------------------------------------------------------------
 
-# A headline, dek or byline is one line of plain text. Markup that arrives inside one (a <script>
-# smuggled into og:title, say) is dropped with its content; CR/LF, which would otherwise reach email
-# headers and CSV exports, collapses into single spaces.
-_SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 
-
+# A headline, dek or byline is one line of the text the page shows: angle brackets a reader sees
+# are kept as text (the report and the email escape them), control characters go, and CR/LF, which
+# would otherwise reach email headers and CSV exports, collapse into single spaces.
 def plain_text_field(value: str | None) -> str | None:
-    """One line of plain text: script/style elements and tags removed, whitespace collapsed."""
-    if value is None:
-        return None
-    text = _TAG.sub(" ", _SCRIPT_OR_STYLE.sub(" ", value))
-    return " ".join(text.split()) or None
+    """One line of visible text: control characters removed, whitespace collapsed; no tag stripping."""
+    return visible_line(value)
 
 
 # --- Records -----------------------------------------------------------------------------------

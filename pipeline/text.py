@@ -1,4 +1,4 @@
-"""Text folding shared by the stages that match words: accents removed at C speed.
+"""Text shared by the stages: visible text kept as the reader sees it, and accents folded at C speed.
 
 ``unicodedata.combining`` per character is exact but a Python-level loop; the same set of code points
 as one regex character class strips them in one pass (the relevance and framing stages fold every
@@ -33,3 +33,17 @@ def _combining_class() -> re.Pattern[str]:
 def strip_accents(decomposed: str) -> str:
     """Drop the combining marks of an NFD/NFKD-decomposed text ("me\u0301xico" -> "mexico")."""
     return decomposed if decomposed.isascii() else _combining_class().sub("", decomposed)
+
+
+# C0 and C1 control characters (Unicode category Cc) other than the whitespace ones, which the
+# one-line fields collapse anyway: a reader never sees them, and in a header or a CSV they do harm.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def visible_line(text: str | None) -> str | None:
+    """One line of the text a reader sees: control characters dropped, whitespace runs (CR/LF
+    included) collapsed to single spaces. Nothing is unescaped or stripped: "<b>" shown on a page is
+    stored as "<b>", and escaping it is the report's and the email's job."""
+    if text is None:
+        return None
+    return " ".join(_CONTROL.sub("", text).split()) or None

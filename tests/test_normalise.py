@@ -382,11 +382,21 @@ def test_version_delta_reports_a_removed_paragraph():
     assert version_delta(old, new)["paragraphs_removed"] == ["Sheinbaum rejected any intervention."]
 
 
-def test_markup_smuggled_into_a_headline_is_dropped_with_its_content() -> None:
+def test_angle_brackets_a_reader_sees_are_stored_as_text() -> None:
+    """Issue 19: no second tag strip; escaping belongs to the report and the email."""
     from pipeline.normalise import plain_text_field
 
-    assert plain_text_field("Strikes near <script>alert('fw')</script>") == "Strikes near"
-    assert plain_text_field("<b>Bold</b> claim") == "Bold claim"
+    assert (
+        plain_text_field("Strikes near <script>alert('fw')</script>")
+        == "Strikes near <script>alert('fw')</script>"
+    )
+    assert plain_text_field("<b>Bold</b> claim") == "<b>Bold</b> claim"
+
+
+def test_control_characters_are_removed_from_a_text_field() -> None:
+    from pipeline.normalise import plain_text_field
+
+    assert plain_text_field("Bold\x00 claim\x1b[31m\x85 today") == "Bold claim[31m today"
 
 
 def test_cr_lf_in_a_headline_collapses_to_one_line() -> None:
