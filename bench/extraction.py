@@ -54,7 +54,7 @@ class Prediction:
     title: str
     authors: tuple[str, ...]  # people (trafilatura: whatever its author field holds)
     published: date | None  # the day, in UTC when the source gave a zone
-    organisations: tuple[str, ...] = ()  # agencies and outlets credited apart from the people
+    organisations: tuple[str, ...] = ()  # agencies, outlets and newsroom groups credited apart from people
 
 
 # ---------------------------------------------------------------- the two systems
@@ -63,9 +63,8 @@ class Prediction:
 def framewatch_predict(page: Page) -> Prediction:
     article = extract_article(page.html, page.url)
     day = article.published_at.astimezone(UTC).date() if article.published_at else None
-    return Prediction(
-        article.body_text, article.headline or "", article.authors, day, article.credited_organisations
-    )
+    credits = article.credited_organisations + article.collective_bylines
+    return Prediction(article.body_text, article.headline or "", article.authors, day, credits)
 
 
 def trafilatura_predict(page: Page) -> Prediction:

@@ -64,10 +64,14 @@ def _trafilatura_paragraphs(page: HtmlElement | str, url: str, **settings) -> tu
     off, trafilatura first deletes every element whose class or id mentions comments, and on
     layouts that name the article's own wrapper that way ("article-comments-enabled") the body
     goes with them. Left-out-publisher folds showed it on publishers the rules were not written on.
+    The other way round, a layout whose article sits in a comment-like block comes back as a short
+    text beside long "comments": then the article is that block, and comments are switched off.
     trafilatura copies a parsed tree before cleaning it, so the caller's tree stays intact.
     """
     document = trafilatura.bare_extraction(page, url=url or None, include_comments=True, **settings)
-    text = (document.text if document is not None else "") or ""
+    text, comments = (document.text or "", document.comments or "") if document is not None else ("", "")
+    if len(comments) > len(text):
+        text = trafilatura.extract(page, url=url or None, include_comments=False, **settings) or ""
     return tuple(p.strip() for p in text.split("\n") if p.strip())
 
 

@@ -14,7 +14,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from html import unescape
 from pathlib import Path
@@ -32,6 +32,7 @@ from pipeline.body import choose_body
 from pipeline.fields import (
     ParseFailure,
     byline_organisations,
+    collective_bylines,
     date_from_url,
     is_organisation_credit,
     parse_byline,
@@ -128,6 +129,8 @@ class StructuredData:
         default_factory=dict
     )  # JSON-LD @graph nodes, for @id references
     author_meta: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # every value of author tags
+    # the outlet's names as the caller knows them (its configured name): evidence beside the page's own
+    configured_outlets: tuple[str, ...] = ()
 
 
 _ARTICLE_TYPES = re.compile(r"(Article|BlogPosting|Report|Posting|LiveBlog)$", re.IGNORECASE)
@@ -404,7 +407,13 @@ def labelled_byline(meta: Mapping[str, str]) -> str | None:
 def outlet_names(data: StructuredData) -> tuple[str, ...]:
     """The outlet's own names, so a byline naming the outlet is not taken for a person."""
     publishers = [_first_text(obj.get("publisher")) for obj in data.articles]
-    names = [data.opengraph.get("og:site_name"), data.meta.get("application-name"), *publishers]
+    publishers += [_first_text(props.get("publisher"), entities=False) for props in data.microdata]
+    names = [
+        *data.configured_outlets,
+        data.opengraph.get("og:site_name"),
+        data.meta.get("application-name"),
+        *publishers,
+    ]
     return tuple(dict.fromkeys(name for name in names if name))
 
 
@@ -460,6 +469,29 @@ def credited_organisations(
         ]
         if credits:
             return tuple(dict.fromkeys(credits)), source
+    return (), None
+
+
+def credited_collectives(
+    data: StructuredData, tree: lxml.html.HtmlElement
+) -> tuple[tuple[str, ...], str | None]:
+    """The newsroom credited as a group, as written ("The Editorial Board"), from the first source
+    that names one: the structured author field, the author tags, then the visible byline."""
+    found = [
+        ([_entry_name(e) for e in _author_entries(obj.get("author"), data.nodes_by_id)], "json-ld")
+        for obj in data.articles[:1]
+    ]
+    found += [
+        ([_entry_name(e) for e in _author_entries(p.get("author"), {})], "microdata")
+        for p in data.microdata[:1]
+    ]
+    found.append(([data.opengraph.get("article:author"), *data.author_meta.get("author", ())], "meta"))
+    bylines = _innermost(_BYLINE_XPATH(tree))[:MAX_BYLINE_ELEMENTS]
+    found.append(([text for text in map(_element_text, bylines) if text and len(text) < 200], "visible-text"))
+    for texts, source in found:
+        collectives = tuple(dict.fromkeys(c for text in texts for c in collective_bylines(text)))
+        if collectives:
+            return collectives, source
     return (), None
 
 
@@ -710,11 +742,15 @@ def extract_article(
     url: str,
     headers: Mapping[str, str] | None = None,
     feed_entry: FeedEntry | None = None,
+    outlet: str | None = None,
 ) -> ExtractedArticle:
-    """Everything the extraction stage can read from one page; missing fields stay empty."""
+    """Everything the extraction stage can read from one page; missing fields stay empty.
+
+    ``outlet`` is the outlet's name as configured, when known: a byline naming it credits no person.
+    """
     text, _encoding = decode_html(html, headers)
     tree = parse_tree(text)
-    data = read_structured_data(tree, url)
+    data = replace(read_structured_data(tree, url), configured_outlets=(outlet,) if outlet else ())
     sources: dict[str, str] = {}
     fields: dict[str, object] = {}
 
@@ -745,6 +781,10 @@ def extract_article(
     authors, author_source = choose_authors(found_authors)
     if authors:
         fields["authors"], sources["authors"] = authors, author_source
+    # a group credited beside named people is the desk they write for: only a group byline alone counts
+    collectives, collectives_source = credited_collectives(data, tree) if not authors else ((), None)
+    if collectives:
+        fields["collective_bylines"], sources["collective_bylines"] = collectives, collectives_source
     organisations, organisations_source = credited_organisations(data, authors)
     if organisations:
         fields["credited_organisations"] = organisations

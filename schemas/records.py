@@ -61,6 +61,8 @@ class ExtractedArticle:
     authors: tuple[str, ...] = ()  # people only
     # agencies and outlets credited as authors ("dpa", "Associated Press"): not people, so not ``authors``
     credited_organisations: tuple[str, ...] = ()
+    # a newsroom credited as a group, as written ("The Editorial Board", "MND Staff"): not a person
+    collective_bylines: tuple[str, ...] = ()
     published_at: datetime | None = None  # UTC, tz-aware
     modified_at: datetime | None = None  # UTC, tz-aware
     language: str | None = None  # ISO 639-1
