@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, Table, case, column, func, select
+from sqlalchemy import Connection, Table, case, column, func, select, update
 from sqlalchemy import table as table_clause
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -123,20 +123,41 @@ def load_outlets(connection: Connection, outlets: Iterable[OutletConfig]) -> Non
 
 
 def load_discovered_outlets(connection: Connection, discovered: Iterable[Mapping[str, Any]]) -> None:
-    """Outlets found by query discovery: inserted once, never overwriting a configured outlet."""
-    rows = [
-        {
-            "name": item["name"],
-            "homepage_host": urlsplit(item["homepage"]).netloc.lower(),
-            "homepage": item["homepage"],
-            "language": item.get("language"),
-            "country": item.get("country"),
-            "outlet_type": "discovered",
-            "discovered": True,
-        }
-        for item in discovered
-    ]
-    upsert_rows(connection, Outlet, rows, ["name"])
+    """Outlets found by query discovery: inserted once, never overwriting a configured outlet.
+
+    A discovered outlet is named by its site name (``site_name``, from its pages) when one was read
+    and no other outlet has it; otherwise by its host. Its host stays the key its pages refer to it
+    by (``outlet_ids``), so a later run that reads the name renames the row found by host.
+    """
+    for item in discovered:
+        host = urlsplit(item["homepage"]).netloc.lower()
+        existing = connection.execute(
+            select(Outlet.id, Outlet.name).where(Outlet.homepage_host == host, Outlet.discovered.is_(True))
+        ).first()
+        name = _discovered_name(connection, item, host)
+        if existing is None:
+            row = {
+                "name": name,
+                "homepage_host": host,
+                "homepage": item["homepage"],
+                "language": item.get("language"),
+                "country": item.get("country"),
+                "outlet_type": "discovered",
+                "discovered": True,
+            }
+            upsert_rows(connection, Outlet, [row], ["name"])
+        elif existing.name == host and name != host:
+            connection.execute(update(Outlet).where(Outlet.id == existing.id).values(name=name))
+
+
+def _discovered_name(connection: Connection, item: Mapping[str, Any], host: str) -> str:
+    site_name = (item.get("site_name") or "").strip()[:200]
+    if not site_name:
+        return item["name"]
+    taken = connection.execute(
+        select(Outlet.homepage_host).where(func.lower(Outlet.name) == site_name.lower())
+    ).first()
+    return site_name if taken is None or taken.homepage_host == host else item["name"]
 
 
 def load_story(connection: Connection, story: StoryConfig) -> int:
@@ -146,7 +167,10 @@ def load_story(connection: Connection, story: StoryConfig) -> int:
 
 
 def outlet_ids(connection: Connection) -> dict[str, int]:
-    return dict(connection.execute(select(Outlet.name, Outlet.id)).all())
+    """Outlet name -> id; a discovered outlet also by its host, the key its pages carry."""
+    rows = connection.execute(select(Outlet.name, Outlet.id, Outlet.homepage_host, Outlet.discovered)).all()
+    by_host = {row.homepage_host: row.id for row in rows if row.discovered}
+    return {**by_host, **{row.name: row.id for row in rows}}
 
 
 def article_row(article: NormalisedArticle, outlet_id: int, run_id: int | None) -> dict[str, Any]:

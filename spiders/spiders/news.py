@@ -57,6 +57,7 @@ class NewsSpider(scrapy.Spider):
         self.fallback_leads: dict[str, ArticleLead] = {}
         self.articles_per_outlet: Counter[str] = Counter()
         self.discovered_hosts: set[str] = set()
+        self.discovered_rows: dict[str, dict] = {}  # host key -> its outlets row, until a page names it
         # Scrapy checks a generator callback's source for `return <value>` on every response and caches
         # the answer under a weak reference to the callback. A bound method made afresh for each request
         # dies with it, so the source was parsed again for every page: each callback is made once here.
@@ -169,7 +170,8 @@ class NewsSpider(scrapy.Spider):
         outlet = discovery.discovered_outlet(hit)
         if outlet["name"] not in self.discovered_hosts:
             self.discovered_hosts.add(outlet["name"])
-            yield DiscoveredOutlet(**{k: v for k, v in outlet.items() if k != "discovered"})
+            self.discovered_rows[outlet["name"]] = {k: v for k, v in outlet.items() if k != "discovered"}
+            yield DiscoveredOutlet(**self.discovered_rows[outlet["name"]])
         yield from self._article_requests(url, ArticleLead(outlet["name"], "query", hit.entry))
 
     def parse_article(self, response: Response, outlet: str, kind: str, via: str, entry: FeedEntry | None):
@@ -179,6 +181,10 @@ class NewsSpider(scrapy.Spider):
             self._remember_failure(response.request.url, event.outcome)
         if response.status != 200:
             return
+        if outlet in self.discovered_rows:  # the first page of a discovered outlet names it
+            name = discovery.site_name(response.body)
+            if name:
+                yield DiscoveredOutlet(**self.discovered_rows.pop(outlet), site_name=name)
         page = FetchedPage(
             url=response.url,
             requested_url=(response.meta.get("redirect_urls") or [response.request.url])[0],
