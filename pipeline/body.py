@@ -39,6 +39,7 @@ def choose_body(
     jsonld_articles: tuple[Mapping, ...] = (),
     feed_content: str | None = None,
     headline: str | None = None,
+    description: str | None = None,
 ) -> BodyChoice:
     precise = _trafilatura_paragraphs(page, url, favor_precision=True)
     balanced = _trafilatura_paragraphs(page, url) if _needs_confirmation(precise) else None
@@ -46,7 +47,7 @@ def choose_body(
     if balanced is not None and _word_count(precise) < MIN_PRECISION_SHARE * _word_count(balanced):
         chosen = balanced
     if isinstance(page, HtmlElement):
-        chosen = add_standfirst(page, add_sibling_chunks(page, chosen))
+        chosen = add_standfirst(page, add_sibling_chunks(page, chosen), description)
     cleaned = clean_paragraphs(chosen, headline)
     if _word_count(cleaned) >= MIN_BODY_WORDS:
         return BodyChoice(cleaned, _confidence(cleaned, precise, balanced), "trafilatura")
@@ -189,21 +190,33 @@ def _prose_paragraphs(chunk: HtmlElement, seen: set[str]) -> list[str]:
 
 # trafilatura's precision mode drops the article's <header>, and with it the standfirst many
 # layouts put under the headline: the first prose paragraph of the <header> that holds the page's
-# <h1> is the article's lead, not boilerplate. Leave-publisher-out folds showed the loss (bylines,
-# dates and captions share that header, so those are passed over by their class and length).
+# <h1> is the article's lead when the page's own description confirms it (a disclaimer or a teaser
+# there does not match it). Leave-publisher-out folds showed the loss; bylines, dates and captions
+# share that header, so those are passed over by their class and length.
 MIN_STANDFIRST_WORDS = 12
 MAX_LINK_SHARE = 0.3
 _HEADER_FURNITURE = ("author", "byline", "date", "time", "meta", "credit", "caption")
 
 
-def add_standfirst(tree: HtmlElement, paragraphs: tuple[str, ...]) -> tuple[str, ...]:
+def add_standfirst(
+    tree: HtmlElement, paragraphs: tuple[str, ...], description: str | None
+) -> tuple[str, ...]:
     header = _article_header(tree)
-    if header is None or not paragraphs:
+    if header is None or not paragraphs or not description:
         return paragraphs
     lead = next((text for text in map(_standfirst_text, header.iter("p")) if text), None)
-    if lead is None or _normalise(lead) in {_normalise(p) for p in paragraphs}:
+    if lead is None or not _same_opening(lead, description):
+        return paragraphs
+    if _normalise(lead) in {_normalise(p) for p in paragraphs}:
         return paragraphs
     return (lead, *paragraphs)
+
+
+def _same_opening(text: str, description: str) -> bool:
+    """One text opens the other: descriptions are often the standfirst cut short."""
+    left, right = _normalise(text), _normalise(description)
+    shorter, longer = sorted((left, right), key=len)
+    return len(shorter.split()) >= MIN_STANDFIRST_WORDS and longer.startswith(shorter)
 
 
 def _article_header(tree: HtmlElement) -> HtmlElement | None:

@@ -284,9 +284,31 @@ def headline_candidates(data: StructuredData, tree: lxml.html.HtmlElement) -> li
 
 
 def choose_headline(candidates: list[Candidate], outlets: tuple[str, ...] = ()) -> Candidate | None:
-    """Site names ride on titles ("Headline | Outlet"): a candidate that another one extends wins."""
+    """Site names ride on titles ("Headline | Outlet"): a candidate that another one extends wins.
+
+    Sources agree on a headline whatever markup its copies carry; the value kept is the one the
+    reader sees, the page's visible headline, when it is among them: a CMS that leaves a <script>
+    unescaped in its headline shows the words around it, and the metadata copies carry it as text.
+    """
     stripped = [Candidate(_strip_site_name(c.value, candidates, outlets), c.source) for c in candidates]
-    return choose_by_agreement(stripped)
+    chosen = choose_by_agreement(stripped, key=_markup_blind)
+    if chosen is None or not _TAG.search(chosen.value):
+        return chosen
+    shown = [
+        c
+        for c in stripped
+        if c.source == "visible-text" and _markup_blind(c.value) == _markup_blind(chosen.value)
+    ]
+    return shown[0] if shown else chosen
+
+
+_SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+
+
+def _markup_blind(text: str) -> str:
+    """The agreement key of a headline: its words, with whatever markup a copy carries left out."""
+    return _normalise(_TAG.sub(" ", _SCRIPT_OR_STYLE.sub(" ", text)))
 
 
 def _strip_site_name(title: str, candidates: list[Candidate], outlets: tuple[str, ...] = ()) -> str:
@@ -341,7 +363,22 @@ def _join_parts(parts: list[str], separators: list[str]) -> str:
 
 
 def _element_text(element) -> str | None:
-    return visible_line(element.text_content())
+    return visible_line("".join(_shown_text(element)))
+
+
+_NOT_SHOWN = ("script", "style", "noscript", "template")
+
+
+def _shown_text(element) -> Iterator[str]:
+    """The element's text as a reader sees it: script and style contents are not shown."""
+    if element.tag in _NOT_SHOWN:
+        return
+    if element.text and isinstance(element.tag, str):
+        yield element.text
+    for child in element:
+        yield from _shown_text(child)
+        if child.tail:
+            yield child.tail
 
 
 # ---------------------------------------------------------------- authors
@@ -661,6 +698,13 @@ def choose_date(candidates: list[Candidate], fallback: datetime | None) -> Candi
     return next((c for c in on_day if c.value.time() != datetime.min.time()), on_day[0])
 
 
+def day_is_settled(candidates: list[Candidate]) -> bool:
+    """True when the leading day has two more votes than any other: htmldate's one vote in
+    ``choose_date`` could not change it, so htmldate (a walk over the page) need not run."""
+    counts = sorted(Counter(c.value.date() for c in candidates).values(), reverse=True) + [0, 0]
+    return counts[0] - counts[1] >= 2
+
+
 def _first_index(candidates: list[Candidate], day) -> int:
     return next((i for i, c in enumerate(candidates) if c.value.date() == day), len(candidates))
 
@@ -758,12 +802,14 @@ def extract_article(
         headline_candidates(data, tree) + _feed_candidates(feed_entry, "title"), outlet_names(data)
     )
     _keep(fields, sources, "headline", headline)
+    dek = choose_by_agreement(_dek_candidates(data))
     body = choose_body(
         tree,
         url,
         data.articles,
         feed_entry.content if feed_entry else None,
         headline.value if headline else None,
+        dek.value if dek else None,
     )
     fields["body_paragraphs"], fields["body_confidence"] = body.paragraphs, body.confidence
     if body.paragraphs:
@@ -779,24 +825,20 @@ def extract_article(
     if not found_authors:
         found_authors = signature_people(body.paragraphs, outlet_names(data))
     authors, author_source = choose_authors(found_authors)
+    if not authors:  # a group byline alone ("The Editorial Board") is kept as written
+        authors, author_source = credited_collectives(data, tree)
     if authors:
         fields["authors"], sources["authors"] = authors, author_source
-    # a group credited beside named people is the desk they write for: only a group byline alone counts
-    collectives, collectives_source = credited_collectives(data, tree) if not authors else ((), None)
-    if collectives:
-        fields["collective_bylines"], sources["collective_bylines"] = collectives, collectives_source
     organisations, organisations_source = credited_organisations(data, authors)
     if organisations:
         fields["credited_organisations"] = organisations
         sources["credited_organisations"] = organisations_source
-    published = choose_date(
-        published_candidates(data, tree, url, languages) + _feed_dates(feed_entry),
-        htmldate_published(tree, url),
-    )
+    dates = published_candidates(data, tree, url, languages) + _feed_dates(feed_entry)
+    published = choose_date(dates, None if day_is_settled(dates) else htmldate_published(tree, url))
     _keep(fields, sources, "published_at", published)
     _keep(fields, sources, "modified_at", choose_by_agreement(modified_candidates(data, languages), key=str))
     _keep_links(fields, sources, data, tree, url)
-    _keep(fields, sources, "dek", choose_by_agreement(_dek_candidates(data)))
+    _keep(fields, sources, "dek", dek)
     _keep(fields, sources, "section", choose_by_agreement(_section_candidates(data)))
     return ExtractedArticle(url=url, sources=sources, **fields)
 

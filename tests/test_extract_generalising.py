@@ -64,10 +64,14 @@ def test_collective_bylines_are_kept_as_written_and_are_not_people(byline, colle
     assert not parse_byline(byline)
 
 
-def test_a_collective_byline_alone_is_credited_apart_from_the_people():
+def test_a_collective_byline_alone_stands_as_written_in_authors():
     article = extract_article(article_page(byline="By The Editorial Board"), "https://outlet.example/a")
-    assert article.authors == ()
-    assert article.collective_bylines == ("The Editorial Board",)
+    assert article.authors == ("The Editorial Board",)
+
+
+def test_a_collective_beside_a_named_person_leaves_only_the_person():
+    article = extract_article(article_page(byline="By Ana Torres, Gear Team"), "https://outlet.example/a")
+    assert article.authors == ("Ana Torres",)
 
 
 @pytest.mark.parametrize(
@@ -95,13 +99,19 @@ def test_the_standfirst_under_the_headline_opens_the_body():
     tree = parse_tree(
         article_page(header=f"<p>{standfirst}</p><p class='date'>{standfirst} again</p>").decode()
     )
-    assert add_standfirst(tree, ("First paragraph.",)) == (standfirst, "First paragraph.")
-    assert add_standfirst(tree, (standfirst, "First paragraph.")) == (standfirst, "First paragraph.")
+    assert add_standfirst(tree, ("First paragraph.",), standfirst) == (standfirst, "First paragraph.")
+    # a description cut short confirms it too; one that says something else does not
+    assert add_standfirst(tree, ("First paragraph.",), standfirst[:70]) == (standfirst, "First paragraph.")
+    assert add_standfirst(tree, ("First paragraph.",), "A big shift, with some room") == ("First paragraph.",)
+    assert add_standfirst(tree, (standfirst, "First paragraph."), standfirst) == (
+        standfirst,
+        "First paragraph.",
+    )
 
 
 def test_a_short_kicker_or_a_dated_line_in_the_header_is_not_a_standfirst():
     tree = parse_tree(article_page(header="<p>World news</p><p class='date'>" + PROSE + "</p>").decode())
-    assert add_standfirst(tree, ("First paragraph.",)) == ("First paragraph.",)
+    assert add_standfirst(tree, ("First paragraph.",), PROSE) == ("First paragraph.",)
 
 
 def test_the_body_survives_a_wrapper_named_after_comments():
@@ -124,3 +134,32 @@ def test_folds_keep_each_country_whole_and_cover_every_page():
     countries = [c for fold in folds for c in fold]
     assert sorted(countries) == ["de", "fr", "uk", "us"]  # each country in exactly one fold
     assert folds[0] == ("de",)  # the largest country fills a fold of its own
+
+
+def test_htmldate_is_consulted_only_when_its_vote_could_change_the_day():
+    from datetime import UTC, datetime
+
+    from pipeline.extract import Candidate, choose_date, day_is_settled
+
+    def on(day: int, source: str) -> Candidate:
+        return Candidate(datetime(2025, 11, day, tzinfo=UTC), source)
+
+    settled = [on(24, "json-ld"), on(24, "meta"), on(24, "url"), on(23, "time-element")]
+    assert day_is_settled(settled)
+    # the skipped vote could not have moved it: the leading day wins with or without it
+    assert choose_date(settled, datetime(2025, 11, 23, tzinfo=UTC)).value.day == 24
+    close = [on(24, "json-ld"), on(23, "meta")]
+    assert not day_is_settled(close)
+    assert choose_date(close, datetime(2025, 11, 23, tzinfo=UTC)).value.day == 23
+    assert not day_is_settled([on(24, "json-ld")])
+
+
+def test_a_script_left_unescaped_in_a_headline_is_not_what_the_reader_sees():
+    """The replay world's markup-injection fault: the h1 runs a script, the metadata copies carry it
+    as text; the reader sees the words around it, and that is what is stored."""
+    raw = "Strikes near <script>alert('fw')</script>"
+    from html import escape
+
+    head = f'<meta property="og:title" content="{escape(raw)}"><title>{escape(raw)}</title>'
+    html = article_page(head=head).replace(b"Strikes &lt;b&gt;near&lt;/b&gt; the border", raw.encode())
+    assert extract_article(html, "https://outlet.example/a").headline == "Strikes near"
