@@ -97,9 +97,7 @@ def run_crawl(
 POLL_SECONDS = 0.1
 
 
-def _wait(
-    crawler: subprocess.Popen, timeout_seconds: float | None, while_crawling: Callable[[], None]
-) -> int:
+def _wait(crawler: subprocess.Popen, timeout_seconds: float | None, while_crawling: Callable[[], None]) -> int:
     """The crawl's exit code, calling ``while_crawling`` as it runs; past the timeout it is killed and
     ``subprocess.TimeoutExpired`` raised, as ``subprocess.run(timeout=...)`` would."""
     deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds

@@ -22,11 +22,7 @@ console = Console(stderr=True)
 
 
 def run_cycle(
-    config_dir: str | Path,
-    db_url: str,
-    story_slug: str,
-    run_key: str | None = None,
-    as_of: datetime | None = None,
+    config_dir: str | Path, db_url: str, story_slug: str, run_key: str | None = None, as_of: datetime | None = None
 ) -> dict[str, Any]:
     """All stages of one cycle; ``as_of`` is the cycle's logical time (default: now)."""
     as_of = as_of or datetime.now(UTC)

@@ -149,10 +149,7 @@ def frames_heatmap(cells: Sequence[FrameCell], frame_labels: Sequence[tuple[str,
         for i, outlet in enumerate(outlets)
         for j, (key, label) in enumerate(frame_labels)
     ]  # fmt: skip
-    labels = [
-        Label(LABEL_WIDTH - 6, header + i * ROW_HEIGHT + 14, row_label(o), "end")
-        for i, o in enumerate(outlets)
-    ]
+    labels = [Label(LABEL_WIDTH - 6, header + i * ROW_HEIGHT + 14, row_label(o), "end") for i, o in enumerate(outlets)]
     labels += [
         Label(LABEL_WIDTH + (j + 0.5) * width, header - 6, label[:22], "rotate")
         for j, (_, label) in enumerate(frame_labels)
