@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from html import unescape
 
 import trafilatura
 from lxml.html import HtmlElement
+
+from pipeline.text import strip_tags, visible_line
 
 _WORD = re.compile(r"\w+")
 # When precision mode keeps less than this share of the balanced text, it dropped the article.
@@ -36,6 +39,7 @@ def choose_body(
     jsonld_articles: tuple[Mapping, ...] = (),
     feed_content: str | None = None,
     headline: str | None = None,
+    description: str | None = None,
 ) -> BodyChoice:
     precise = _trafilatura_paragraphs(page, url, favor_precision=True)
     balanced = _trafilatura_paragraphs(page, url) if _needs_confirmation(precise) else None
@@ -43,7 +47,7 @@ def choose_body(
     if balanced is not None and _word_count(precise) < MIN_PRECISION_SHARE * _word_count(balanced):
         chosen = balanced
     if isinstance(page, HtmlElement):
-        chosen = add_sibling_chunks(page, chosen)
+        chosen = add_standfirst(page, add_sibling_chunks(page, chosen), description)
     cleaned = clean_paragraphs(chosen, headline)
     if _word_count(cleaned) >= MIN_BODY_WORDS:
         return BodyChoice(cleaned, _confidence(cleaned, precise, balanced), "trafilatura")
@@ -55,8 +59,20 @@ def _needs_confirmation(paragraphs: tuple[str, ...]) -> bool:
 
 
 def _trafilatura_paragraphs(page: HtmlElement | str, url: str, **settings) -> tuple[str, ...]:
-    # trafilatura copies a parsed tree before cleaning it, so the caller's tree stays intact.
-    text = trafilatura.extract(page, url=url or None, include_comments=False, **settings) or ""
+    """The main text trafilatura finds, comments apart.
+
+    Comments are extracted (and so kept out of the text) rather than switched off: with comments
+    off, trafilatura first deletes every element whose class or id mentions comments, and on
+    layouts that name the article's own wrapper that way ("article-comments-enabled") the body
+    goes with them. Left-out-publisher folds showed it on publishers the rules were not written on.
+    The other way round, a layout whose article sits in a comment-like block comes back as a short
+    text beside long "comments": then the article is that block, and comments are switched off.
+    trafilatura copies a parsed tree before cleaning it, so the caller's tree stays intact.
+    """
+    document = trafilatura.bare_extraction(page, url=url or None, include_comments=True, **settings)
+    text, comments = (document.text or "", document.comments or "") if document is not None else ("", "")
+    if len(comments) > len(text):
+        text = trafilatura.extract(page, url=url or None, include_comments=False, **settings) or ""
     return tuple(p.strip() for p in text.split("\n") if p.strip())
 
 
@@ -75,7 +91,9 @@ def _jsonld_body(articles: tuple[Mapping, ...]) -> str | None:
 
 
 def split_paragraphs(text: str) -> tuple[str, ...]:
-    text = re.sub(r"<[^>]+>", "\n", text)  # some sites put HTML inside articleBody
+    """Paragraphs of a JSON-LD articleBody or a feed's content: HTML in a string, so its tags end
+    paragraphs and its entities are decoded, once, after the tags are gone ("&lt;b&gt;" is text)."""
+    text = unescape(strip_tags(text, "\n"))
     return tuple(p.strip() for p in re.split(r"\n+", text) if p.strip())
 
 
@@ -168,6 +186,57 @@ def _prose_paragraphs(chunk: HtmlElement, seen: set[str]) -> list[str]:
     return texts
 
 
+# ---------------------------------------------------------------- standfirst
+
+# trafilatura's precision mode drops the article's <header>, and with it the standfirst many
+# layouts put under the headline: the first prose paragraph of the <header> that holds the page's
+# <h1> is the article's lead when the page's own description confirms it (a disclaimer or a teaser
+# there does not match it). Leave-publisher-out folds showed the loss; bylines, dates and captions
+# share that header, so those are passed over by their class and length.
+MIN_STANDFIRST_WORDS = 12
+MAX_LINK_SHARE = 0.3
+_HEADER_FURNITURE = ("author", "byline", "date", "time", "meta", "credit", "caption")
+
+
+def add_standfirst(
+    tree: HtmlElement, paragraphs: tuple[str, ...], description: str | None
+) -> tuple[str, ...]:
+    header = _article_header(tree)
+    if header is None or not paragraphs or not description:
+        return paragraphs
+    lead = next((text for text in map(_standfirst_text, header.iter("p")) if text), None)
+    if lead is None or not _same_opening(lead, description):
+        return paragraphs
+    if _normalise(lead) in {_normalise(p) for p in paragraphs}:
+        return paragraphs
+    return (lead, *paragraphs)
+
+
+def _same_opening(text: str, description: str) -> bool:
+    """One text opens the other: descriptions are often the standfirst cut short."""
+    left, right = _normalise(text), _normalise(description)
+    shorter, longer = sorted((left, right), key=len)
+    return len(shorter.split()) >= MIN_STANDFIRST_WORDS and longer.startswith(shorter)
+
+
+def _article_header(tree: HtmlElement) -> HtmlElement | None:
+    headline = next(tree.iter("h1"), None)
+    if headline is None:
+        return None
+    return next((a for a in headline.iterancestors() if a.tag == "header"), None)
+
+
+def _standfirst_text(paragraph: HtmlElement) -> str | None:
+    classes = (paragraph.get("class") or "").lower()
+    if any(word in classes for word in _HEADER_FURNITURE):
+        return None
+    text = " ".join(paragraph.text_content().split())
+    links = sum(len(link.text_content()) for link in paragraph.iter("a"))
+    if len(_WORD.findall(text)) < MIN_STANDFIRST_WORDS or links > MAX_LINK_SHARE * len(text):
+        return None
+    return text
+
+
 # ---------------------------------------------------------------- cleaning
 
 # Paragraphs that are navigation or calls to action, whatever the site: "Read more: ...",
@@ -202,7 +271,7 @@ def clean_paragraphs(paragraphs: tuple[str, ...], headline: str | None = None) -
     kept: list[str] = []
     in_link_list = False  # bullet lines right after "Related:" are that list's links
     for paragraph in _drop_leading_headline(paragraphs, headline):
-        text = _TRAILING_SHARE.sub("", paragraph).strip()
+        text = visible_line(_TRAILING_SHARE.sub("", paragraph)) or ""
         if in_link_list and text.startswith(("- ", "• ")):
             continue
         in_link_list = bool(_LINK_PREFIXES.match(text))

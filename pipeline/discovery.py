@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from html import unescape
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import feedparser
@@ -23,6 +24,7 @@ from parsel import Selector
 from scrapy.utils.sitemap import sitemap_urls_from_robots as _scrapy_sitemap_urls_from_robots
 
 from pipeline.config import StoryConfig, StoryWindow
+from pipeline.text import visible_line
 from schemas.records import FeedEntry
 
 FEED_TYPES = (
@@ -413,6 +415,51 @@ def _query_hit(article: object) -> QueryHit | None:
         country=GDELT_COUNTRIES.get(str(article.get("sourcecountry", "")).lower()),
         entry=entry,
     )
+
+
+def site_name(html: bytes) -> str | None:
+    """The outlet's own name on one of its pages: og:site_name, else the JSON-LD publisher's name,
+    else application-name. An outlet found by query discovery is named by it, not by its host."""
+    selector = Selector(text=html.decode("utf-8", "replace"))
+    og = selector.xpath("//meta[@property='og:site_name']/@content").get()
+    app = selector.xpath("//meta[@name='application-name']/@content").get()
+    blocks = selector.xpath("//script[@type='application/ld+json']/text()").getall()
+    # attribute values come decoded from the parser; JSON-LD strings are HTML-escaped by the CMS
+    publisher = _jsonld_publisher(blocks)
+    for name in (og, unescape(publisher) if publisher else None, app):
+        line = visible_line(name)
+        if line:
+            return line
+    return None
+
+
+def _jsonld_publisher(blocks: list[str]) -> str | None:
+    objects = [node for block in blocks for node in _jsonld_nodes(_loads_or_none(block))]
+    by_id = {node["@id"]: node for node in objects if isinstance(node.get("@id"), str)}
+    for node in objects:
+        publisher = node.get("publisher")
+        publisher = publisher[0] if isinstance(publisher, list) and publisher else publisher
+        if isinstance(publisher, dict):
+            publisher = by_id.get(publisher.get("@id"), publisher) if "name" not in publisher else publisher
+            if isinstance(publisher.get("name"), str):
+                return publisher["name"]
+    return None
+
+
+def _loads_or_none(text: str) -> object:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _jsonld_nodes(value: object) -> Iterator[dict]:
+    if isinstance(value, dict):
+        yield value
+        yield from _jsonld_nodes(value.get("@graph"))
+    elif isinstance(value, list):
+        for item in value:
+            yield from _jsonld_nodes(item)
 
 
 def parse_gdelt_seendate(value: object) -> datetime | None:

@@ -14,7 +14,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from html import unescape
 from pathlib import Path
@@ -32,6 +32,7 @@ from pipeline.body import choose_body
 from pipeline.fields import (
     ParseFailure,
     byline_organisations,
+    collective_bylines,
     date_from_url,
     is_organisation_credit,
     parse_byline,
@@ -39,6 +40,7 @@ from pipeline.fields import (
     parse_iso_datetime,
     parse_url,
 )
+from pipeline.text import visible_line
 from schemas.records import ExtractedArticle, FeedEntry
 
 
@@ -127,6 +129,8 @@ class StructuredData:
         default_factory=dict
     )  # JSON-LD @graph nodes, for @id references
     author_meta: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # every value of author tags
+    # the outlet's names as the caller knows them (its configured name): evidence beside the page's own
+    configured_outlets: tuple[str, ...] = ()
 
 
 _ARTICLE_TYPES = re.compile(r"(Article|BlogPosting|Report|Posting|LiveBlog)$", re.IGNORECASE)
@@ -219,16 +223,22 @@ def _author_meta_tags(tree: lxml.html.HtmlElement) -> dict[str, tuple[str, ...]]
     return tags
 
 
-def _first_text(value: object) -> str | None:
-    """A JSON-LD value as text: strings as they are, lists by their first item, objects by name."""
+def _first_text(value: object, entities: bool = True) -> str | None:
+    """A structured value as text: strings as they are, lists by their first item, objects by name.
+
+    JSON-LD sits in a <script>, where the HTML parser decodes nothing, and CMSs write its strings
+    HTML-escaped ("AT&amp;T"): decoding them once gives the text the page shows. Microdata values
+    come from the page's elements, already decoded, so they pass ``entities=False``: a second
+    decoding would turn a shown "&lt;" into "<".
+    """
     if isinstance(value, list):
-        return next((text for text in map(_first_text, value) if text), None)
+        return next((text for text in (_first_text(v, entities) for v in value) if text), None)
     if isinstance(value, Mapping):
-        return _first_text(value.get("name") or value.get("@value") or value.get("url") or value.get("@id"))
+        named = value.get("name") or value.get("@value") or value.get("url") or value.get("@id")
+        return _first_text(named, entities)
     if value is None:
         return None
-    text = " ".join(unescape(str(value)).split())  # JSON-LD often carries HTML entities
-    return text or None
+    return visible_line(unescape(str(value)) if entities else str(value))
 
 
 # ---------------------------------------------------------------- deciding between candidates
@@ -261,19 +271,44 @@ _TITLE_SEPARATORS = re.compile(r"\s+[|–—·•:»-]\s+")
 
 def headline_candidates(data: StructuredData, tree: lxml.html.HtmlElement) -> list[Candidate]:
     candidates = [Candidate(_first_text(obj.get("headline")), "json-ld") for obj in data.articles[:1]]
-    candidates += [Candidate(_first_text(props.get("headline")), "microdata") for props in data.microdata[:1]]
+    candidates += [
+        Candidate(_first_text(props.get("headline"), entities=False), "microdata")
+        for props in data.microdata[:1]
+    ]
     candidates.append(Candidate(data.opengraph.get("og:title"), "opengraph"))
     candidates.append(Candidate(data.meta.get("twitter:title"), "meta"))
     candidates += [Candidate(_element_text(h1), "visible-text") for h1 in tree.xpath("//h1")[:2]]
-    title = tree.findtext(".//title")
-    candidates.append(Candidate(" ".join(title.split()) if title else None, "meta"))
-    return [Candidate(" ".join(str(c.value).split()), c.source) for c in candidates if c.value]
+    candidates.append(Candidate(visible_line(tree.findtext(".//title")), "meta"))
+    lines = [Candidate(visible_line(str(c.value)), c.source) for c in candidates if c.value]
+    return [c for c in lines if c.value]
 
 
 def choose_headline(candidates: list[Candidate], outlets: tuple[str, ...] = ()) -> Candidate | None:
-    """Site names ride on titles ("Headline | Outlet"): a candidate that another one extends wins."""
+    """Site names ride on titles ("Headline | Outlet"): a candidate that another one extends wins.
+
+    Sources agree on a headline whatever markup its copies carry; the value kept is the one the
+    reader sees, the page's visible headline, when it is among them: a CMS that leaves a <script>
+    unescaped in its headline shows the words around it, and the metadata copies carry it as text.
+    """
     stripped = [Candidate(_strip_site_name(c.value, candidates, outlets), c.source) for c in candidates]
-    return choose_by_agreement(stripped)
+    chosen = choose_by_agreement(stripped, key=_markup_blind)
+    if chosen is None or not _TAG.search(chosen.value):
+        return chosen
+    shown = [
+        c
+        for c in stripped
+        if c.source == "visible-text" and _markup_blind(c.value) == _markup_blind(chosen.value)
+    ]
+    return shown[0] if shown else chosen
+
+
+_SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+
+
+def _markup_blind(text: str) -> str:
+    """The agreement key of a headline: its words, with whatever markup a copy carries left out."""
+    return _normalise(_TAG.sub(" ", _SCRIPT_OR_STYLE.sub(" ", text)))
 
 
 def _strip_site_name(title: str, candidates: list[Candidate], outlets: tuple[str, ...] = ()) -> str:
@@ -328,8 +363,22 @@ def _join_parts(parts: list[str], separators: list[str]) -> str:
 
 
 def _element_text(element) -> str | None:
-    text = " ".join(element.text_content().split())
-    return text or None
+    return visible_line("".join(_shown_text(element)))
+
+
+_NOT_SHOWN = ("script", "style", "noscript", "template")
+
+
+def _shown_text(element) -> Iterator[str]:
+    """The element's text as a reader sees it: script and style contents are not shown."""
+    if element.tag in _NOT_SHOWN:
+        return
+    if element.text and isinstance(element.tag, str):
+        yield element.text
+    for child in element:
+        yield from _shown_text(child)
+        if child.tail:
+            yield child.tail
 
 
 # ---------------------------------------------------------------- authors
@@ -395,7 +444,13 @@ def labelled_byline(meta: Mapping[str, str]) -> str | None:
 def outlet_names(data: StructuredData) -> tuple[str, ...]:
     """The outlet's own names, so a byline naming the outlet is not taken for a person."""
     publishers = [_first_text(obj.get("publisher")) for obj in data.articles]
-    names = [data.opengraph.get("og:site_name"), data.meta.get("application-name"), *publishers]
+    publishers += [_first_text(props.get("publisher"), entities=False) for props in data.microdata]
+    names = [
+        *data.configured_outlets,
+        data.opengraph.get("og:site_name"),
+        data.meta.get("application-name"),
+        *publishers,
+    ]
     return tuple(dict.fromkeys(name for name in names if name))
 
 
@@ -451,6 +506,29 @@ def credited_organisations(
         ]
         if credits:
             return tuple(dict.fromkeys(credits)), source
+    return (), None
+
+
+def credited_collectives(
+    data: StructuredData, tree: lxml.html.HtmlElement
+) -> tuple[tuple[str, ...], str | None]:
+    """The newsroom credited as a group, as written ("The Editorial Board"), from the first source
+    that names one: the structured author field, the author tags, then the visible byline."""
+    found = [
+        ([_entry_name(e) for e in _author_entries(obj.get("author"), data.nodes_by_id)], "json-ld")
+        for obj in data.articles[:1]
+    ]
+    found += [
+        ([_entry_name(e) for e in _author_entries(p.get("author"), {})], "microdata")
+        for p in data.microdata[:1]
+    ]
+    found.append(([data.opengraph.get("article:author"), *data.author_meta.get("author", ())], "meta"))
+    bylines = _innermost(_BYLINE_XPATH(tree))[:MAX_BYLINE_ELEMENTS]
+    found.append(([text for text in map(_element_text, bylines) if text and len(text) < 200], "visible-text"))
+    for texts, source in found:
+        collectives = tuple(dict.fromkeys(c for text in texts for c in collective_bylines(text)))
+        if collectives:
+            return collectives, source
     return (), None
 
 
@@ -620,6 +698,13 @@ def choose_date(candidates: list[Candidate], fallback: datetime | None) -> Candi
     return next((c for c in on_day if c.value.time() != datetime.min.time()), on_day[0])
 
 
+def day_is_settled(candidates: list[Candidate]) -> bool:
+    """True when the leading day has two more votes than any other: htmldate's one vote in
+    ``choose_date`` could not change it, so htmldate (a walk over the page) need not run."""
+    counts = sorted(Counter(c.value.date() for c in candidates).values(), reverse=True) + [0, 0]
+    return counts[0] - counts[1] >= 2
+
+
 def _first_index(candidates: list[Candidate], day) -> int:
     return next((i for i, c in enumerate(candidates) if c.value.date() == day), len(candidates))
 
@@ -658,10 +743,22 @@ def _language_identifier() -> LanguageIdentifier:
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
+# A free-text date in each language of the monitored coverage: dateparser sets itself up (~0.07 s)
+# and loads each language's locale (~0.01 s) on first use.
+_WARM_UP_DATES = (
+    ("November 24, 2025 10:32 AM EST", "en"),
+    ("24 de noviembre de 2025", "es"),
+    ("24 de novembro de 2025", "pt"),
+)
+
+
 def load_models() -> None:
-    """Load what extraction otherwise loads on first use (py3langid's model: ~0.6 s of CPU). Called
-    before a worker pool is forked, so the workers share one copy instead of each loading its own."""
+    """Load what extraction otherwise loads on first use (py3langid's model: ~0.6 s of CPU; dateparser's
+    set-up and locales). Called before a worker pool is forked, so the workers share one copy instead
+    of each loading its own, and by the ``extract`` command before its first page."""
     _language_identifier()
+    for text, language in _WARM_UP_DATES:
+        parse_datetime(text, (language,))
 
 
 def declared_language(tree, data: StructuredData) -> str | None:
@@ -701,11 +798,15 @@ def extract_article(
     url: str,
     headers: Mapping[str, str] | None = None,
     feed_entry: FeedEntry | None = None,
+    outlet: str | None = None,
 ) -> ExtractedArticle:
-    """Everything the extraction stage can read from one page; missing fields stay empty."""
+    """Everything the extraction stage can read from one page; missing fields stay empty.
+
+    ``outlet`` is the outlet's name as configured, when known: a byline naming it credits no person.
+    """
     text, _encoding = decode_html(html, headers)
     tree = parse_tree(text)
-    data = read_structured_data(tree, url)
+    data = replace(read_structured_data(tree, url), configured_outlets=(outlet,) if outlet else ())
     sources: dict[str, str] = {}
     fields: dict[str, object] = {}
 
@@ -713,12 +814,14 @@ def extract_article(
         headline_candidates(data, tree) + _feed_candidates(feed_entry, "title"), outlet_names(data)
     )
     _keep(fields, sources, "headline", headline)
+    dek = choose_by_agreement(_dek_candidates(data))
     body = choose_body(
         tree,
         url,
         data.articles,
         feed_entry.content if feed_entry else None,
         headline.value if headline else None,
+        dek.value if dek else None,
     )
     fields["body_paragraphs"], fields["body_confidence"] = body.paragraphs, body.confidence
     if body.paragraphs:
@@ -734,20 +837,20 @@ def extract_article(
     if not found_authors:
         found_authors = signature_people(body.paragraphs, outlet_names(data))
     authors, author_source = choose_authors(found_authors)
+    if not authors:  # a group byline alone ("The Editorial Board") is kept as written
+        authors, author_source = credited_collectives(data, tree)
     if authors:
         fields["authors"], sources["authors"] = authors, author_source
     organisations, organisations_source = credited_organisations(data, authors)
     if organisations:
         fields["credited_organisations"] = organisations
         sources["credited_organisations"] = organisations_source
-    published = choose_date(
-        published_candidates(data, tree, url, languages) + _feed_dates(feed_entry),
-        htmldate_published(tree, url),
-    )
+    dates = published_candidates(data, tree, url, languages) + _feed_dates(feed_entry)
+    published = choose_date(dates, None if day_is_settled(dates) else htmldate_published(tree, url))
     _keep(fields, sources, "published_at", published)
     _keep(fields, sources, "modified_at", choose_by_agreement(modified_candidates(data, languages), key=str))
     _keep_links(fields, sources, data, tree, url)
-    _keep(fields, sources, "dek", choose_by_agreement(_dek_candidates(data)))
+    _keep(fields, sources, "dek", dek)
     _keep(fields, sources, "section", choose_by_agreement(_section_candidates(data)))
     return ExtractedArticle(url=url, sources=sources, **fields)
 
@@ -759,7 +862,7 @@ def _keep(fields: dict, sources: dict, name: str, chosen: Candidate | None) -> N
 
 def _feed_candidates(entry: FeedEntry | None, attribute: str) -> list[Candidate]:
     value = getattr(entry, attribute, None) if entry else None
-    return [Candidate(" ".join(value.split()), "feed")] if value else []
+    return [Candidate(visible_line(value), "feed")] if visible_line(value) else []
 
 
 def _feed_authors(entry: FeedEntry | None) -> list[tuple[tuple[str, ...], str]]:
@@ -777,8 +880,8 @@ def _feed_dates(entry: FeedEntry | None) -> list[Candidate]:
 
 def _dek_candidates(data: StructuredData) -> list[Candidate]:
     found = [Candidate(_first_text(obj.get("description")), "json-ld") for obj in data.articles[:1]]
-    found.append(Candidate(data.opengraph.get("og:description"), "opengraph"))
-    found.append(Candidate(data.meta.get("description"), "meta"))
+    found.append(Candidate(visible_line(data.opengraph.get("og:description")), "opengraph"))
+    found.append(Candidate(visible_line(data.meta.get("description")), "meta"))
     return found
 
 
@@ -838,6 +941,7 @@ def extract_command(paths: Iterable[Path], out: Path, urls: Path | None = None) 
     """
     pages = _checked_pages([Path(p) for p in paths])
     url_map = _read_url_map(Path(urls)) if urls else {}
+    load_models()
     results = {
         page_id(path): summary_record(extract_article(body, url_map.get(page_id(path), "")))
         for path, body in pages

@@ -15,6 +15,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import dateparser
 
+from pipeline.text import drop_bracketed
+
 
 @dataclass(frozen=True)
 class ParseFailure:
@@ -216,6 +218,22 @@ _JOB_WORDS = {
     "periodista", "corresponsal", "enviado", "enviada", "especial", "columnista", "editora", "desk",
     "newsroom", "redacción", "redaccion", "redaktion", "team", "by", "and", "the", "for", "in", "기자",
 }  # fmt: skip
+# A newsroom crediting itself as a group ("The Editorial Board", "MND Staff", "Redaktion X"): not a
+# person, and kept as written rather than cut down to something that reads like a name.
+_COLLECTIVE = re.compile(
+    r"\b(?:board|staff|desk|team|newsroom|editors|editorial|redacci[oó]n|redaktion|r[ée]daction|"
+    r"redazione|reda[cç][aã]o|equipo|[ée]quipe)\b",
+    re.IGNORECASE,
+)
+# Words that name organisations, agencies and outlets, never people ("Agence France-Presse").
+_ORGANISATION_WORDS = {
+    "agence", "agencia", "agenzia", "agência", "agentur", "agency", "presse", "press", "news",
+    "newsource", "newswire", "wire", "network", "broadcasting", "corporation", "company", "magazine",
+    "radio", "television", "tv", "channel", "newspaper", "publishing", "media", "online", "digital",
+}  # fmt: skip
+# A definite article opens an outlet's name ("La Jornada", "Der Spiegel", "The Guardian"), not a
+# person's ("Le" and "Al" are left out: they begin Vietnamese and Arabic names).
+_LEADING_ARTICLES = {"the", "el", "la", "los", "las", "der", "die", "das", "il", "lo"}
 _HONORIFICS = re.compile(r"^(?:dr|mr|mrs|ms|prof|sr|sra|lic|ing)\.?\s+", re.IGNORECASE)
 # ":" "!" "?" end labels and sentences ("Faktencheck: A B", "Thanks Junior!"), never a name.
 _NOT_NAME_CHARS = re.compile(r"[@#\d<>{}=\[\]:!?]|https?:|www\.|\.com\b|\.org\b|\.mx\b|\.es\b", re.IGNORECASE)
@@ -230,7 +248,7 @@ def parse_byline(value: str | None, outlet_names: tuple[str, ...] = ()) -> tuple
     if _PHOTO_CREDIT.match(text):
         return ParseFailure(value, "photo credit")
     text = _BYLINE_PREFIX.sub("", _collapse_repetition(text))
-    text = re.sub(r"\s*[\(\[].*?[\)\]]", "", text)  # "(Reuters)", "[Staff]"
+    text = drop_bracketed(text)  # "(Reuters)", "[Staff]"
     text = re.split(r"\s+[|–—]\s+|\s+-\s+", text)[0]  # "A - El Universal": outlet after a dash
     names = [_clean_name(part, outlet_names) for part in _NAME_SEPARATORS.split(text)]
     people = tuple(dict.fromkeys(name for name in names if name))
@@ -288,7 +306,9 @@ def byline_organisations(value: str | None, outlet_names: tuple[str, ...] = ()) 
         dict.fromkeys(
             credit
             for credit in credits
-            if is_organisation_credit(credit) and not _clean_name(credit, outlet_names)
+            if is_organisation_credit(credit)
+            and not _clean_name(credit, outlet_names)
+            and not _COLLECTIVE.search(credit)
         )
     )
 
@@ -319,6 +339,35 @@ def is_organisation_credit(text: str) -> bool:
     return not all(word.casefold().strip(".,:") in _JOB_WORDS for word in words)
 
 
+def _names_organisation(words: list[str]) -> bool:
+    parts = (part.casefold().strip(".,") for word in words for part in word.split("-"))
+    return any(part in _ORGANISATION_WORDS for part in parts)
+
+
+def collective_bylines(value: str | None) -> tuple[str, ...]:
+    """The group credits in a byline, as written: "By The Editorial Board" -> ("The Editorial Board",)."""
+    if not value or not str(value).strip():
+        return ()
+    text = unicodedata.normalize("NFC", " ".join(str(value).split()))
+    if _PHOTO_CREDIT.match(text) or _NOT_CREDIT_CHARS.search(text):
+        return ()
+    pieces = re.split(r"\s+[|–—]\s+|\s+-\s+|[()\[\]]", _BYLINE_PREFIX.sub("", text))
+    credits = (part.strip(" .:-–—·") for piece in pieces for part in re.split(r"\s*[,;&|/+·•]\s*", piece))
+    return tuple(
+        dict.fromkeys(
+            credit
+            for credit in credits
+            if _COLLECTIVE.search(credit)
+            and len(credit.split()) <= MAX_CREDIT_WORDS
+            and not _only_job_words(credit)
+        )
+    )
+
+
+def _only_job_words(text: str) -> bool:
+    return all(word.casefold().strip(".,:") in _JOB_WORDS for word in text.split())
+
+
 def _strip_role_words(text: str) -> str:
     """'Staff Writer Jane Doe' -> 'Jane Doe': roles sit at either end of a name, never inside it."""
     words = text.split()
@@ -341,7 +390,9 @@ def is_person_name(text: str) -> bool:
     if _UNCASED_NAME.match(text):
         return True
     words = text.split()
-    if not 1 < len(words) <= _MAX_NAME_WORDS:
+    if not 1 < len(words) <= _MAX_NAME_WORDS or _COLLECTIVE.search(text):
+        return False
+    if words[0].casefold() in _LEADING_ARTICLES or _names_organisation(words):
         return False
     if sum(word.casefold().strip(".,") in _ROLE_WORDS for word in words) >= max(1, len(words) - 1):
         return False

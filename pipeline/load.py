@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, Table, case, column, func, select
+from sqlalchemy import Connection, Table, case, column, func, select, update
 from sqlalchemy import table as table_clause
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -152,15 +152,39 @@ def load_outlets(connection: Connection, outlets: Iterable[OutletConfig]) -> Non
 
 
 def load_discovered_outlets(connection: Connection, discovered: Iterable[Mapping[str, Any]]) -> list[str]:
-    """Outlets found by query discovery: inserted once, never overwriting a configured outlet. One
-    whose name or address does not fit its column is not stored; its names are returned (its articles
-    are then quarantined as articles of an unknown outlet)."""
-    rows, refused = [], []
+    """Outlets found by query discovery: inserted once, never overwriting a configured outlet.
+
+    A discovered outlet is named by its site name (``site_name``, from its pages) when one was read
+    and no other outlet has it; otherwise by its host. Its host stays the key its pages refer to it
+    by (``outlet_ids``), so a later run that reads the name renames the row found by host. One whose
+    name or address does not fit its column is not stored; its names are returned (its articles are
+    then quarantined as articles of an unknown outlet).
+    """
+    refused = []
     for item in discovered:
         row = discovered_outlet_row(item)
-        (refused if too_long(Outlet, row) else rows).append(row)
-    upsert_rows(connection, Outlet, [fitted(Outlet, row) for row in rows], ["name"])
-    return [row["name"] for row in refused]
+        if too_long(Outlet, row):
+            refused.append(row["name"])
+            continue
+        existing = connection.execute(
+            select(Outlet.id, Outlet.name).where(Outlet.homepage_host == row["homepage_host"], Outlet.discovered.is_(True))
+        ).first()
+        name = _discovered_name(connection, item, row["homepage_host"])
+        if existing is None:
+            upsert_rows(connection, Outlet, [fitted(Outlet, {**row, "name": name})], ["name"])
+        elif existing.name == row["homepage_host"] and name != row["homepage_host"]:
+            connection.execute(update(Outlet).where(Outlet.id == existing.id).values(name=name))
+    return refused
+
+
+def _discovered_name(connection: Connection, item: Mapping[str, Any], host: str) -> str:
+    site_name = (item.get("site_name") or "").strip()[:200]
+    if not site_name:
+        return item["name"]
+    taken = connection.execute(
+        select(Outlet.homepage_host).where(func.lower(Outlet.name) == site_name.lower())
+    ).first()
+    return site_name if taken is None or taken.homepage_host == host else item["name"]
 
 
 def discovered_outlet_row(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -189,7 +213,10 @@ def load_story(connection: Connection, story: StoryConfig, fingerprint: str | No
 
 
 def outlet_ids(connection: Connection) -> dict[str, int]:
-    return dict(connection.execute(select(Outlet.name, Outlet.id)).all())
+    """Outlet name -> id; a discovered outlet also by its host, the key its pages carry."""
+    rows = connection.execute(select(Outlet.name, Outlet.id, Outlet.homepage_host, Outlet.discovered)).all()
+    by_host = {row.homepage_host: row.id for row in rows if row.discovered}
+    return {**by_host, **{row.name: row.id for row in rows}}
 
 
 def article_row(article: NormalisedArticle, outlet_id: int, run_id: int | None) -> dict[str, Any]:

@@ -15,13 +15,13 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-import lxml.html
 from courlan.clean import TRACKERS_RE
 from url_normalize import url_normalize
 from w3lib.url import canonicalize_url
 
 from pipeline import identity
-from schemas.records import ExtractedArticle, NormalisedArticle, storable_text
+from pipeline.text import visible_line
+from schemas.records import ExtractedArticle, NormalisedArticle
 
 
 class InvalidUrl(ValueError):
@@ -286,22 +286,12 @@ def content_hash(headline: str | None, body_text: str) -> str:
 # --- Text fields -------------------------------------------------------------------------------
 
 
-# A headline, dek or byline is one line of plain text. Markup that arrives inside one (a <script>
-# smuggled into og:title, say) is dropped with its content; CR/LF, which would otherwise reach email
-# headers and CSV exports, collapses into single spaces. The markup is read by lxml's HTML parser, in
-# linear time: a regular expression pairing <script> with </script> backtracks over the rest of the
-# text at every opening, so a value of many openings took minutes (issue 20). A tag left open at the
-# end swallows what follows it, as in a browser.
+# A headline, dek or byline is one line of the text the page shows: angle brackets a reader sees
+# are kept as text (the report and the email escape them), control characters go, and CR/LF, which
+# would otherwise reach email headers and CSV exports, collapse into single spaces.
 def plain_text_field(value: str | None) -> str | None:
-    """One line of plain text: script/style elements and tags removed, whitespace collapsed."""
-    if value is None:
-        return None
-    if "<" not in value and "&" not in value:
-        return " ".join(value.split()) or None
-    root = lxml.html.fragment_fromstring(storable_text(value), create_parent="div")
-    for element in list(root.iter("script", "style")):
-        element.drop_tree()
-    return " ".join(" ".join(root.itertext()).split()) or None
+    """One line of visible text: control characters removed, whitespace collapsed; no tag stripping."""
+    return visible_line(value)
 
 
 # --- Records -----------------------------------------------------------------------------------

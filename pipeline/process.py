@@ -62,7 +62,7 @@ def process_page(
         return Outcome("extract", "not-html", page.url, content_type)
     if _looks_binary(page.body):  # an image, PDF or archive served as text/html
         return Outcome("extract", "not-html", page.url, f"binary body served as {content_type or 'no type'}")
-    extracted = extract_article(page.body, page.url, page.headers, page.feed_entry)
+    extracted = extract_article(page.body, page.url, page.headers, page.feed_entry, page.outlet)
     feed_url = page.feed_entry.url if page.feed_entry else None
     article = normalise_article(
         extracted,

@@ -92,7 +92,9 @@ class ExtractedArticle:
     amp_url: str | None = None
     headline: str | None = None
     dek: str | None = None
-    authors: tuple[str, ...] = ()  # people only
+    # people only; or, when the article credits no person, the newsroom's collective byline exactly
+    # as written ("The Editorial Board", "Consejo Editorial"): a group, never cut down to a "name"
+    authors: tuple[str, ...] = ()
     # agencies and outlets credited as authors ("dpa", "Associated Press"): not people, so not ``authors``
     credited_organisations: tuple[str, ...] = ()
     published_at: datetime | None = None  # UTC, tz-aware

@@ -50,3 +50,4 @@ class DiscoveredOutlet:
     homepage_host: str
     language: str | None
     country: str | None
+    site_name: str | None = None  # the outlet's own name from its first page (og:site_name, publisher)

@@ -102,7 +102,8 @@ class RecorderPipeline:
             self.counts[item.outcome] += 1
             self.log.write(json.dumps({**asdict(item), "fetched_at": item.fetched_at.isoformat()}) + "\n")
         elif isinstance(item, DiscoveredOutlet):
-            self.discovered.setdefault(item.name, {**asdict(item), "discovered": True})
+            known = self.discovered.setdefault(item.name, {**asdict(item), "discovered": True})
+            known["site_name"] = known.get("site_name") or item.site_name
         return item
 
     def close_spider(self, spider=None) -> None:

@@ -44,9 +44,7 @@ STORY_TEXT = (
 SCRIPT_HEADLINE = "Cartel strikes <5%\r\nBcc: victim@attacker.example <script>alert('pwned')</script> <img src=x onerror=alert(1)//"
 # What is left of it as one line of plain text: the script element goes with its content, and the tag
 # left open swallows the rest of the value, as in a browser.
-SCRIPT_HEADLINE_STORED = "Cartel strikes <5% Bcc: victim@attacker.example"
 OPEN_TAG = "<img src=x onerror=alert(1)//"
-LESS_THAN_TEXT = "<5%"  # not markup: stays as text, and must be escaped wherever it is shown
 CRLF_BYLINE = "Ana Torres\r\nX-Injected: yes"
 
 # The articles the crawl must store despite everything around them (path -> distinctive headline).

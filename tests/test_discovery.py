@@ -314,3 +314,24 @@ def test_scrapy_settings_give_each_configured_outlet_its_slot_and_trust(tmp_path
     assert settings["DOWNLOAD_SLOTS"] == {"127.0.0.1:9001": {"concurrency": 1, "delay": 3.0}}
     assert settings["FRAMEWATCH_TRUSTED_HOSTS"] == ["127.0.0.1:9001", "127.0.0.1:9100", "b.example:443"]
     assert scrapy_project_settings.ROBOTSTXT_OBEY is True
+
+
+def test_a_discovered_outlet_is_named_by_its_pages_site_name():
+    """Issue 19: og:site_name, else the JSON-LD publisher (an @id into the graph too), else application-name."""
+    og = b'<html><head><meta property="og:site_name" content="El Sol &amp; Co\x07"></head></html>'
+    assert discovery.site_name(og) == "El Sol & Co"
+    shown_entity = b'<html><head><meta property="og:site_name" content="Sol &amp;lt;3"></head></html>'
+    assert discovery.site_name(shown_entity) == "Sol &lt;3"  # decoded once, by the parser
+    graph = json.dumps(
+        {
+            "@graph": [
+                {"@type": "NewsArticle", "headline": "H", "publisher": {"@id": "https://sol.example/#org"}},
+                {"@type": "Organization", "@id": "https://sol.example/#org", "name": "Diario del Sol"},
+            ]
+        }
+    )
+    jsonld = f'<html><head><script type="application/ld+json">{graph}</script></head></html>'.encode()
+    assert discovery.site_name(jsonld) == "Diario del Sol"
+    app = b'<html><head><meta name="application-name" content="Sol Noticias"></head></html>'
+    assert discovery.site_name(app) == "Sol Noticias"
+    assert discovery.site_name(b"<html><head><title>Only a title</title></head></html>") is None

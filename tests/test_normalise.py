@@ -382,11 +382,21 @@ def test_version_delta_reports_a_removed_paragraph():
     assert version_delta(old, new)["paragraphs_removed"] == ["Sheinbaum rejected any intervention."]
 
 
-def test_markup_smuggled_into_a_headline_is_dropped_with_its_content() -> None:
+def test_angle_brackets_a_reader_sees_are_stored_as_text() -> None:
+    """Issue 19: no second tag strip; escaping belongs to the report and the email."""
     from pipeline.normalise import plain_text_field
 
-    assert plain_text_field("Strikes near <script>alert('fw')</script>") == "Strikes near"
-    assert plain_text_field("<b>Bold</b> claim") == "Bold claim"
+    assert (
+        plain_text_field("Strikes near <script>alert('fw')</script>")
+        == "Strikes near <script>alert('fw')</script>"
+    )
+    assert plain_text_field("<b>Bold</b> claim") == "<b>Bold</b> claim"
+
+
+def test_control_characters_are_removed_from_a_text_field() -> None:
+    from pipeline.normalise import plain_text_field
+
+    assert plain_text_field("Bold\x00 claim\x1b[31m\x85 today") == "Bold claim[31m today"
 
 
 def test_cr_lf_in_a_headline_collapses_to_one_line() -> None:
@@ -408,15 +418,15 @@ def test_text_that_merely_mentions_angle_brackets_is_kept() -> None:
     )
 
 
-def test_many_unclosed_script_openings_are_cleaned_by_the_parser_not_a_backtracking_regex() -> None:
+def test_many_unclosed_script_openings_are_kept_as_the_text_they_are_without_a_backtracking_regex() -> None:
     """Issue 20: 20,000 escaped <script> openings in a description took minutes in a regular expression
-    that paired each opening with a closing. The parser reads the text once: an unclosed <script>
-    swallows the rest, as in a browser."""
+    that paired each opening with a closing. Issue 19: a one-line field is the text a reader sees, so
+    nothing pairs tags any more (one linear pass); the report and the email escape what looks like markup."""
     from pipeline.normalise import plain_text_field
 
     description = "Strikes near the border " + "<script>" * 20_000 + " and more"
-    assert plain_text_field(description) == "Strikes near the border"
+    assert plain_text_field(description) == description
     assert (
-        plain_text_field("A tag left open <img src=x onerror=alert(1)// swallows the rest")
-        == "A tag left open"
+        plain_text_field("A tag left open\r\n<img src=x onerror=alert(1)//")
+        == "A tag left open <img src=x onerror=alert(1)//"
     )

@@ -61,6 +61,7 @@ class NewsSpider(scrapy.Spider):
         self.fallback_leads: dict[str, ArticleLead] = {}
         self.articles_per_outlet: Counter[str] = Counter()
         self.discovered_hosts: set[str] = set()
+        self.discovered_rows: dict[str, dict] = {}  # host key -> its outlets row, until a page names it
         # Scrapy checks a generator callback's source for `return <value>` on every response and caches
         # the answer under a weak reference to the callback. A bound method made afresh for each request
         # dies with it, so the source was parsed again for every page: each callback is made once here.
@@ -199,7 +200,8 @@ class NewsSpider(scrapy.Spider):
         outlet = discovery.discovered_outlet(hit)
         if outlet["name"] not in self.discovered_hosts:
             self.discovered_hosts.add(outlet["name"])
-            yield DiscoveredOutlet(**{k: v for k, v in outlet.items() if k != "discovered"})
+            self.discovered_rows[outlet["name"]] = {k: v for k, v in outlet.items() if k != "discovered"}
+            yield DiscoveredOutlet(**self.discovered_rows[outlet["name"]])
         yield from self._article_requests(url, ArticleLead(outlet["name"], "query", hit.entry))
 
     def parse_article(self, response: Response, outlet: str, kind: str, via: str, entry: FeedEntry | None):
@@ -210,6 +212,10 @@ class NewsSpider(scrapy.Spider):
         if response.status != 200:
             return
         owner = yield from self._owner(response.url, outlet)
+        if owner in self.discovered_rows:  # the first page of a discovered outlet names it
+            name = discovery.site_name(response.body)
+            if name:
+                yield DiscoveredOutlet(**self.discovered_rows.pop(owner), site_name=name)
         page = FetchedPage(
             url=response.url,
             requested_url=(response.meta.get("redirect_urls") or [response.request.url])[0],
@@ -235,7 +241,10 @@ class NewsSpider(scrapy.Spider):
             self.discovered_hosts.add(name)
             self.crawler.stats.inc_value("framewatch/skipped/filed-under-its-own-host")
             parts = urlsplit(url)
-            yield DiscoveredOutlet(name, f"{parts.scheme}://{parts.netloc}/", name, None, None)
+            # remembered so that this first page can name it (parse_article reads its site name)
+            self.discovered_rows[name] = {"name": name, "homepage": f"{parts.scheme}://{parts.netloc}/",
+                                          "homepage_host": name, "language": None, "country": None}  # fmt: skip
+            yield DiscoveredOutlet(**self.discovered_rows[name])
         return name
 
     def on_error(self, failure):
