@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -72,14 +72,30 @@ class ToneModel:
     window: np.ndarray  # (entries, 3): the same within the mention's window
     lexicon: np.ndarray  # (2, 3): weights of the lexicon compounds of sentence and window
     bias: np.ndarray  # (3,)
+    _by_word: dict[str, tuple[np.ndarray, np.ndarray] | None] = field(default_factory=dict, compare=False)
 
-    def word_contributions(self, tokens: Sequence[str], table: np.ndarray) -> list[tuple[str, np.ndarray]]:
-        """(word, its 3 logits) for each word the vocabulary covers: a word is the mean of its pieces."""
+    def word_logits(self, token: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """A word's logits in the sentence mean and in the window mean (a word is the mean of its
+        pieces); None when no entry covers it. Remembered per word: news vocabulary repeats."""
+        if token not in self._by_word:
+            rows = list(self.vocabulary.rows_of(token))
+            self._by_word[token] = (
+                (
+                    self.sentence[rows].astype(np.float64).mean(axis=0),
+                    self.window[rows].astype(np.float64).mean(axis=0),
+                )
+                if rows
+                else None
+            )
+        return self._by_word[token]
+
+    def word_contributions(self, tokens: Sequence[str], part: int) -> list[tuple[str, np.ndarray]]:
+        """(word, its 3 logits) for each covered word; ``part`` 0 for the sentence, 1 for the window."""
         out = []
         for token in tokens:
-            rows = self.vocabulary.rows_of(token)
-            if rows:
-                out.append((token, table[list(rows)].astype(np.float64).mean(axis=0)))
+            logits = self.word_logits(token)
+            if logits is not None:
+                out.append((token, logits[part]))
         return out
 
 
@@ -135,30 +151,45 @@ def evidence_words(
     return tuple(ToneCue(word, round(value, 4)) for word, value in ranked[:count])
 
 
+@dataclass(frozen=True)
+class SentenceReading:
+    """What every mention in one sentence shares: its words' logits and its lexicon compound."""
+
+    sentence: str
+    words: list[tuple[str, np.ndarray]]
+    compound: float
+
+
+def read_sentence(sentence: str, language: str, model: ToneModel) -> SentenceReading:
+    words = model.word_contributions(word_tokens(sentence), 0)
+    return SentenceReading(sentence, words, sentence_tone(sentence, language).compound)
+
+
 def targeted_tone(
     sentence: str, start: int, end: int, language: str, model: ToneModel | None = None
 ) -> MentionTone:
     """The tone of ``sentence`` toward the mention at ``sentence[start:end]``."""
     code = check_language(language)
     model = model or load_tone_model()
-    window = mention_window(sentence, start, end)
-    in_sentence = model.word_contributions(word_tokens(sentence), model.sentence)
-    in_window = model.word_contributions(window, model.window)
-    logits = (
-        mean_logits(in_sentence)
-        + mean_logits(in_window)
-        + lexicon_compounds(sentence, " ".join(window), code) @ model.lexicon
-        + model.bias
-    )
+    return mention_tone(read_sentence(sentence, code, model), start, end, code, model)
+
+
+def mention_tone(
+    reading: SentenceReading, start: int, end: int, language: str, model: ToneModel
+) -> MentionTone:
+    window = mention_window(reading.sentence, start, end)
+    in_window = model.word_contributions(window, 1)
+    compounds = np.array([reading.compound, sentence_tone(" ".join(window), language).compound])
+    logits = mean_logits(reading.words) + mean_logits(in_window) + compounds @ model.lexicon + model.bias
     p = softmax(logits)
     label = int(np.argmax(p))
     return MentionTone(
-        mention=sentence[start:end],
+        mention=reading.sentence[start:end],
         label=CLASSES[label],
         score=round(float(p[2] - p[0]), 4),
         probabilities=tuple(round(float(x), 4) for x in p),
-        evidence=evidence_words((in_sentence, in_window), label, MAX_EVIDENCE_WORDS),
-        sentence=sentence,
+        evidence=evidence_words((reading.words, in_window), label, MAX_EVIDENCE_WORDS),
+        sentence=reading.sentence,
     )
 
 
@@ -174,12 +205,15 @@ def actor_tones(headline: str, body_text: str, language: str, actors: Sequence[s
     the mean tone of the sentences mentioning it (P(positive) - P(negative), -1..+1), the mentions'
     labels, and each mention's sentence and deciding words. Actors never mentioned are left out."""
     code = check_language(language)
+    model = load_tone_model()
     sentences = [s for s in [headline.strip(), *split_sentences(body_text)] if s]
     by_actor: dict[str, list[MentionTone]] = {}
     for raw in sentences:
         sentence = _matchable(raw)
-        for start, end, actor in find_terms(sentence, tuple(actors)):
-            by_actor.setdefault(actor, []).append(targeted_tone(sentence, start, end, code))
+        hits = find_terms(sentence, tuple(actors))
+        reading = read_sentence(sentence, code, model) if hits else None
+        for start, end, actor in hits:
+            by_actor.setdefault(actor, []).append(mention_tone(reading, start, end, code, model))
     return tuple(summarise_actor(actor, by_actor[actor]) for actor in actors if actor in by_actor)
 
 
