@@ -46,7 +46,7 @@ from pipeline.framing_train import (  # noqa: E402
 
 # Regularisation strengths tried by the inner split; the count features of the bag of words want less.
 L2_EMBEDDING = (300.0, 1000.0, 3000.0)
-L2_BAG_OF_WORDS = (10.0, 30.0, 100.0, 300.0)
+L2_BAG_OF_WORDS = (1.0, 3.0, 10.0, 30.0, 100.0)
 ROOT = Path(__file__).resolve().parents[1]
 VADER_NEUTRAL_BAND = 0.05  # VADER's own thresholds: compound >= 0.05 positive, <= -0.05 negative
 TARGETS = {"tone": 0.62}
