@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.framing_lexicon import FRAMING_CONFIG_DIR, word_tokens
+from pipeline.framing_lexicon import word_tokens
 from pipeline.framing_model import (
     CLASSES,
     TONE_MODEL_PATH,
@@ -248,7 +248,7 @@ def main() -> None:
     parser.add_argument("--l2", type=float, default=DEFAULT_L2)
     options = parser.parse_args()
     path = train(options.data, options.out, options.l2)
-    print(f"wrote {path.relative_to(FRAMING_CONFIG_DIR.parent.parent)} ({path.stat().st_size // 1024} KB)")
+    print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
 
 
 if __name__ == "__main__":
