@@ -247,6 +247,24 @@ def stories_rows(logs: Path, scale: int) -> list[Row]:
     ]  # fmt: skip
 
 
+def framing_rows(logs: Path, scale: int, seed: int) -> list[Row]:
+    """The cost of tone toward actors; agreement with human labels is ``make bench-framing``'s (minutes)."""
+    from bench.framing import COST_TARGET
+
+    command = python_module("bench.framing", "--cost-only", "--scale", str(scale), "--seed", str(seed))
+    result = run_part("framing-cost", command, logs)
+    f = result.report
+    return [
+        Row(
+            f"framing measures + tone toward actors, {f['articles']} story articles (CPU, one process)",
+            f"{f['framing_ms']:.2f} + {f['actor_tone_ms']:.2f} ms/article ({f['mentions_per_article']:.1f} mentions)",
+            f"{result.wall_seconds:.1f}", f"{result.peak_rss_mb:.0f}",
+            f"<= {COST_TARGET}x framing measures", verdict(f["ratio"] <= COST_TARGET, f"{f['ratio']:.2f}x"),
+        ),
+        Row("framing measures against human labels", "make bench-framing (cross-validated, several minutes)"),
+    ]  # fmt: skip
+
+
 # --- The table -----------------------------------------------------------------------------------
 
 
@@ -289,6 +307,7 @@ def main() -> int:
         rows += dedupe_rows(run_dir / "logs", options.dedupe_articles)
         rows += load_rows(run_dir / "logs", options.pg_url)
         rows += stories_rows(run_dir / "logs", options.scale)
+        rows += framing_rows(run_dir / "logs", options.scale, options.seed)
     print_table(rows, options)
     print(f"\nrun files and logs: {run_dir}")
     return 0

@@ -14,7 +14,14 @@ from itertools import groupby
 from stop_words import get_stop_words
 
 from pipeline.framing_lexicon import check_language, split_sentences, word_tokens
-from schemas.framing_records import CoverageRow, DistinctiveTerm, FirstCoverage, OutletSyndication
+from schemas.framing_records import (
+    ActorTone,
+    CoverageRow,
+    DistinctiveTerm,
+    FirstCoverage,
+    OutletActorTone,
+    OutletSyndication,
+)
 
 
 @lru_cache(maxsize=2)
@@ -124,3 +131,26 @@ def first_coverage(rows: Iterable[CoverageRow]) -> tuple[FirstCoverage, ...]:
 def headlines_side_by_side(rows: Iterable[CoverageRow]) -> tuple[CoverageRow, ...]:
     """Headline and lede of every article in publication order (undated last), for a side-by-side view."""
     return tuple(sorted(rows, key=lambda row: (row.published_at is None, row.published_at or 0, row.outlet)))
+
+
+def actor_tone_by_outlet(articles: Iterable[tuple[str, Sequence[ActorTone]]]) -> tuple[OutletActorTone, ...]:
+    """How each outlet portrayed each actor, from ``(outlet, actor tones of one article)`` pairs: the
+    mean of its articles' scores (each article counts once, however often it names the actor) and the
+    mention labels summed; outlets then actors in alphabetical order."""
+    grouped: dict[tuple[str, str], list[ActorTone]] = {}
+    for outlet, tones in articles:
+        for tone in tones:
+            grouped.setdefault((outlet, tone.actor), []).append(tone)
+    return tuple(
+        OutletActorTone(
+            outlet=outlet,
+            actor=actor,
+            articles=len(tones),
+            mentions=sum(t.mentions for t in tones),
+            mean_score=round(sum(t.score for t in tones) / len(tones), 4),
+            negative=sum(t.negative for t in tones),
+            neutral=sum(t.neutral for t in tones),
+            positive=sum(t.positive for t in tones),
+        )
+        for (outlet, actor), tones in sorted(grouped.items())
+    )

@@ -137,3 +137,42 @@ class OutletComparison:
     primary_frame: str | None
     top_loaded_terms: tuple[str, ...] = ()
     voice_kinds: tuple[TermCount, ...] = ()  # e.g. (TermCount("us_government", 4), ...)
+
+
+@dataclass(frozen=True)
+class MentionTone:
+    """The tone of one sentence toward one mention of an actor (pipeline/framing_model.py)."""
+
+    mention: str  # the text that named the actor
+    label: str  # negative | neutral | positive: the model's most probable class
+    score: float  # P(positive) - P(negative), -1..+1
+    probabilities: tuple[float, float, float]  # negative, neutral, positive
+    evidence: tuple[ToneCue, ...]  # the words that pushed hardest toward ``label``, with that push
+    sentence: str
+
+
+@dataclass(frozen=True)
+class ActorTone:
+    """How an article portrays one of the story's actors: the mean over the sentences naming it."""
+
+    actor: str  # the story entity, as the story's configuration spells it
+    mentions: int
+    score: float  # mean MentionTone.score, -1 (negative) .. +1 (positive)
+    negative: int
+    neutral: int
+    positive: int
+    evidence: tuple[MentionTone, ...]
+
+
+@dataclass(frozen=True)
+class OutletActorTone:
+    """One outlet's portrayal of one actor over its articles on a story."""
+
+    outlet: str
+    actor: str
+    articles: int  # articles naming the actor
+    mentions: int
+    mean_score: float  # mean of the articles' ActorTone.score, -1..+1
+    negative: int  # mention labels, summed over the articles
+    neutral: int
+    positive: int

@@ -89,15 +89,26 @@ def edit_story(config_dir: Path, slug: str, **changes) -> None:
 
 
 @pytest.fixture(scope="module")
-def module_postgres_schema(postgres_server_url: str):
-    schema = f"fw_desk_{uuid.uuid4().hex[:10]}"
+def postgres_schemas(postgres_server_url: str):
+    """Makes PostgreSQL URLs, each on a fresh schema of its own (dropped at the module's end): the
+    scenarios here must not share a warehouse with each other or with other modules."""
     engine = sa.create_engine(postgres_server_url)
+    made: list[str] = []
+
+    def fresh() -> str:
+        schema = f"fw_desk_{uuid.uuid4().hex[:10]}"
+        with engine.begin() as connection:
+            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        made.append(schema)
+        url = sa.engine.make_url(postgres_server_url).update_query_dict(
+            {"options": f"-csearch_path={schema}"}
+        )
+        return url.render_as_string(hide_password=False)
+
+    yield fresh
     with engine.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = sa.engine.make_url(postgres_server_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    yield url.render_as_string(hide_password=False)
-    with engine.begin() as connection:
-        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        for schema in made:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     engine.dispose()
 
 
@@ -107,7 +118,7 @@ def desk(request, tmp_path_factory):
     if request.param == "sqlite":
         db_url = f"sqlite:///{directory / 'warehouse.sqlite'}"
     else:  # a schema of its own: other modules' worlds share the session's schema
-        db_url = request.getfixturevalue("module_postgres_schema")
+        db_url = request.getfixturevalue("postgres_schemas")()
     with ReplayWorld(base_port=None) as world:
         config_dir = write_demo_config(
             world, directory / "config", directory / "warc", directory / "outbox", stories=[BOATS, CARTELS]
@@ -230,7 +241,7 @@ def reversed_desk(request, tmp_path_factory):
     if request.param == "sqlite":
         db_url = f"sqlite:///{directory / 'warehouse.sqlite'}"
     else:
-        db_url = request.getfixturevalue("module_postgres_schema")
+        db_url = request.getfixturevalue("postgres_schemas")()
     with ReplayWorld(base_port=None) as world:
         config_dir = write_demo_config(
             world, directory / "config", directory / "warc", directory / "outbox", stories=[TARIFFS]
