@@ -78,6 +78,7 @@ def start_run(config_dir: str | Path, db_url: str, run_key: str, started_at: dat
             load_outlets(connection, context.config.outlets)
             sync_stories(connection, context.config.stories)
             current_run = open_run(connection, context, started_at or datetime.now(UTC))
+            close_abandoned_runs(connection, current_run)
             _record_story_errors(connection, current_run, context.config.story_errors)
             return current_run
     finally:
@@ -96,6 +97,26 @@ def open_run(connection: Connection, context: CycleContext, started_at: datetime
            "status": "running", "warc_paths": [], "counts": {}}  # fmt: skip
     upsert_rows(connection, CrawlRun, [row], ["run_key"], ["status"])  # a retried failed run runs again
     return run_id(connection, context.run_key)
+
+
+def close_abandoned_runs(connection: Connection, current_run: int) -> int:
+    """Runs still marked ``running`` that started before this one are marked ``failed``: a process
+    killed outright (SIGKILL, a lost machine) cannot mark its own run, and cycles run one at a time
+    (Airflow's max_active_runs=1). Should one still be alive, its own finish marks it finished."""
+    started = run_started_at(connection, current_run)
+    abandoned = connection.execute(
+        select(CrawlRun.id, CrawlRun.counts).where(
+            CrawlRun.status == "running", CrawlRun.id != current_run, CrawlRun.started_at < started
+        )
+    ).all()
+    for run, counts in abandoned:
+        failure = "abandoned: still marked running when a later run started (its process was killed)"
+        connection.execute(
+            CrawlRun.__table__.update()
+            .where(CrawlRun.id == run)
+            .values(status="failed", counts={**(counts or {}), "failure": failure})
+        )
+    return len(abandoned)
 
 
 def run_started_at(connection: Connection, current_run: int) -> datetime:
