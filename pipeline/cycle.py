@@ -368,9 +368,12 @@ def match_stage(config_dir: str | Path, db_url: str, run_key: str) -> dict[str, 
         with engine.begin() as connection:
             current_run = run_id(connection, run_key)
             stale = stories_to_backfill(connection, context.config.stories)
-            backfilled = backfill_stories(
+            matched = backfill_stories(
                 connection, stale, current_run, run_started_at(connection, current_run)
             )
+            # A story configured on an empty warehouse, or matched in this run's process stage against
+            # everything stored, has no backlog: only stories that read stored articles are backfilled.
+            backfilled = {slug: summary for slug, summary in matched.items() if summary.articles}
             counts = Counter({"match:backfilled-stories": len(backfilled)})
             counts["match:backfilled-articles"] = sum(s.articles for s in backfilled.values())
             _record_outcomes(connection, current_run, counts)
