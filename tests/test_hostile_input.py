@@ -505,9 +505,13 @@ def sitemap_tree_that_fans_out_forever(o: Observed) -> None:
 
 
 def description_of_many_script_openings(o: Observed) -> None:
-    """20,000 escaped <script> openings in a description: cleaned by the parser in one pass."""
+    """20,000 escaped <script> openings in a description took minutes in a regular expression pairing
+    them with closings (issue 20). Nothing pairs tags any more (issue 19: a field keeps the text the page
+    gives), so the page is stored in one linear pass, and what looks like markup is escaped when shown."""
     article = o.article("/news/quadratic-description")
-    assert "<script" not in (article["dek"] or "")
+    assert article["headline"] == "Page whose description is made of script openings"
+    assert article["dek"] == "<script>" * 20_000
+    assert "<script><script>" not in o.report_html
 
 
 CATALOGUE: list[Callable[[Observed], None]] = [
