@@ -563,6 +563,16 @@ def redact_url(url: str) -> str:
     return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
 
 
+def alert_transport(settings: AlertSettings, smtp_url: str | None = None) -> Transport:
+    """SMTP at ``smtp_url`` when one is given (a caller's override), else what the environment and the
+    settings say (``transport_from_environment``)."""
+    return (
+        SmtpTransport(smtp_url, sender=str(settings.sender))
+        if smtp_url
+        else transport_from_environment(settings)
+    )
+
+
 def transport_from_environment(settings: AlertSettings) -> Transport:
     """SMTP when ``FRAMEWATCH_SMTP_URL`` is set, else the configured outbox folder."""
     url = os.environ.get("FRAMEWATCH_SMTP_URL", "").strip()

@@ -484,10 +484,9 @@ def alert_stage(
         BACKLOG_DIGEST,
         COVERAGE_DIGEST,
         AlertConfigError,
-        SmtpTransport,
+        alert_transport,
         queue_digests,
         send_pending_digests,
-        transport_from_environment,
     )
 
     context = cycle_context(config_dir, db_url, run_key)
@@ -500,11 +499,7 @@ def alert_stage(
             kind = BACKLOG_DIGEST if _rematched_in(connection, story_slug, current_run) else COVERAGE_DIGEST
             queued = queue_digests(connection, story, run_started_at(connection, current_run), kind)
         try:
-            transport = (
-                SmtpTransport(smtp_url, sender=str(settings.sender))
-                if smtp_url
-                else transport_from_environment(settings)
-            )
+            transport = alert_transport(settings, smtp_url)
         except AlertConfigError as exc:
             counts = Counter({"alert:queued": len(queued), "alert:no-transport": len(queued)})
             _record_alert_counts(engine, current_run, counts, story_slug)
@@ -550,12 +545,7 @@ def send_pending_stage(
     """Send the digests still pending of the configured stories whose alert stage did not run in this
     run (``attempted`` did, a moment ago): a delivery that failed in an earlier cycle goes out now even
     when its story has no new coverage. A removed story's pending digests stay unsent."""
-    from pipeline.alert import (
-        AlertConfigError,
-        SmtpTransport,
-        send_pending_digests,
-        transport_from_environment,
-    )
+    from pipeline.alert import AlertConfigError, alert_transport, send_pending_digests
 
     config = load_config(config_dir)
     settings = config.settings.alerts
@@ -563,11 +553,7 @@ def send_pending_stage(
     engine = make_engine(db_url)
     try:
         try:
-            transport = (
-                SmtpTransport(smtp_url, sender=str(settings.sender))
-                if smtp_url
-                else transport_from_environment(settings)
-            )
+            transport = alert_transport(settings, smtp_url)
         except AlertConfigError as exc:
             return {"error": str(exc)}
         report = _summed_counts(

@@ -184,45 +184,39 @@ class PendingArticles:
 
 def articles_to_frame(connection: Connection, story_id: int) -> PendingArticles:
     """Relevant articles whose current content has not been framed yet (new, edited or never framed)."""
-    rows = connection.execute(
-        select(
-            Article.id,
-            Article.content_hash,
-            ArticleFramingRow.content_hash,
-            ArticleFramingRow.measures_version,
-        )
-        .join(StoryArticle, StoryArticle.article_id == Article.id)
-        .outerjoin(ArticleFramingRow, ArticleFramingRow.article_id == Article.id)
-        .where(StoryArticle.story_id == story_id, StoryArticle.is_relevant.is_(True))
-    ).all()
-    version = measures_version()
-    stale = sorted(
-        article_id
-        for article_id, current, framed, measured_by in rows
-        if (current, version) != (framed, measured_by)
-    )
+    rows = connection.execute(framing_state().where(StoryArticle.story_id == story_id)).all()
+    stale = sorted(row.article_id for row in rows if not framed_now(row))
     return PendingArticles(tuple(article_texts(connection, stale)), len(rows) - len(stale))
 
 
 def stories_needing_framing(connection: Connection) -> list[str]:
     """Active stories holding a relevant article whose current content was not framed by the current
     measures (new coverage, an edit, or a changed codebook)."""
-    rows = connection.execute(
+    rows = connection.execute(framing_state().where(Story.active.is_(True))).all()
+    return sorted({row.slug for row in rows if not framed_now(row)})
+
+
+def framing_state() -> Any:
+    """Each relevant (story, article): the article's content hash and the hash and measures version
+    its stored framing was computed on (NULL when never framed)."""
+    return (
         select(
             Story.slug,
-            Article.content_hash,
-            ArticleFramingRow.content_hash,
-            ArticleFramingRow.measures_version,
+            Article.id.label("article_id"),
+            Article.content_hash.label("current"),
+            ArticleFramingRow.content_hash.label("framed"),
+            ArticleFramingRow.measures_version.label("measured_by"),
         )
         .join(StoryArticle, StoryArticle.story_id == Story.id)
         .join(Article, Article.id == StoryArticle.article_id)
         .outerjoin(ArticleFramingRow, ArticleFramingRow.article_id == Article.id)
-        .where(Story.active.is_(True), StoryArticle.is_relevant.is_(True))
-    ).all()
-    version = measures_version()
-    return sorted(
-        {slug for slug, current, framed, measured_by in rows if (current, version) != (framed, measured_by)}
+        .where(StoryArticle.is_relevant.is_(True))
     )
+
+
+def framed_now(row: Any) -> bool:
+    """The article's current content was framed by the current measures."""
+    return (row.current, measures_version()) == (row.framed, row.measured_by)
 
 
 def select_texts() -> Any:

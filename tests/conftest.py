@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -37,18 +38,35 @@ def postgres_server_url() -> str:
     return url
 
 
+@contextmanager
+def fresh_postgres_schema(server_url: str, prefix: str = "fw_t") -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a new schema of its own, dropped on leaving."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(server_url)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = sa.engine.make_url(server_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def postgres_schema_url(postgres_server_url: str) -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh schema for this test session."""
-    schema = f"fw_test_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(postgres_server_url)
-    with engine.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = sa.engine.make_url(postgres_server_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    yield url.render_as_string(hide_password=False)
-    with engine.begin() as connection:
-        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    engine.dispose()
+    with fresh_postgres_schema(postgres_server_url, "fw_test") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def postgres_schemas(postgres_server_url: str) -> Iterator:
+    """Makes PostgreSQL URLs, each on a fresh schema (dropped at the module's end), for scenarios that
+    must not share a warehouse with each other or with other modules."""
+    with ExitStack() as stack:
+        yield lambda: stack.enter_context(fresh_postgres_schema(postgres_server_url, "fw_m"))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -57,16 +75,8 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
         return
-    server = request.getfixturevalue("postgres_server_url")
-    schema = f"fw_t_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(server)
-    with engine.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = sa.engine.make_url(server).update_query_dict({"options": f"-csearch_path={schema}"})
-    yield url.render_as_string(hide_password=False)
-    with engine.begin() as connection:
-        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    engine.dispose()
+    with fresh_postgres_schema(request.getfixturevalue("postgres_server_url")) as url:
+        yield url
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -86,30 +85,6 @@ def edit_story(config_dir: Path, slug: str, **changes) -> None:
     for key, value in changes.items():
         document[key] = value
     path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
-
-
-@pytest.fixture(scope="module")
-def postgres_schemas(postgres_server_url: str):
-    """Makes PostgreSQL URLs, each on a fresh schema of its own (dropped at the module's end): the
-    scenarios here must not share a warehouse with each other or with other modules."""
-    engine = sa.create_engine(postgres_server_url)
-    made: list[str] = []
-
-    def fresh() -> str:
-        schema = f"fw_desk_{uuid.uuid4().hex[:10]}"
-        with engine.begin() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        made.append(schema)
-        url = sa.engine.make_url(postgres_server_url).update_query_dict(
-            {"options": f"-csearch_path={schema}"}
-        )
-        return url.render_as_string(hide_password=False)
-
-    yield fresh
-    with engine.begin() as connection:
-        for schema in made:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    engine.dispose()
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
-import uuid
 from pathlib import Path
 
 import pytest
@@ -103,20 +102,6 @@ def postgres_row(table: sa.Table, row) -> dict:
     return values
 
 
-@pytest.fixture
-def fresh_postgres_schema(postgres_server_url: str):
-    """A PostgreSQL URL whose search_path is a schema of this test's own, dropped after it."""
-    schema = f"fw_migrate_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(postgres_server_url)
-    with engine.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = sa.engine.make_url(postgres_server_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    yield url.render_as_string(hide_password=False)
-    with engine.begin() as connection:
-        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    engine.dispose()
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def migrated(request, tmp_path):
     """(old counts, url of the upgraded warehouse, coverage before the upgrade)."""
@@ -126,7 +111,7 @@ def migrated(request, tmp_path):
     if request.param == "sqlite":
         url = sqlite_url
     else:
-        url = request.getfixturevalue("fresh_postgres_schema")
+        url = request.getfixturevalue("postgres_schemas")()
         copy_into_postgresql(sqlite_url, url)
         assert table_counts(url) == before
     upgrade_database(url)
