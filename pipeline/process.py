@@ -17,9 +17,10 @@ from pipeline.dedupe import signature_to_bytes, text_signature
 from pipeline.extract import extract_article, load_models
 from pipeline.match import StoryMatcher, match_article
 from pipeline.normalise import FUTURE_DATE_SOURCE, normalise_article, url_aliases
+from pipeline.page_kind import PageReading, non_article_kind, visible_text
 from pipeline.relevance import relevance_outcome
 from pipeline.workers import MIN_PAGES_FOR_WORKERS, Item, Result, default_workers, ordered_map
-from schemas.records import FetchedPage, NormalisedArticle, Outcome, StoryRelevance
+from schemas.records import ExtractedArticle, FetchedPage, NormalisedArticle, Outcome, StoryRelevance
 
 # Below this many words a page is a teaser, a gallery or an error page, not an article.
 MIN_BODY_WORDS = 40
@@ -73,9 +74,22 @@ def process_page(
         page.fetched_at,
         feed_url,
     )
+    non_article = _non_article_kind(page, extracted, article.word_count)
+    if non_article:
+        return Outcome("extract", non_article, page.url, f"{article.word_count} words")
     if article.word_count < MIN_BODY_WORDS:
         return Outcome("extract", "no-text", page.url, f"{article.word_count} words")
     return article
+
+
+def _non_article_kind(page: FetchedPage, extracted: ExtractedArticle, word_count: int) -> str | None:
+    """A consent, paywall, challenge, login or error page (``pipeline.page_kind``); the whole page's
+    text is read only when the body is too short to be stored anyway."""
+    stub = word_count < MIN_BODY_WORDS
+    reading = PageReading(
+        extracted.headline or "", extracted.body_paragraphs, visible_text(page.body) if stub else ""
+    )
+    return non_article_kind(reading)
 
 
 def _looks_binary(body: bytes) -> bool:
