@@ -211,6 +211,7 @@ def process_stage(config_dir: str | Path, db_url: str, run_key: str) -> dict[str
                 connection, current_run, [*batch.quarantined, *map(_quarantined, archive_errors)]
             )
             _settle_http_cache(connection, run_key, archive_errors)
+            _record_outlet_health(connection, context, current_run, batch)
             counts = Counter(batch.counts) + Counter(f"archive:{o.kind}" for o in archive_errors)
             counts["syndication:clustered"] = clustered
             _record_outcomes(connection, current_run, counts)
@@ -222,6 +223,22 @@ def process_stage(config_dir: str | Path, db_url: str, run_key: str) -> dict[str
 
 
 MEASURED_AHEAD_FILE = "framing-measured-ahead.pickle"
+
+
+def _record_outlet_health(
+    connection: Connection, context: CycleContext, current_run: int, batch: ProcessedBatch
+) -> None:
+    """Each outlet's measures for this run (``pipeline.health``), from its fetch log and the batch."""
+    from pipeline.crawl_state import read_fetch_log
+    from pipeline.health_store import record_outlet_health
+
+    entries = _run_archive_entries(connection, context.run_key)
+    events = (
+        e for entry in entries if entry.get("fetch_log") for e in read_fetch_log(Path(entry["fetch_log"]))
+    )
+    measured_at = run_started_at(connection, current_run)
+    record_outlet_health(connection, current_run, measured_at, context.config, events, batch.outcomes,
+                         batch.articles)  # fmt: skip
 
 
 def _framing_inputs(batch: ProcessedBatch) -> list[MeasureInputs]:

@@ -421,3 +421,35 @@ class Quarantine(Base):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class OutletHealth(Base):
+    """One outlet's measures for one cycle (issue 16; ``pipeline.health``), documented in
+    docs/warehouse.md under ``v_outlet_health``."""
+
+    __tablename__ = "outlet_health"
+    __table_args__ = (UniqueConstraint("run_id", "outlet"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id", ondelete="CASCADE"), index=True)
+    outlet: Mapped[str] = mapped_column(String(200), index=True)
+    measured_at: Mapped[datetime]
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    # Requests by outcome class: {"ok": .., "not-modified": .., "client-error": .., "blocked": ..}.
+    fetch_classes: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    listing_requests: Mapped[int] = mapped_column(Integer, default=0)
+    listing_ok: Mapped[int] = mapped_column(Integer, default=0)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    articles: Mapped[int] = mapped_column(Integer, default=0)
+    new_articles: Mapped[int] = mapped_column(Integer, default=0)
+    # Failed extractions by outcome: {"no-text": .., "quarantined": .., "consent-page": ..}.
+    extraction: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    non_articles: Mapped[int] = mapped_column(Integer, default=0)
+    failed_extraction_share: Mapped[float | None] = mapped_column(Float)
+    blocked_share: Mapped[float | None] = mapped_column(Float)
+    undated_share: Mapped[float | None] = mapped_column(Float)
+    unauthored_share: Mapped[float | None] = mapped_column(Float)
+    other_language_share: Mapped[float | None] = mapped_column(Float)
+    median_body_words: Mapped[float | None] = mapped_column(Float)
+    newest_article_age_hours: Mapped[float | None] = mapped_column(Float)
+    examples: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
