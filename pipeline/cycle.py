@@ -353,6 +353,44 @@ def _record_story_outcomes(
     )
 
 
+def health_stage(
+    config_dir: str | Path, db_url: str, run_key: str, smtp_url: str | None = None
+) -> dict[str, Any]:
+    """Each outlet's measures against its own baseline: incidents opened and closed, with the
+    operator's notices recorded in the same transaction, then every pending notice sent."""
+    from pipeline.alert import AlertConfigError, SmtpTransport, transport_from_environment
+    from pipeline.health_notice import send_pending_notices
+    from pipeline.health_store import assess_run
+
+    context = cycle_context(config_dir, db_url, run_key)
+    settings = context.config.settings.alerts
+    engine = context.engine()
+    try:
+        with engine.begin() as connection:
+            current_run = run_id(connection, run_key)
+            changes = assess_run(
+                connection, current_run, str(settings.operator) if settings.operator else None
+            )
+            sent_at = run_started_at(connection, current_run)
+        counts = Counter({"health:opened": len(changes.opened), "health:closed": len(changes.closed)})
+        try:
+            transport = (
+                SmtpTransport(smtp_url, sender=str(settings.sender))
+                if smtp_url
+                else transport_from_environment(settings)
+            )
+            counts.update(
+                {f"health:notice-{k}": v for k, v in send_pending_notices(engine, transport, sent_at).items()}
+            )
+        except AlertConfigError:
+            counts["health:notice-no-transport"] = changes.notices
+        with engine.begin() as connection:
+            _record_outcomes(connection, current_run, counts)
+        return {"opened": changes.opened, "closed": changes.closed, "counts": dict(counts)}
+    finally:
+        engine.dispose()
+
+
 def match_stage(config_dir: str | Path, db_url: str, run_key: str) -> dict[str, Any]:
     """Match the new or edited stories against every stored article in their windows (no fetch) and
     say which stories have new coverage or articles to frame: those get framing, alerts and a report."""

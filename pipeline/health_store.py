@@ -7,15 +7,18 @@ extraction outcomes per URL live only in that batch, and the measures must agree
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, update
 
 from pipeline.config import Config
 from pipeline.health import HealthContext, OutletCycleHealth, measure_outlets
+from pipeline.health_drift import BASELINE_CYCLES, Assessment, assess_outlet, incident_changes
+from pipeline.identity import text_hash
 from pipeline.load import upsert_rows
-from schemas.models import Article, Outlet, OutletHealth
+from schemas.models import Article, CrawlRun, OperatorNotice, Outlet, OutletHealth, OutletIncident
 from schemas.records import NormalisedArticle, Outcome
 
 MEASURE_COLUMNS = (
@@ -73,6 +76,7 @@ def health_row(current_run: int, measured_at: datetime, measure: OutletCycleHeal
         "median_body_words": measure.median_body_words,
         "newest_article_age_hours": measure.newest_article_age_hours,
         "examples": list(measure.examples),
+        "breaches": [],  # the health stage's to say, after the drift assessment
     }
 
 
@@ -103,3 +107,122 @@ def _aware(value: datetime | str) -> datetime:
 
     parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+# Drift and incidents --------------------------------------------------------------------------------
+
+HISTORY_CYCLES = 3 * BASELINE_CYCLES  # enough past cycles for the baselines and the silence gaps
+NOTICE_EVENTS = ("opened", "resolved")
+
+
+@dataclass(frozen=True)
+class HealthChanges:
+    opened: tuple[tuple[str, str], ...] = ()  # (outlet, measure)
+    closed: tuple[tuple[str, str], ...] = ()
+    notices: int = 0
+
+
+def assess_run(connection: Connection, current_run: int, operator: str | None) -> HealthChanges:
+    """Compare this run's measures with each outlet's history, open and close incidents, and record the
+    operator's notices in the same transaction (they are sent afterwards: ``send_pending_notices``)."""
+    current = _health_rows(connection, OutletHealth.run_id == current_run)
+    if not current:
+        return HealthChanges()
+    measured_at = current[0]["measured_at"]
+    history = _history_by_outlet(connection, measured_at)
+    opened: list[tuple[str, str]] = []
+    closed: list[tuple[str, str]] = []
+    notices = 0
+    for row in current:
+        assessments = assess_outlet(row, history.get(row["outlet"], []))
+        _record_breaches(connection, row["id"], sorted(a.measure for a in assessments if a.breached))
+        open_incidents = _open_incidents(connection, row["outlet"])
+        changes = incident_changes(set(open_incidents), assessments)
+        for assessment in changes.opened:
+            incident = _open_incident(connection, row, assessment, current_run, measured_at)
+            notices += _record_notice(connection, incident, "opened", operator, measured_at)
+            opened.append((row["outlet"], assessment.measure))
+        values = {a.measure: a.value for a in assessments}
+        for measure in changes.closed:
+            incident = open_incidents[measure]
+            _close_incident(connection, incident, values[measure], current_run, measured_at)
+            notices += _record_notice(connection, incident, "resolved", operator, measured_at)
+            closed.append((row["outlet"], measure))
+    return HealthChanges(tuple(opened), tuple(closed), notices)
+
+
+def _health_rows(connection: Connection, *where: Any) -> list[dict[str, Any]]:
+    query = (
+        select(OutletHealth).where(*where).order_by(OutletHealth.measured_at.desc(), OutletHealth.id.desc())
+    )
+    return [dict(row) for row in connection.execute(query).mappings()]
+
+
+def _history_by_outlet(connection: Connection, measured_at: datetime) -> dict[str, list[dict[str, Any]]]:
+    """Each outlet's rows from the runs before this one (newest first), at most ``HISTORY_CYCLES`` runs."""
+    earlier_runs = (
+        select(CrawlRun.id)
+        .where(CrawlRun.started_at < measured_at)
+        .order_by(CrawlRun.started_at.desc())
+        .limit(HISTORY_CYCLES)
+    )
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in _health_rows(connection, OutletHealth.run_id.in_(earlier_runs.scalar_subquery())):
+        grouped.setdefault(row["outlet"], []).append(row)
+    return grouped
+
+
+def _record_breaches(connection: Connection, row_id: int, breaches: list[str]) -> None:
+    connection.execute(update(OutletHealth).where(OutletHealth.id == row_id).values(breaches=breaches))
+
+
+def _open_incidents(connection: Connection, outlet: str) -> dict[str, int]:
+    rows = connection.execute(
+        select(OutletIncident.measure, OutletIncident.id).where(
+            OutletIncident.outlet == outlet, OutletIncident.status == "open"
+        )
+    )
+    return {measure: incident_id for measure, incident_id in rows}
+
+
+def _open_incident(
+    connection: Connection, row: Mapping[str, Any], assessment: Assessment, current_run: int, at: datetime
+) -> int:
+    values = {"outlet": row["outlet"], "measure": assessment.measure, "status": "open",
+              "opened_run_id": current_run, "opened_at": at, "value": assessment.value,
+              "baseline": assessment.baseline, "band_limit": assessment.limit,
+              "examples": list(row.get("examples") or [])}  # fmt: skip
+    upsert_rows(connection, OutletIncident, [values], ["outlet", "measure", "opened_run_id"], ["status"])
+    return connection.execute(
+        select(OutletIncident.id).where(
+            OutletIncident.outlet == row["outlet"],
+            OutletIncident.measure == assessment.measure,
+            OutletIncident.opened_run_id == current_run,
+        )
+    ).scalar_one()
+
+
+def _close_incident(
+    connection: Connection, incident_id: int, value: float, current_run: int, at: datetime
+) -> None:
+    connection.execute(
+        update(OutletIncident)
+        .where(OutletIncident.id == incident_id)
+        .values(status="closed", closed_run_id=current_run, closed_at=at, closing_value=value)
+    )
+
+
+def notice_key(incident_id: int, event: str) -> str:
+    return text_hash(f"outlet-incident:{incident_id}:{event}")[:64]
+
+
+def _record_notice(
+    connection: Connection, incident_id: int, event: str, operator: str | None, at: datetime
+) -> int:
+    """One notice per incident and event, whatever happens after (the unique key keeps it one)."""
+    if not operator:
+        return 0
+    row = {"incident_id": incident_id, "event": event, "recipient": operator,
+           "notice_key": notice_key(incident_id, event), "status": "pending", "attempts": 0, "created_at": at}  # fmt: skip
+    upsert_rows(connection, OperatorNotice, [row], ["incident_id", "event"], [])
+    return 1

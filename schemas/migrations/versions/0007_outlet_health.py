@@ -1,4 +1,9 @@
-"""outlet_health: per outlet and cycle, what the crawl and the process stage saw (issue 16)
+"""Outlet health (issue 16): measures per outlet and cycle, incidents, operator notices, v_outlet_health
+
+``outlet_health`` holds what the crawl and the process stage saw of each outlet in each cycle;
+``outlet_incidents`` the measures that left their band (opened once, closed once); ``operator_notices``
+the emails owed to the operator about them (record-then-send). ``v_outlet_health`` is the analysts'
+view, documented in docs/warehouse.md.
 
 Revision ID: 0007
 Revises: 0006
@@ -51,6 +56,7 @@ def upgrade() -> None:
             "newest_article_age_hours",
         ),  # fmt: skip
         sa.Column("examples", JSON, nullable=False),
+        sa.Column("breaches", JSON, nullable=False),
         sa.ForeignKeyConstraint(
             ["run_id"], ["crawl_runs.id"], name=op.f("fk_outlet_health_run_id_crawl_runs"), ondelete="CASCADE"
         ),
@@ -59,9 +65,100 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_outlet_health_run_id"), "outlet_health", ["run_id"])
     op.create_index(op.f("ix_outlet_health_outlet"), "outlet_health", ["outlet"])
+    _create_incidents()
+    _create_notices()
+    op.execute(V_OUTLET_HEALTH)
+
+
+def _create_incidents() -> None:
+    op.create_table(
+        "outlet_incidents",
+        sa.Column("id", ID, nullable=False),
+        sa.Column("outlet", sa.String(length=200), nullable=False),
+        sa.Column("measure", sa.String(length=60), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("opened_run_id", ID, nullable=False),
+        sa.Column("opened_at", schemas.models.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("closed_run_id", ID, nullable=True),
+        sa.Column("closed_at", schemas.models.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("value", sa.Float(), nullable=False),
+        sa.Column("baseline", sa.Float(), nullable=False),
+        sa.Column("band_limit", sa.Float(), nullable=False),
+        sa.Column("closing_value", sa.Float(), nullable=True),
+        sa.Column("examples", JSON, nullable=False),
+        sa.ForeignKeyConstraint(["opened_run_id"], ["crawl_runs.id"],
+                                name=op.f("fk_outlet_incidents_opened_run_id_crawl_runs"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["closed_run_id"], ["crawl_runs.id"],
+                                name=op.f("fk_outlet_incidents_closed_run_id_crawl_runs"), ondelete="SET NULL"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outlet_incidents")),
+        sa.UniqueConstraint("outlet", "measure", "opened_run_id",
+                            name=op.f("uq_outlet_incidents_outlet_measure_opened_run_id")),
+    )  # fmt: skip
+    op.create_index(op.f("ix_outlet_incidents_outlet"), "outlet_incidents", ["outlet"])
+
+
+def _create_notices() -> None:
+    op.create_table(
+        "operator_notices",
+        sa.Column("id", ID, nullable=False),
+        sa.Column("incident_id", ID, nullable=False),
+        sa.Column("event", sa.String(length=20), nullable=False),
+        sa.Column("recipient", sa.String(length=320), nullable=False),
+        sa.Column("notice_key", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("created_at", schemas.models.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", schemas.models.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["incident_id"], ["outlet_incidents.id"],
+                                name=op.f("fk_operator_notices_incident_id_outlet_incidents"), ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_operator_notices")),
+        sa.UniqueConstraint("incident_id", "event", name=op.f("uq_operator_notices_incident_id_event")),
+        sa.UniqueConstraint("notice_key", name=op.f("uq_operator_notices_notice_key")),
+    )  # fmt: skip
+
+
+# One row per outlet and cycle; an outlet is unhealthy in a cycle when an incident was open at its time.
+V_OUTLET_HEALTH = """
+CREATE VIEW v_outlet_health AS
+SELECT
+    h.outlet AS outlet_name,
+    r.run_key AS run_key,
+    h.run_id AS run_id,
+    h.measured_at AS measured_at,
+    h.requests AS requests,
+    h.fetch_classes AS fetch_classes,
+    h.listing_requests AS listing_requests,
+    h.listing_ok AS listing_ok,
+    h.pages AS pages,
+    h.articles AS articles,
+    h.new_articles AS new_articles,
+    h.extraction AS extraction,
+    h.non_articles AS non_articles,
+    h.failed_extraction_share AS failed_extraction_share,
+    h.blocked_share AS blocked_share,
+    h.undated_share AS undated_share,
+    h.unauthored_share AS unauthored_share,
+    h.other_language_share AS other_language_share,
+    h.median_body_words AS median_body_words,
+    h.newest_article_age_hours AS newest_article_age_hours,
+    (SELECT COUNT(*) FROM outlet_incidents i
+      WHERE i.outlet = h.outlet AND i.opened_at <= h.measured_at
+        AND (i.closed_at IS NULL OR i.closed_at > h.measured_at)) AS open_incidents,
+    CASE WHEN EXISTS (SELECT 1 FROM outlet_incidents i
+      WHERE i.outlet = h.outlet AND i.opened_at <= h.measured_at
+        AND (i.closed_at IS NULL OR i.closed_at > h.measured_at))
+    THEN 'unhealthy' ELSE 'healthy' END AS status
+FROM outlet_health h
+JOIN crawl_runs r ON r.id = h.run_id
+"""
 
 
 def downgrade() -> None:
+    op.execute("DROP VIEW IF EXISTS v_outlet_health")
+    op.drop_table("operator_notices")
+    op.drop_index(op.f("ix_outlet_incidents_outlet"), table_name="outlet_incidents")
+    op.drop_table("outlet_incidents")
     op.drop_index(op.f("ix_outlet_health_outlet"), table_name="outlet_health")
     op.drop_index(op.f("ix_outlet_health_run_id"), table_name="outlet_health")
     op.drop_table("outlet_health")
