@@ -226,3 +226,63 @@ def _record_notice(
            "notice_key": notice_key(incident_id, event), "status": "pending", "attempts": 0, "created_at": at}  # fmt: skip
     upsert_rows(connection, OperatorNotice, [row], ["incident_id", "event"], [])
     return 1
+
+
+# Reading -------------------------------------------------------------------------------------------
+
+
+def health_overview(connection: Connection) -> list[dict[str, Any]]:
+    """Per outlet: its latest cycle's measures, its status and its open incidents (``framewatch health``)."""
+    latest = (
+        select(OutletHealth.outlet, func.max(OutletHealth.measured_at).label("measured_at"))
+        .group_by(OutletHealth.outlet)
+        .subquery()
+    )
+    rows = connection.execute(
+        select(OutletHealth)
+        .join(
+            latest,
+            (latest.c.outlet == OutletHealth.outlet) & (latest.c.measured_at == OutletHealth.measured_at),
+        )
+        .order_by(OutletHealth.outlet)
+    ).mappings()
+    incidents = _open_incidents_by_outlet(connection)
+    return [_overview_row(dict(row), incidents.get(row["outlet"], [])) for row in rows]
+
+
+def _overview_row(row: dict[str, Any], incidents: list[dict[str, Any]]) -> dict[str, Any]:
+    shown = ("requests", "pages", "articles", "new_articles", "non_articles", "failed_extraction_share",
+             "blocked_share", "undated_share", "median_body_words", "newest_article_age_hours")  # fmt: skip
+    return {
+        "outlet": row["outlet"],
+        "status": "unhealthy" if incidents else "healthy",
+        "measured_at": row["measured_at"].isoformat(),
+        **{name: row[name] for name in shown},
+        "fetch_classes": row["fetch_classes"],
+        "extraction": row["extraction"],
+        "open_incidents": incidents,
+    }
+
+
+def _open_incidents_by_outlet(connection: Connection) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    query = select(OutletIncident).where(OutletIncident.status == "open").order_by(OutletIncident.opened_at)
+    for incident in connection.execute(query).mappings():
+        grouped.setdefault(incident["outlet"], []).append({
+            "measure": incident["measure"], "opened_at": incident["opened_at"].isoformat(),
+            "value": incident["value"], "baseline": incident["baseline"], "examples": incident["examples"],
+        })  # fmt: skip
+    return grouped
+
+
+def incidents_during(connection: Connection, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Incidents open at some time in [start, end]: the outlets whose silence then may be a crawler gap."""
+    query = (
+        select(
+            OutletIncident.outlet, OutletIncident.measure, OutletIncident.opened_at, OutletIncident.closed_at
+        )
+        .where(OutletIncident.opened_at <= end)
+        .where((OutletIncident.closed_at.is_(None)) | (OutletIncident.closed_at >= start))
+        .order_by(OutletIncident.outlet, OutletIncident.opened_at)
+    )
+    return [dict(row) for row in connection.execute(query).mappings()]
