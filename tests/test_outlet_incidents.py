@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,12 +15,14 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from pipeline.alert import OutboxTransport
+from pipeline.analyst import outlet_health_notes
 from pipeline.health import OutletCycleHealth
 from pipeline.health_drift import SILENCE, assess, assess_outlet, incident_changes
 from pipeline.health_notice import send_pending_notices
 from pipeline.health_store import assess_run, health_row
 from pipeline.load import upsert_rows
 from schemas.models import CrawlRun, OutletHealth
+from schemas.report_records import StoryDefinition
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 OPERATOR = "ops@framewatch.example"
@@ -96,6 +101,16 @@ def test_an_open_incident_opens_once_and_closes_when_back_in_band() -> None:
 # Stored: incidents and notices through the warehouse.
 
 
+def health_command_json(engine: sa.Engine) -> dict:
+    """`framewatch health --format json`, run as a user would."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "health", "--format", "json",
+         "--db", engine.url.render_as_string(hide_password=False)],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    return json.loads(completed.stdout)
+
+
 class Cycles:
     def __init__(self, engine: sa.Engine, outbox: Path) -> None:
         self.engine, self.outbox, self.count = engine, outbox, 0
@@ -140,6 +155,19 @@ def test_a_break_opens_one_incident_emailed_once_and_closes_on_recovery(warehous
         statuses = connection.execute(sa.text(
             "SELECT status FROM v_outlet_health WHERE outlet_name = 'breaks' ORDER BY measured_at")).scalars().all()  # fmt: skip
     assert statuses == ["healthy"] * 10 + ["unhealthy"] * 3
+    shown = {row["outlet"]: row for row in health_command_json(warehouse)["outlets"]}
+    assert (shown["steady"]["status"], shown["breaks"]["status"]) == ("healthy", "unhealthy")
+    assert sorted(i["measure"] for i in shown["breaks"]["open_incidents"]) == [
+        "failed_extraction_share", "median_body_words",
+    ]  # fmt: skip
+    with warehouse.connect() as connection:  # the report of a story whose window covers the break
+        window = StoryDefinition(window_start=START, window_end=START + timedelta(days=1))
+        noted = {(note.outlet, note.measure) for note in outlet_health_notes(connection, window)}
+        earlier = StoryDefinition(
+            window_start=START - timedelta(days=9), window_end=START - timedelta(days=8)
+        )
+        assert outlet_health_notes(connection, earlier) == ()
+    assert noted == {("breaks", "failed_extraction_share"), ("breaks", "median_body_words")}
     assert cycles.run(healthy("steady", 13), healthy("breaks", 13))["sent"] == 2  # resolved, once each
     assert cycles.run(healthy("steady", 14), healthy("breaks", 14))["sent"] == 0
     assert cycles.incidents() == [
