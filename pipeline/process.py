@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import chain, islice
 
+from pipeline.date_confidence import date_confidence
 from pipeline.dedupe import signature_to_bytes, text_signature
 from pipeline.extract import extract_article, load_models
 from pipeline.match import StoryMatcher, match_article
@@ -74,12 +75,22 @@ def process_page(
         page.fetched_at,
         feed_url,
     )
+    article = _with_date_confidence(article, page)
     non_article = _non_article_kind(page, extracted, article.word_count)
     if non_article:
         return Outcome("extract", non_article, page.url, f"{article.word_count} words")
     if article.word_count < MIN_BODY_WORDS:
         return Outcome("extract", "no-text", page.url, f"{article.word_count} words")
     return article
+
+
+def _with_date_confidence(article: NormalisedArticle, page: FetchedPage) -> NormalisedArticle:
+    """The published time's confidence (``pipeline.date_confidence``) beside its source in ``sources``."""
+    feed_published = page.feed_entry.published if page.feed_entry else None
+    confidence = date_confidence(article.published_at, article.sources.get("published_at"), feed_published)
+    if confidence is None:
+        return article
+    return replace(article, sources={**article.sources, "published_confidence": confidence})
 
 
 def _non_article_kind(page: FetchedPage, extracted: ExtractedArticle, word_count: int) -> str | None:

@@ -163,6 +163,9 @@ class Article(Base):
     authors: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
     published_at: Mapped[datetime | None]
     published_source: Mapped[str | None] = mapped_column(String(40))
+    # How far published_at can be trusted (``pipeline.date_confidence``): corroborated, machine-readable,
+    # conflicting, url-only, text-only (migration 0007).
+    published_confidence: Mapped[str | None] = mapped_column(String(20))
     modified_at: Mapped[datetime | None]
     modified_source: Mapped[str | None] = mapped_column(String(40))
     language: Mapped[str | None] = mapped_column(String(8))

@@ -3,12 +3,16 @@
 ``outlet_health`` holds what the crawl and the process stage saw of each outlet in each cycle;
 ``outlet_incidents`` the measures that left their band (opened once, closed once); ``operator_notices``
 the emails owed to the operator about them (record-then-send). ``v_outlet_health`` is the analysts'
-view, documented in docs/warehouse.md.
+view, documented in docs/warehouse.md. ``articles.published_confidence`` labels how far a published
+time can be trusted (``pipeline.date_confidence``); ``v_story_coverage`` gains it and
+``published_source`` as its last columns (PostgreSQL's CREATE OR REPLACE VIEW may only append columns;
+``v_outlet_framing`` reads the view and is left as it is).
 
 Revision ID: 0007
 Revises: 0006
 """
 
+import importlib
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -68,6 +72,27 @@ def upgrade() -> None:
     _create_incidents()
     _create_notices()
     op.execute(V_OUTLET_HEALTH)
+    op.add_column("articles", sa.Column("published_confidence", sa.String(length=20), nullable=True))
+    _replace_story_coverage(_views_0003().V_STORY_COVERAGE.replace(
+        "    (SELECT COUNT(*) FROM article_versions v WHERE v.article_id = a.id) AS version_count\n",
+        "    (SELECT COUNT(*) FROM article_versions v WHERE v.article_id = a.id) AS version_count,\n"
+        "    a.published_source AS published_source,\n"
+        "    a.published_confidence AS published_confidence\n",
+    ))  # fmt: skip
+
+
+def _views_0003():
+    return importlib.import_module("schemas.migrations.versions.0003_analyst_views")
+
+
+def _replace_story_coverage(create_view: str) -> None:
+    """SQLite resolves a view's views when queried: drop and create. PostgreSQL keeps dependants
+    (v_outlet_framing) bound: replace, which may only append columns."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(create_view.replace("CREATE VIEW", "CREATE OR REPLACE VIEW", 1))
+        return
+    op.execute("DROP VIEW IF EXISTS v_story_coverage")
+    op.execute(create_view)
 
 
 def _create_incidents() -> None:
@@ -155,6 +180,16 @@ JOIN crawl_runs r ON r.id = h.run_id
 
 
 def downgrade() -> None:
+    views = _views_0003()
+    if op.get_bind().dialect.name == "postgresql":  # columns cannot be taken out of a replaced view
+        op.execute("DROP VIEW IF EXISTS v_story_coverage CASCADE")
+        op.execute(views.V_STORY_COVERAGE)
+        op.execute(views.v_outlet_framing("postgresql"))
+    else:
+        op.execute("DROP VIEW IF EXISTS v_story_coverage")
+        op.execute(views.V_STORY_COVERAGE)
+    # SQLite (3.35+) drops a column in place; a batch rebuild would trip over the views on articles.
+    op.execute("ALTER TABLE articles DROP COLUMN published_confidence")
     op.execute("DROP VIEW IF EXISTS v_outlet_health")
     op.drop_table("operator_notices")
     op.drop_index(op.f("ix_outlet_incidents_outlet"), table_name="outlet_incidents")
