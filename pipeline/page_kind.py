@@ -92,6 +92,24 @@ CUES: dict[str, re.Pattern[str]] = {
 }
 
 
+# Words one of which every cue above contains (lower case): most articles hold none, and substring
+# tests tell so at a fraction of the cost of the patterns' alternations (about 7 ms for a long article).
+CUE_WORDS = (
+    "checking", "human", "are you a", "robot", "attention required", "javascript", "unusual traffic",
+    "navegador", "inusual", "not found", "404", "the page you", "server error", "unavailable",
+    "no encontrada", "página", "pagina", "un error", "sign in", "log in", "you must be", "free account",
+    "sesi", "iniciar sesi", "estar registrad", "strate", "strese", "subscribe", "continue reading",
+    "subscribers", "suscr", "leyendo", "abonados", "privacy", "we and our", "cookie", "device", "nuestros",
+    "privacidad", "dispositivo",
+)  # fmt: skip
+
+
+def mentions_a_cue(text: str) -> bool:
+    """False when ``text`` cannot hold any cue (a necessary condition, never a sufficient one)."""
+    lowered = text.lower()
+    return any(word in lowered for word in CUE_WORDS)
+
+
 @dataclass(frozen=True)
 class PageReading:
     """What the rules read of one page: what would be stored, and (for a stub) its visible text."""
@@ -115,13 +133,22 @@ def non_article_kind(reading: PageReading) -> str | None:
     as the body)."""
     if reading.body_words < SHORT_PAGE_WORDS:
         text = "\n".join((reading.headline, *reading.body_paragraphs, reading.visible_text))
+        if not mentions_a_cue(text):
+            return None
         return next((kind for kind in NON_ARTICLE_KINDS if CUES[kind].search(text)), None)
-    return next((kind for kind in NON_ARTICLE_KINDS if _cue_share(reading, kind) >= CUE_SHARE), None)
+    # Only paragraphs with a cue word can be cued: when they are too few, no pattern needs to run.
+    candidates = [p for p in reading.body_paragraphs if mentions_a_cue(p)]
+    if _word_share(candidates, reading.body_words) < CUE_SHARE:
+        return None
+    return next(
+        (kind for kind in NON_ARTICLE_KINDS
+         if _word_share([p for p in candidates if CUES[kind].search(p)], reading.body_words) >= CUE_SHARE),
+        None,
+    )  # fmt: skip
 
 
-def _cue_share(reading: PageReading, kind: str) -> float:
-    cued = sum(len(p.split()) for p in reading.body_paragraphs if CUES[kind].search(p))
-    return cued / max(1, reading.body_words)
+def _word_share(paragraphs: Sequence[str], body_words: int) -> float:
+    return sum(len(p.split()) for p in paragraphs) / max(1, body_words)
 
 
 def visible_text(html: bytes, limit: int = 20_000) -> str:

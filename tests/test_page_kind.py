@@ -150,3 +150,16 @@ def test_real_articles_with_consent_paywall_or_login_boxes_are_stored_as_article
     refused = {path.name: r.kind for path, html, _ in pages
                if isinstance(r := process_page(page(html), HOSTS), Outcome) and r.kind != "no-text"}  # fmt: skip
     assert refused == {}
+
+
+def test_the_cheap_word_filter_never_hides_a_cue_on_real_pages() -> None:
+    """``mentions_a_cue`` skips the patterns only when none can match: on every real page where a
+    pattern matches, the filter says so too."""
+    from pipeline.page_kind import mentions_a_cue
+
+    pages = real_pages_with_cues()
+    assert all(mentions_a_cue(text) for _, _, text in pages)
+    cued_paragraphs = [
+        m.group(0) for _, _, text in pages for cue in CUES.values() for m in cue.finditer(text)
+    ]
+    assert cued_paragraphs and all(mentions_a_cue(found) for found in cued_paragraphs)
