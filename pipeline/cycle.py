@@ -358,9 +358,7 @@ def health_stage(
 ) -> dict[str, Any]:
     """Each outlet's measures against its own baseline: incidents opened and closed, with the
     operator's notices recorded in the same transaction, then every pending notice sent."""
-    from pipeline.alert import AlertConfigError, SmtpTransport, transport_from_environment
-    from pipeline.health_notice import send_pending_notices
-    from pipeline.health_store import assess_run
+    from pipeline.health_store import assess_run, pending_notice_count
 
     context = cycle_context(config_dir, db_url, run_key)
     settings = context.config.settings.alerts
@@ -373,22 +371,28 @@ def health_stage(
             )
             sent_at = run_started_at(connection, current_run)
         counts = Counter({"health:opened": len(changes.opened), "health:closed": len(changes.closed)})
-        try:
-            transport = (
-                SmtpTransport(smtp_url, sender=str(settings.sender))
-                if smtp_url
-                else transport_from_environment(settings)
-            )
-            counts.update(
-                {f"health:notice-{k}": v for k, v in send_pending_notices(engine, transport, sent_at).items()}
-            )
-        except AlertConfigError:
-            counts["health:notice-no-transport"] = changes.notices
+        if pending_notice_count(engine):  # the transports (and their templates) load only when needed
+            counts.update(_send_operator_notices(settings, engine, smtp_url, sent_at))
         with engine.begin() as connection:
             _record_outcomes(connection, current_run, counts)
         return {"opened": changes.opened, "closed": changes.closed, "counts": dict(counts)}
     finally:
         engine.dispose()
+
+
+def _send_operator_notices(settings, engine: Engine, smtp_url: str | None, sent_at: datetime) -> Counter:
+    """Every pending operator notice through the digests' transport; none configured: they wait."""
+    from pipeline.alert import AlertConfigError, SmtpTransport, transport_from_environment
+    from pipeline.health_notice import send_pending_notices
+
+    try:
+        transport = (
+            SmtpTransport(smtp_url, sender=str(settings.sender)) if smtp_url else transport_from_environment(settings)
+        )
+    except AlertConfigError:
+        return Counter({"health:notice-no-transport": 1})
+    sent = send_pending_notices(engine, transport, sent_at)
+    return Counter({f"health:notice-{kind}": count for kind, count in sent.items()})
 
 
 def match_stage(config_dir: str | Path, db_url: str, run_key: str) -> dict[str, Any]:

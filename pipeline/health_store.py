@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 
 from pipeline.config import Config
 from pipeline.health import HealthContext, OutletCycleHealth, measure_outlets
@@ -286,3 +286,9 @@ def incidents_during(connection: Connection, start: datetime, end: datetime) -> 
         .order_by(OutletIncident.outlet, OutletIncident.opened_at)
     )
     return [dict(row) for row in connection.execute(query).mappings()]
+
+
+def pending_notice_count(engine: Engine) -> int:
+    with engine.connect() as connection:
+        query = select(func.count(OperatorNotice.id)).where(OperatorNotice.status == "pending")
+        return connection.execute(query).scalar_one()
