@@ -1,6 +1,6 @@
 """The framewatch DAG: one ingestion cycle over the outlets for every story, then each story's follow-up.
 
-    start → crawl (mapped over outlet shards) → process → match
+    start → crawl (mapped over outlet shards) → process → match          (process → health → finish)
           → framing, alert, report (each mapped over the stories with new coverage) → send_pending → finish
 
 The outlets are crawled once per run whatever the number of stories; the process stage loads every
@@ -94,6 +94,16 @@ def _ingest_tasks() -> None:  # noqa: C901 - one nested function per task is the
 
         return cycle.process_stage(config_dir(), warehouse_url(), run_key)
 
+    @task(execution_timeout=timedelta(minutes=15))
+    def health(run_key: str) -> dict[str, Any]:
+        """Outlet health: drift against each outlet's baseline, incidents and the operator's emails."""
+        from framewatch_common import smtp_url_in_environment, warehouse_url
+
+        from pipeline import cycle
+
+        with smtp_url_in_environment():
+            return cycle.health_stage(config_dir(), warehouse_url(), run_key)
+
     @task(execution_timeout=timedelta(minutes=30))
     def match(run_key: str) -> list[str]:
         """The stories to follow up: new coverage, a backfill, or articles still to frame."""
@@ -158,7 +168,9 @@ def _ingest_tasks() -> None:  # noqa: C901 - one nested function per task is the
     reported = report.expand(story_slug=stories)
     framed >> alerted >> reported
     pending = send_pending(run_key, stories)
-    reported >> pending >> finish(run_key)
+    finished = finish(run_key)
+    reported >> pending >> finished
+    processed >> health(run_key) >> finished
 
 
 def _build() -> DAG:

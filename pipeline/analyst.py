@@ -63,6 +63,7 @@ from schemas.report_records import (
     FrameCell,
     HeadlineEdit,
     HeadlineRow,
+    OutletHealthNote,
     OutletRow,
     OutletToneRow,
     QuotedVoice,
@@ -295,6 +296,7 @@ def report_data(connection: Connection, story_slug: str, generated_at: datetime 
     title = story_title(connection, story_slug)
     coverage = coverage_rows(connection, story_slug)
     outlets = outlet_framing_rows(connection, story_slug)
+    definition = story_definition(connection, story_slug)
     return ReportData(
         story_title=title,
         story_slug=story_slug,
@@ -314,11 +316,24 @@ def report_data(connection: Connection, story_slug: str, generated_at: datetime 
         headlines=headline_rows(coverage),
         distinctive_terms=distinctive_term_rows(connection, story_slug),
         comparisons=comparison(connection, story_slug),
-        definition=story_definition(connection, story_slug),
+        definition=definition,
         articles=article_rows(connection, story_slug),
         discovered_outlets=discovered_outlets(connection),
         empty_reason=None if coverage else empty_coverage_reason(connection, story_slug),
         distinctive_threshold=DISTINCTIVE_Z,
+        outlet_health=outlet_health_notes(connection, definition),
+    )
+
+
+def outlet_health_notes(connection: Connection, definition: StoryDefinition) -> tuple[OutletHealthNote, ...]:
+    """The outlets unhealthy at some time in the story's window (``pipeline.health_store``)."""
+    from pipeline.health_store import incidents_during
+
+    if definition.window_start is None or definition.window_end is None:
+        return ()
+    incidents = incidents_during(connection, definition.window_start, definition.window_end)
+    return tuple(
+        OutletHealthNote(i["outlet"], i["measure"], i["opened_at"], i["closed_at"]) for i in incidents
     )
 
 

@@ -188,6 +188,46 @@ def stories(
         typer.secho(f"invalid story file: {message}", err=True, fg=typer.colors.RED)
 
 
+class HealthFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@app.command("health")
+def health(
+    db: DbOption = None,
+    output_format: Annotated[
+        HealthFormat, typer.Option("--format", help="table or json.")
+    ] = HealthFormat.table,
+) -> None:
+    """Outlet health: each outlet's latest cycle, its status and its open incidents (README, "Outlet health")."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from pipeline.health_store import health_overview
+
+    with analyst_connection(db) as connection:
+        rows = health_overview(connection)
+    if output_format is HealthFormat.json:
+        typer.echo(json.dumps({"outlets": rows}, default=str, indent=2))
+        return
+    table = Table(title="outlet health (latest cycle)")
+    for column in ("outlet", "status", "requests", "articles", "new", "non-articles", "failed %", "median words",
+                   "open incidents"):  # fmt: skip
+        table.add_column(column)
+    for row in rows:
+        failed = row["failed_extraction_share"]
+        table.add_row(
+            row["outlet"], row["status"], str(row["requests"]), str(row["articles"]), str(row["new_articles"]),
+            str(row["non_articles"]), "-" if failed is None else f"{100 * failed:.0f}",
+            "-" if row["median_body_words"] is None else f"{row['median_body_words']:.0f}",
+            ", ".join(i["measure"] for i in row["open_incidents"]) or "-",
+        )  # fmt: skip
+    Console().print(table)
+
+
 @app.command("reprocess")
 def reprocess(
     run_id: Annotated[int, typer.Option("--run", help="The crawl run id whose archive is processed again.")],

@@ -164,6 +164,8 @@ class AlertSettings(Strict):
     outbox: Path | None = None  # write .eml files here instead of SMTP (the demo's default)
     # Where subscribers read a story's report, "{slug}" standing for the story (a link in digests).
     report_url: str | None = Field(default=None, max_length=2000)
+    # Who hears of outlet health incidents (issue 16), through the same transports as digests.
+    operator: EmailStr | None = None
 
 
 class FramewatchSettings(Strict):

@@ -232,6 +232,7 @@ def process_stage(config_dir: str | Path, db_url: str, run_key: str) -> dict[str
                 connection, current_run, [*batch.quarantined, *map(_quarantined, archive_errors)]
             )
             _settle_http_cache(connection, run_key, archive_errors)
+            _record_outlet_health(connection, context, current_run, batch)
             counts = Counter(batch.counts) + Counter(f"archive:{o.kind}" for o in archive_errors)
             counts["syndication:clustered"] = clustered
             _record_outcomes(connection, current_run, counts)
@@ -243,6 +244,22 @@ def process_stage(config_dir: str | Path, db_url: str, run_key: str) -> dict[str
 
 
 MEASURED_AHEAD_FILE = "framing-measured-ahead.pickle"
+
+
+def _record_outlet_health(
+    connection: Connection, context: CycleContext, current_run: int, batch: ProcessedBatch
+) -> None:
+    """Each outlet's measures for this run (``pipeline.health``), from its fetch log and the batch."""
+    from pipeline.crawl_state import read_fetch_log
+    from pipeline.health_store import record_outlet_health
+
+    entries = _run_archive_entries(connection, context.run_key)
+    events = (
+        e for entry in entries if entry.get("fetch_log") for e in read_fetch_log(Path(entry["fetch_log"]))
+    )
+    measured_at = run_started_at(connection, current_run)
+    record_outlet_health(connection, current_run, measured_at, context.config, events, batch.outcomes,
+                         batch.articles)  # fmt: skip
 
 
 def _framing_inputs(batch: ProcessedBatch) -> list[MeasureInputs]:
@@ -355,6 +372,48 @@ def _record_story_outcomes(
     _record_outcomes(
         connection, current_run, Counter({f"{stage}:{k}": v for k, v in counts.items()}), story_slug
     )
+
+
+def health_stage(
+    config_dir: str | Path, db_url: str, run_key: str, smtp_url: str | None = None
+) -> dict[str, Any]:
+    """Each outlet's measures against its own baseline: incidents opened and closed, with the
+    operator's notices recorded in the same transaction, then every pending notice sent."""
+    from pipeline.health_store import assess_run, pending_notice_count
+
+    context = cycle_context(config_dir, db_url, run_key)
+    settings = context.config.settings.alerts
+    engine = context.engine()
+    try:
+        with engine.begin() as connection:
+            current_run = run_id(connection, run_key)
+            changes = assess_run(
+                connection, current_run, str(settings.operator) if settings.operator else None
+            )
+            sent_at = run_started_at(connection, current_run)
+        counts = Counter({"health:opened": len(changes.opened), "health:closed": len(changes.closed)})
+        if pending_notice_count(engine):  # the transports (and their templates) load only when needed
+            counts.update(_send_operator_notices(settings, engine, smtp_url, sent_at))
+        with engine.begin() as connection:
+            _record_outcomes(connection, current_run, counts)
+        return {"opened": changes.opened, "closed": changes.closed, "counts": dict(counts)}
+    finally:
+        engine.dispose()
+
+
+def _send_operator_notices(settings, engine: Engine, smtp_url: str | None, sent_at: datetime) -> Counter:
+    """Every pending operator notice through the digests' transport; none configured: they wait."""
+    from pipeline.alert import AlertConfigError, SmtpTransport, transport_from_environment
+    from pipeline.health_notice import send_pending_notices
+
+    try:
+        transport = (
+            SmtpTransport(smtp_url, sender=str(settings.sender)) if smtp_url else transport_from_environment(settings)
+        )
+    except AlertConfigError:
+        return Counter({"health:notice-no-transport": 1})
+    sent = send_pending_notices(engine, transport, sent_at)
+    return Counter({f"health:notice-{kind}": count for kind, count in sent.items()})
 
 
 def match_stage(config_dir: str | Path, db_url: str, run_key: str) -> dict[str, Any]:

@@ -40,6 +40,7 @@ def run_cycle(
             [
                 ("crawl", lambda: cycle.crawl_stage(config_dir, db_url, run_key, as_of=as_of)),
                 ("process", lambda: cycle.process_stage(config_dir, db_url, run_key)),
+                ("health", lambda: cycle.health_stage(config_dir, db_url, run_key)),
                 ("match", lambda: cycle.match_stage(config_dir, db_url, run_key)),
             ],
             "ingestion",

@@ -235,6 +235,7 @@ def _article_values(article: NormalisedArticle, outlet_id: int, run_id: int | No
         "authors": list(article.authors),
         "published_at": article.published_at,
         "published_source": article.sources.get("published_at"),
+        "published_confidence": article.sources.get("published_confidence"),
         "modified_at": article.modified_at,
         "modified_source": article.sources.get("modified_at"),
         "language": article.language,
@@ -254,7 +255,8 @@ def _article_values(article: NormalisedArticle, outlet_id: int, run_id: int | No
 
 # Columns that follow the newest fetch; first_seen_at and first_run_id are kept from the first load.
 _ARTICLE_STATE_COLUMNS = [
-    "canonical_url", "headline", "dek", "authors", "published_at", "published_source", "modified_at",
+    "canonical_url", "headline", "dek", "authors", "published_at", "published_source", "published_confidence",
+    "modified_at",
     "modified_source", "language", "section", "body_text", "word_count", "content_hash", "lead_image",
     "body_confidence", "sources", "last_seen_at", "last_run_id",
 ]  # fmt: skip
@@ -278,6 +280,11 @@ def _keep_known_values(table: Table, excluded: Any, dialect: str) -> dict[str, A
         missing = excluded[moment].is_(None)
         values[moment] = case((missing, table.c[moment]), else_=excluded[moment])
         values[source] = case((missing, table.c[source]), else_=excluded[source])
+    # The confidence belongs to the published time it labels: kept or replaced with it.
+    missing_date = excluded.published_at.is_(None)
+    values["published_confidence"] = case(
+        (missing_date, table.c.published_confidence), else_=excluded.published_confidence
+    )
     array_length = func.jsonb_array_length if dialect == "postgresql" else func.json_array_length
     values["authors"] = case((array_length(excluded.authors) == 0, table.c.authors), else_=excluded.authors)
     return values

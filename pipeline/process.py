@@ -13,13 +13,15 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import chain, islice
 
+from pipeline.date_confidence import date_confidence
 from pipeline.dedupe import signature_to_bytes, text_signature
 from pipeline.extract import extract_article, load_models
 from pipeline.match import StoryMatcher, match_article
 from pipeline.normalise import FUTURE_DATE_SOURCE, normalise_article, url_aliases
+from pipeline.page_kind import PageReading, non_article_kind, visible_text
 from pipeline.relevance import relevance_outcome
 from pipeline.workers import MIN_PAGES_FOR_WORKERS, Item, Result, default_workers, ordered_map
-from schemas.records import FetchedPage, NormalisedArticle, Outcome, StoryRelevance
+from schemas.records import ExtractedArticle, FetchedPage, NormalisedArticle, Outcome, StoryRelevance
 
 # Below this many words a page is a teaser, a gallery or an error page, not an article.
 MIN_BODY_WORDS = 40
@@ -73,9 +75,32 @@ def process_page(
         page.fetched_at,
         feed_url,
     )
+    article = _with_date_confidence(article, page)
+    non_article = _non_article_kind(page, extracted, article.word_count)
+    if non_article:
+        return Outcome("extract", non_article, page.url, f"{article.word_count} words")
     if article.word_count < MIN_BODY_WORDS:
         return Outcome("extract", "no-text", page.url, f"{article.word_count} words")
     return article
+
+
+def _with_date_confidence(article: NormalisedArticle, page: FetchedPage) -> NormalisedArticle:
+    """The published time's confidence (``pipeline.date_confidence``) beside its source in ``sources``."""
+    feed_published = page.feed_entry.published if page.feed_entry else None
+    confidence = date_confidence(article.published_at, article.sources.get("published_at"), feed_published)
+    if confidence is None:
+        return article
+    return replace(article, sources={**article.sources, "published_confidence": confidence})
+
+
+def _non_article_kind(page: FetchedPage, extracted: ExtractedArticle, word_count: int) -> str | None:
+    """A consent, paywall, challenge, login or error page (``pipeline.page_kind``); the whole page's
+    text is read only when the body is too short to be stored anyway."""
+    stub = word_count < MIN_BODY_WORDS
+    reading = PageReading(
+        extracted.headline or "", extracted.body_paragraphs, visible_text(page.body) if stub else ""
+    )
+    return non_article_kind(reading)
 
 
 def _looks_binary(body: bytes) -> bool:

@@ -60,6 +60,7 @@ SECTIONS = (
     ("headlines", "Headlines"),
     ("distinctive", "Distinctive words"),
     ("comparison", "Outlet comparison"),
+    ("health", "Crawler health"),
     ("methods", "Methods"),
 )
 LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}

@@ -163,6 +163,9 @@ class Article(Base):
     authors: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
     published_at: Mapped[datetime | None]
     published_source: Mapped[str | None] = mapped_column(String(40))
+    # How far published_at can be trusted (``pipeline.date_confidence``): corroborated, machine-readable,
+    # conflicting, url-only, text-only (migration 0007).
+    published_confidence: Mapped[str | None] = mapped_column(String(20))
     modified_at: Mapped[datetime | None]
     modified_source: Mapped[str | None] = mapped_column(String(40))
     language: Mapped[str | None] = mapped_column(String(8))
@@ -421,3 +424,77 @@ class Quarantine(Base):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class OutletHealth(Base):
+    """One outlet's measures for one cycle (issue 16; ``pipeline.health``), documented in
+    docs/warehouse.md under ``v_outlet_health``."""
+
+    __tablename__ = "outlet_health"
+    __table_args__ = (UniqueConstraint("run_id", "outlet"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id", ondelete="CASCADE"), index=True)
+    outlet: Mapped[str] = mapped_column(String(200), index=True)
+    measured_at: Mapped[datetime]
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    # Requests by outcome class: {"ok": .., "not-modified": .., "client-error": .., "blocked": ..}.
+    fetch_classes: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    listing_requests: Mapped[int] = mapped_column(Integer, default=0)
+    listing_ok: Mapped[int] = mapped_column(Integer, default=0)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    articles: Mapped[int] = mapped_column(Integer, default=0)
+    new_articles: Mapped[int] = mapped_column(Integer, default=0)
+    # Failed extractions by outcome: {"no-text": .., "quarantined": .., "consent-page": ..}.
+    extraction: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    non_articles: Mapped[int] = mapped_column(Integer, default=0)
+    failed_extraction_share: Mapped[float | None] = mapped_column(Float)
+    blocked_share: Mapped[float | None] = mapped_column(Float)
+    undated_share: Mapped[float | None] = mapped_column(Float)
+    unauthored_share: Mapped[float | None] = mapped_column(Float)
+    other_language_share: Mapped[float | None] = mapped_column(Float)
+    median_body_words: Mapped[float | None] = mapped_column(Float)
+    newest_article_age_hours: Mapped[float | None] = mapped_column(Float)
+    examples: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
+    # The measures out of their band this cycle (``pipeline.health_drift``): left out of later baselines.
+    breaches: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
+
+
+class OutletIncident(Base):
+    """A measure of an outlet out of its band (``pipeline.health_drift``): opened once, closed once."""
+
+    __tablename__ = "outlet_incidents"
+    __table_args__ = (UniqueConstraint("outlet", "measure", "opened_run_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    outlet: Mapped[str] = mapped_column(String(200), index=True)
+    measure: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(20))  # open, closed
+    opened_run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id", ondelete="CASCADE"))
+    opened_at: Mapped[datetime]
+    closed_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
+    closed_at: Mapped[datetime | None]
+    value: Mapped[float] = mapped_column(Float)  # when opened
+    baseline: Mapped[float] = mapped_column(Float)  # the baseline's median
+    band_limit: Mapped[float] = mapped_column(Float)  # the band's edge that was crossed
+    closing_value: Mapped[float | None] = mapped_column(Float)
+    examples: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)  # URLs, as evidence
+
+
+class OperatorNotice(Base):
+    """One email to the operator about an incident's opening or resolution; recorded in the transaction
+    that changes the incident, sent afterwards (record-then-send, as ``alert_digests``)."""
+
+    __tablename__ = "operator_notices"
+    __table_args__ = (UniqueConstraint("incident_id", "event"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("outlet_incidents.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(20))  # opened, resolved
+    recipient: Mapped[str] = mapped_column(String(320))
+    notice_key: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(20))  # pending, sent
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]

@@ -28,6 +28,17 @@ class StoryDefinition:
 
 
 @dataclass(frozen=True)
+class OutletHealthNote:
+    """An outlet health incident open during the story's window (issue 16): that outlet's silence in
+    the story may be a crawler gap, not the outlet's choice."""
+
+    outlet: str
+    measure: str
+    opened_at: datetime
+    closed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class ArticleRow:
     """One relevant article as the report's article table lists it."""
 
@@ -154,3 +165,5 @@ class ReportData:
     # Why the story has no coverage yet and what to check; None when it has some.
     empty_reason: str | None = None
     distinctive_threshold: float = 1.96  # z above which a term is shown as distinctive
+    # Outlet health incidents open during the story's window (its crawl gaps).
+    outlet_health: tuple[OutletHealthNote, ...] = ()

@@ -202,7 +202,7 @@ def test_analyst_role_reads_the_views_and_no_table(framed: sa.Engine, analyst_ro
     with framed.begin() as connection:
         views = grant_analyst(connection, analyst_role, password="s3cret'; DROP ROLE x; --")
         assert grant_analyst(connection, analyst_role) == views  # running it again is harmless
-    assert set(views) == {"v_story_coverage", "v_headline_changes", "v_outlet_framing"}
+    assert set(views) == {"v_story_coverage", "v_headline_changes", "v_outlet_framing", "v_outlet_health"}
     with framed.connect() as connection, connection.begin():
         connection.execute(sa.text(f'SET LOCAL ROLE "{analyst_role}"'))
         count = connection.execute(

@@ -166,7 +166,7 @@ def test_the_ingestion_dag_has_the_promised_shape(airflow_home):
     assert shape["schedule"] == min(schedules) * 60  # as often as the most demanding story asks
     for edge in (["start", "crawl"], ["shards", "crawl"], ["crawl", "process"], ["process", "match"],
                  ["match", "framing"], ["framing", "alert"], ["alert", "report"], ["report", "send_pending"],
-                 ["send_pending", "finish"]):  # fmt: skip
+                 ["send_pending", "finish"], ["process", "health"], ["health", "finish"]):  # fmt: skip
         assert edge in shape["edges"], edge
     # crawl fans out over outlet shards; the per-story tasks over the stories with new coverage
     assert shape["mapped"] == ["alert", "crawl", "framing", "report"]

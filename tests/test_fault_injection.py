@@ -57,7 +57,7 @@ SUBSCRIBERS = ("analyst@framewatch.example", "desk-editor@framewatch.example")
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 # Tables describing one run (its fetches, counts, quarantined items), not the world: they differ by design.
-PER_RUN_TABLES = {"crawl_runs", "fetch_log", "run_outcomes", "quarantine", "story_match_runs"}
+PER_RUN_TABLES = {"crawl_runs", "fetch_log", "run_outcomes", "quarantine", "story_match_runs", "outlet_health"}
 # Wall-clock times (the crawler stamps pages with the clock) and delivery bookkeeping that legitimately
 # differ between a clean run and a recovered one; digest_key and message_id hash surrogate article ids.
 VOLATILE_COLUMNS = {

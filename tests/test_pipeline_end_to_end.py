@@ -26,6 +26,7 @@ FIRST = datetime(2025, 11, 28, 12, 0, tzinfo=UTC)
 # Tables whose rows describe one run rather than the world (new rows each run, by design).
 PER_RUN_TABLES = {
     "crawl_runs", "fetch_log", "run_outcomes", "http_cache", "quarantine", "alembic_version", "story_match_runs",
+    "outlet_health",
 }  # fmt: skip
 
 
