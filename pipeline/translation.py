@@ -32,6 +32,9 @@ from pipeline.text import strip_accents
 
 WINDOW = timedelta(days=4)  # a translation runs within days of its original
 MIN_SHARED_ANCHORS = 6  # blocking: fewer shared anchors than this is never a translation
+# Blocking: a translation keeps most of its original's distinct anchors (the replay world's: 0.6 and
+# above), an unrelated text in the window shares a few common ones ("usa", "mexic").
+MIN_SHARED_SHARE = 0.4
 ANCHOR_ORDER_THRESHOLD = 0.75  # measured on the replay world: translations 0.82-0.96, others below
 PASSAGE_ALIGNMENT_THRESHOLD = 0.7  # translations 0.71-1.0; independent reports with ordered anchors <= 0.67
 PASSAGE_MATCH = 0.35  # a passage pair counts as aligned at this similarity or above
@@ -113,6 +116,8 @@ _RENDERED_NAMES = (
     (re.compile(r"\b(?:Casa Blanca|White House)\b"), "Whitehouse"),
 )
 _SENTENCE_END = re.compile(r"[.!?:;—\"“”«»(]\s*$")
+# Spanish writes weekdays and months in lower case; scale words follow a number.
+_LOWERCASE_ANCHORS = frozenset([*_WEEKDAYS, *_MONTHS, *_SCALE_WORDS, "miércoles", "sábado", "millón"])
 
 
 @dataclass(frozen=True)
@@ -163,27 +168,33 @@ def _number(token: str) -> str:
 
 def paragraph_anchors(paragraph: str) -> tuple[str, ...]:
     """The paragraph's language-independent anchors in order: numbers (with "mil"/"thousand" scaled),
-    names and acronyms (capitalised words not opening a sentence, folded), weekdays and months."""
+    names and acronyms (capitalised words not opening a sentence, folded, cut to ``NAME_PREFIX``
+    letters), weekdays and months."""
     anchors: list[str] = []
     previous_end = 0
     for pattern, name in _RENDERED_NAMES:
         paragraph = pattern.sub(name, paragraph)
     for match in _TOKEN.finditer(paragraph):
         token, before = match.group(), paragraph[previous_end : match.start()]
-        sentence_start = previous_end == 0 or bool(_SENTENCE_END.search(paragraph[: match.start()]))
+        sentence_start = previous_end == 0 or bool(_SENTENCE_END.search(before))
         previous_end = match.end()
-        folded = fold(token)
-        if token[-1].isdigit() and not token[0].isalpha():
+        if not token[0].isalpha():
             anchors.append("#" + _number(token))
-        elif folded in _SCALE_WORDS and anchors and anchors[-1].startswith("#") and before.strip() == "":
-            anchors[-1] = "#" + _scaled(anchors[-1][1:], _SCALE_WORDS[folded])
-        elif folded in _WEEKDAYS:
-            anchors.append(f"@day{_WEEKDAYS[folded]}")
-        elif folded in _MONTHS and (token[0].isupper() or folded != "may"):
-            anchors.append(f"@month{_MONTHS[folded]}")
-        elif token[0].isupper() and not sentence_start and folded not in _NOT_NAMES:
-            anchors.append(re.sub(r"'s$|’s$", "", folded)[:NAME_PREFIX])
+        elif token[0].isupper() or token in _LOWERCASE_ANCHORS:
+            _add_word_anchor(anchors, token, before, sentence_start)
     return tuple(anchors)
+
+
+def _add_word_anchor(anchors: list[str], token: str, before: str, sentence_start: bool) -> None:
+    folded = fold(token)
+    if folded in _SCALE_WORDS and anchors and anchors[-1].startswith("#") and not before.strip():
+        anchors[-1] = "#" + _scaled(anchors[-1][1:], _SCALE_WORDS[folded])
+    elif folded in _WEEKDAYS:
+        anchors.append(f"@day{_WEEKDAYS[folded]}")
+    elif folded in _MONTHS and (token[0].isupper() or folded != "may"):
+        anchors.append(f"@month{_MONTHS[folded]}")
+    elif token[0].isupper() and not sentence_start and folded not in _NOT_NAMES:
+        anchors.append(folded[:NAME_PREFIX])
 
 
 def _scaled(number: str, factor: int) -> str:
@@ -298,17 +309,18 @@ def judge_passages(first: Sequence[Passage], second: Sequence[Passage]) -> Trans
 
 @dataclass(frozen=True)
 class TranslationCandidate:
-    """What blocking and judging need of an article."""
+    """What blocking and judging need of an article: its passages' anchors, computed once."""
 
     key: str
     language: str
     published: datetime
-    body_text: str
+    passages: tuple[Passage, ...]
     anchors: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, key: str, language: str, published: datetime, body_text: str) -> TranslationCandidate:
-        return cls(key, language, published, body_text, article_anchors(body_text))
+        found = passages(body_text)
+        return cls(key, language, published, found, frozenset(a for p in found for a in p.anchors))
 
 
 class AnchorIndex:
@@ -334,7 +346,9 @@ class AnchorIndex:
             other
             for key, shared in counts.items()
             if shared >= MIN_SHARED_ANCHORS
-            and (other := self.articles[key]).language != article.language
+            and shared
+            >= MIN_SHARED_SHARE * min(len(article.anchors), len((other := self.articles[key]).anchors))
+            and other.language != article.language
             and timedelta(0) <= article.published - other.published <= WINDOW
         ]
 
@@ -345,7 +359,7 @@ def best_original(
     """The candidate ``article`` translates, with the evidence, when any passes the test (the best
     scored; the earlier on a tie)."""
     judged = [
-        (other, judge_translation(other.body_text, article.body_text))
+        (other, judge_passages(other.passages, article.passages))
         for other in sorted(candidates, key=lambda c: (c.published, c.key))
     ]
     passing = [(other, evidence) for other, evidence in judged if evidence.is_translation]
@@ -368,14 +382,17 @@ def link_translations(
 ) -> list[TranslationLink]:
     """Each article, in publication order, linked to the earlier article in another language it
     translates, if any. Same-language copies (``copies``: keys the syndication stage put in a cluster
-    under another original) are indexed but not linked: their cluster's original carries the link.
-    ``index`` holds the earlier articles (history); the batch is added to it."""
+    under another original) are neither linked nor indexed: their cluster's original carries the link,
+    and is the one a later translation is linked to (a copy dated before its original would otherwise
+    make the original look like a translation of it). ``index`` holds the earlier articles (history);
+    the batch is added to it."""
     index = index if index is not None else AnchorIndex()
     links = []
     for article in sorted(articles, key=lambda a: (a.published, a.key)):
-        if article.key not in copies:
-            found = best_original(article, index.candidate_originals(article))
-            if found is not None:
-                links.append(TranslationLink(article.key, found[0].key, found[1]))
+        if article.key in copies:
+            continue
+        found = best_original(article, index.candidate_originals(article))
+        if found is not None:
+            links.append(TranslationLink(article.key, found[0].key, found[1]))
         index.add(article)
     return links
