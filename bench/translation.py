@@ -70,7 +70,8 @@ def run(scale: int, method: str) -> dict:
     if method == "encoder":
         from bench.translation_encoder import link_with_encoder
 
-        links = link_with_encoder(candidates, copies)
+        texts = {a.id: "\n\n".join(a.paragraphs) for a in articles if a.id not in copies}
+        links = link_with_encoder(candidates, copies, texts)
     else:
         links = link_translations(candidates, copies)
     cpu = time.process_time() - started

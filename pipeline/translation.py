@@ -205,9 +205,14 @@ def _scaled(number: str, factor: int) -> str:
     return str(int(value)) if value.is_integer() else str(value)
 
 
+def paragraphs(body_text: str) -> list[str]:
+    return [p.strip() for p in re.split(r"\n\s*\n", body_text) if p.strip()]
+
+
 def passages(body_text: str) -> tuple[Passage, ...]:
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", body_text) if p.strip()]
-    return tuple(Passage(paragraph_anchors(p), len(p), len(QUOTATION.findall(p))) for p in paragraphs)
+    return tuple(
+        Passage(paragraph_anchors(p), len(p), len(QUOTATION.findall(p))) for p in paragraphs(body_text)
+    )
 
 
 def article_anchors(body_text: str) -> frozenset[str]:
