@@ -116,9 +116,31 @@ def test_syndicated_copies_share_their_originals_cluster(pipeline) -> None:
             assert row["syndication_cluster"] is not None, f"{url} copies {article['syndicates']} but has no cluster"
             assert row["syndication_cluster"] == original["syndication_cluster"], url
             assert not row["is_original"], url
-            assert original["is_original"], by_id[article["syndicates"]]
+            # A translation is not original reporting either (issue 17).
+            translated = pipeline.truth["articles"][by_id[article["syndicates"]]]["translates"]
+            assert original["is_original"] == (not translated), by_id[article["syndicates"]]
         elif not any(a["syndicates"] == article["id"] for a in pipeline.truth["articles"].values()):
             assert row["syndication_cluster"] is None, f"{url} is alone but clustered"
+
+
+def test_translated_copies_name_their_original_in_the_coverage(pipeline) -> None:
+    """Issue 17: a translation (or a same-language copy of one) names the original it renders."""
+    coverage = pipeline.coverage()
+    url_of = {article["id"]: url for url, article in pipeline.truth["articles"].items()}
+    translations = 0
+    for url, article in truth_story_articles(pipeline.truth, 2).items():
+        row = coverage[url]
+        if article["translates"]:
+            translations += 1
+            original = pipeline.truth["articles"][url_of[article["translates"]]]
+            assert row["translation_of_url"] == url_of[article["translates"]], url
+            assert (row["translation_of_outlet"], row["translation_of_language"]) == (
+                original["outlet"], original["language"]
+            ), url
+            assert 0 < row["translation_score"] <= 1 and not row["is_original"], url
+        else:
+            assert row["translation_of_url"] is None, url
+    assert translations >= 2
 
 
 def test_versions_count_material_changes_only(pipeline) -> None:
