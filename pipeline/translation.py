@@ -401,3 +401,13 @@ def link_translations(
             links.append(TranslationLink(article.key, found[0].key, found[1]))
         index.add(article)
     return links
+
+
+LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
+
+
+def rendering_note(language: str | None, original_outlet: str, original_headline: str | None = None) -> str:
+    """How a digest and the report name a translation: "Spanish rendering of Continental Wire's story"."""
+    name = LANGUAGE_NAMES.get(language or "", language or "Translated")
+    note = f"{name} rendering of {original_outlet}'s story"
+    return f"{note}: {original_headline}" if original_headline else note

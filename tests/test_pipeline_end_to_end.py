@@ -143,6 +143,37 @@ def test_translated_copies_name_their_original_in_the_coverage(pipeline) -> None
     assert translations >= 2
 
 
+def test_translations_show_in_the_report_compare_and_digests(pipeline) -> None:
+    """Issue 17: the report pairs each translation with its original, compare counts them per outlet
+    (not as original reporting), a digest names a translation "Spanish rendering of <outlet>'s story"."""
+    from sqlalchemy.orm import Session
+
+    from pipeline.alert import syndication_note
+    from pipeline.analyst import comparison, report_data
+
+    truth = pipeline.truth["articles"]
+    url_of = {article["id"]: url for url, article in truth.items()}
+    expected = {
+        (url_of[a["translates"]], url) for url, a in truth_story_articles(pipeline.truth, 2).items()
+        if a["translates"] and not a["syndicates"]
+    }  # fmt: skip
+    with pipeline.engine.connect() as connection:
+        pairs = report_data(connection, STORY).translations
+        rows = {row.outlet: row for row in comparison(connection, STORY)}
+    assert {(pair.original_url, pair.url) for pair in pairs} == expected
+    assert all(pair.note == f"Spanish rendering of {pair.original_outlet}'s story" for pair in pairs)
+    translating_outlets = {a["outlet"] for a in truth_story_articles(pipeline.truth, 2).values() if a["translates"]}
+    assert {outlet for outlet, row in rows.items() if row.translations_of} == translating_outlets
+    spanish_wire = next(url for url, a in truth.items() if a["id"] == "cws-es-plan")
+    with Session(pipeline.engine) as session:
+        article_id = session.execute(
+            sa.text("SELECT id FROM articles WHERE canonical_url = :u"), {"u": spanish_wire}
+        ).scalar_one()
+        note = syndication_note(session, article_id)
+    original = truth[url_of["cws-en-plan"]]
+    assert note == f"Spanish rendering of {original['outlet']}'s story: {original['expected_headline']}"
+
+
 def test_versions_count_material_changes_only(pipeline) -> None:
     coverage = pipeline.coverage()
     changes = pipeline.truth["state_changes"]
