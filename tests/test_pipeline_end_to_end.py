@@ -143,6 +143,21 @@ def test_translated_copies_name_their_original_in_the_coverage(pipeline) -> None
     assert translations >= 2
 
 
+def test_stored_translation_links_are_exactly_the_truths(pipeline) -> None:
+    """Issue 17 through the whole pipeline (crawl, extraction, syndication): every translation the world
+    holds is linked to its original, and nothing else is (precision and recall 1 on the replay world)."""
+    with pipeline.engine.connect() as connection:
+        stored = set(connection.execute(sa.text(
+            """SELECT t.canonical_url, o.canonical_url FROM translation_links l
+               JOIN articles t ON t.id = l.article_id JOIN articles o ON o.id = l.original_article_id"""
+        )).all())  # fmt: skip
+    truth = pipeline.truth["articles"]
+    url_of = {article["id"]: url for url, article in truth.items()}
+    expected = {(url, url_of[a["translates"]]) for url, a in truth.items() if a["translates"] and not a["syndicates"]}
+    assert len(expected) >= 5
+    assert stored == expected
+
+
 def test_translations_show_in_the_report_compare_and_digests(pipeline) -> None:
     """Issue 17: the report pairs each translation with its original, compare counts them per outlet
     (not as original reporting), a digest names a translation "Spanish rendering of <outlet>'s story"."""
