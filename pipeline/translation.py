@@ -67,47 +67,11 @@ _SCALE_WORDS = {"thousand": 1_000, "mil": 1_000, "million": 1_000_000, "millones
                 "millon": 1_000_000, "billion": 1_000_000_000}  # fmt: skip
 # Capitalised words that are grammar, not names (sentence starts are skipped anyway; these open
 # clauses after a colon or a quotation, or are capitalised by English convention).
-_NOT_NAMES = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "as",
-        "at",
-        "but",
-        "by",
-        "el",
-        "en",
-        "for",
-        "he",
-        "her",
-        "his",
-        "i",
-        "in",
-        "it",
-        "its",
-        "la",
-        "las",
-        "los",
-        "no",
-        "of",
-        "on",
-        "or",
-        "our",
-        "she",
-        "so",
-        "the",
-        "their",
-        "they",
-        "this",
-        "to",
-        "un",
-        "una",
-        "we",
-        "y",
-        "yo",
-    ]
-)
+_NOT_NAMES = frozenset({
+    "a", "an", "and", "as", "at", "but", "by", "el", "en", "for", "he", "her", "his", "i", "in", "it",
+    "its", "la", "las", "los", "no", "of", "on", "or", "our", "she", "so", "the", "their", "they", "this",
+    "to", "un", "una", "we", "y", "yo",
+})  # fmt: skip
 _TOKEN = re.compile(r"\$?\d(?:[\d.,]*\d)?|[^\W\d_][\w\-]*", re.UNICODE)
 NAME_PREFIX = 5  # names compared by their first letters: "Pentagon"/"Pentágono", "Caribbean"/"Caribe"
 # The few names every translation renders differently, as one token (Spanish and English spellings).

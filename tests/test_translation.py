@@ -132,3 +132,70 @@ def test_the_world_has_translations_both_ways_and_of_an_unrelated_story(replay_w
     assert {(t["language"], o["language"]) for t, o in pairs} == {("es", "en"), ("en", "es")}
     assert any(t["kind"] == "unrelated" for t, _ in pairs)
     assert all(t["stories"] == o["stories"] and t["kind"] == o["kind"] for t, o in pairs)
+
+
+# The warehouse: links across runs, re-runs, copies ----------------------------------------------------
+
+
+def stored_article(outlet: str, port: int, language: str, body: str, hours: float):
+    from pipeline.identity import url_hash
+    from pipeline.normalise import content_hash, word_count
+    from schemas.records import NormalisedArticle
+
+    url = f"http://127.0.0.1:{port}/story"
+    return NormalisedArticle(
+        outlet=outlet, canonical_url=url, url_hash=url_hash(url), aliases=(url,), headline=outlet, dek=None,
+        authors=(), published_at=at(hours), modified_at=None, language=language, section=None,
+        body_text=body, word_count=word_count(body), content_hash=content_hash(outlet, body),
+        fetched_at=at(hours + 0.1),
+    )  # fmt: skip
+
+
+def load_run(engine, articles) -> int:
+    from pipeline.config import OutletConfig
+    from pipeline.load import load_articles, load_outlets
+    from pipeline.syndication import index_and_cluster
+    from pipeline.translation_store import link_batch_translations
+
+    outlets = [
+        OutletConfig(name=name, homepage=f"http://127.0.0.1:{port}/", language=language, country="US")
+        for name, port, language in (
+            ("Sentinel", 1, "en"),
+            ("Diario", 2, "es"),
+            ("Voz", 3, "es"),
+            ("Otro", 4, "es"),
+        )
+    ]
+    with engine.begin() as connection:
+        load_outlets(connection, outlets)
+        ids = load_articles(connection, articles, run_id=None)
+        index_and_cluster(connection, articles, ids)
+        return link_batch_translations(connection, articles, ids)
+
+
+def stored_links(engine) -> set[tuple[str, str, str | None]]:
+    import sqlalchemy as sa
+
+    with engine.connect() as connection:
+        return set(connection.execute(sa.text(
+            """SELECT t.canonical_url, o.canonical_url, l.original_language FROM translation_links l
+               JOIN articles t ON t.id = l.article_id JOIN articles o ON o.id = l.original_article_id"""
+        )).all())  # fmt: skip
+
+
+def test_a_translation_in_a_later_run_links_to_an_original_stored_earlier_once(warehouse):
+    original = stored_article("Sentinel", 1, "en", ORIGINAL, 0)
+    translation = stored_article("Diario", 2, "es", TRANSLATION, 6)
+    independent = stored_article("Otro", 4, "es", INDEPENDENT, 7)
+    assert load_run(warehouse, [original]) == 0
+    assert load_run(warehouse, [translation, independent]) == 1
+    assert load_run(warehouse, [translation, independent]) == 1  # a re-run decides again, stores once
+    assert stored_links(warehouse) == {(translation.canonical_url, original.canonical_url, "en")}
+
+
+def test_a_same_language_copy_of_a_translation_is_left_to_its_cluster(warehouse):
+    original = stored_article("Sentinel", 1, "en", ORIGINAL, 0)
+    translation = stored_article("Diario", 2, "es", TRANSLATION, 6)
+    copy = stored_article("Voz", 3, "es", TRANSLATION + "\n\nCopyright Diario.", 8)
+    load_run(warehouse, [original, translation, copy])
+    assert stored_links(warehouse) == {(translation.canonical_url, original.canonical_url, "en")}
