@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.measure import print_report  # noqa: E402
 from demo.world.content import load_articles, load_outlets  # noqa: E402
 from demo.world.scale import ScaleCatalogue  # noqa: E402
 from pipeline.translation import TranslationCandidate, fold, link_translations  # noqa: E402
@@ -132,11 +133,15 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=5000)
     parser.add_argument("--method", choices=["anchors", "encoder"], default="anchors")
     parser.add_argument("--cycle", action="store_true")
+    parser.add_argument("--json", action="store_true", help="end with a JSON report (for bench/all.py)")
     args = parser.parse_args()
     if args.cycle:
         run_cycle_timed(args.scale)
         return
     result = run(args.scale, args.method)
+    if args.json:
+        print_report({**result, "wrong": [list(pair) for pair in result["wrong"]]})
+        return
     print(f"translated copies, method={args.method}, {result['articles']} articles")
     print(f"  precision {result['precision']:.3f}  recall {result['recall']:.3f}  "
           f"({result['links']} links, {result['expected']} expected)")  # fmt: skip

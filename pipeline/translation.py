@@ -38,6 +38,8 @@ MIN_SHARED_SHARE = 0.4
 ANCHOR_ORDER_THRESHOLD = 0.75  # measured on the replay world: translations 0.82-0.96, others below
 PASSAGE_ALIGNMENT_THRESHOLD = 0.7  # translations 0.71-1.0; independent reports with ordered anchors <= 0.67
 PASSAGE_MATCH = 0.35  # a passage pair counts as aligned at this similarity or above
+MAX_PASSAGES = 60
+MAX_PASSAGE_ANCHORS = 40
 # Quotation marks in either language: straight, curly and angle quotes.
 QUOTATION = re.compile(r"[\"“”«»]([^\"“”«»]{3,})[\"“”«»]")
 
@@ -174,8 +176,11 @@ def paragraphs(body_text: str) -> list[str]:
 
 
 def passages(body_text: str) -> tuple[Passage, ...]:
+    """The first ``MAX_PASSAGES`` paragraphs, each with at most ``MAX_PASSAGE_ANCHORS`` anchors: the
+    alignments are quadratic, and a hostile page must not make them slow (a news article has tens)."""
     return tuple(
-        Passage(paragraph_anchors(p), len(p), len(QUOTATION.findall(p))) for p in paragraphs(body_text)
+        Passage(paragraph_anchors(p)[:MAX_PASSAGE_ANCHORS], len(p), len(QUOTATION.findall(p)))
+        for p in paragraphs(body_text)[:MAX_PASSAGES]
     )
 
 
