@@ -199,3 +199,29 @@ def test_a_same_language_copy_of_a_translation_is_left_to_its_cluster(warehouse)
     copy = stored_article("Voz", 3, "es", TRANSLATION + "\n\nCopyright Diario.", 8)
     load_run(warehouse, [original, translation, copy])
     assert stored_links(warehouse) == {(translation.canonical_url, original.canonical_url, "en")}
+
+
+def test_migration_0007_goes_down_and_up_again(warehouse, warehouse_url):
+    """Down to 0006 the link table and the view's columns go (the rest of the view stays); up again
+    they are back, and the process stage can link again."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from schemas.database import alembic_config, upgrade_database
+
+    def coverage_columns() -> set[str]:
+        with warehouse.connect() as connection:
+            return set(connection.execute(sa.text("SELECT * FROM v_story_coverage")).keys())
+
+    assert {"translation_of_url", "translation_score", "is_original"} <= coverage_columns()
+    assert sa.inspect(warehouse).has_table("translation_links")
+    warehouse.dispose()
+    command.downgrade(alembic_config(warehouse_url), "0006")
+    assert not sa.inspect(warehouse).has_table("translation_links")
+    assert "is_original" in coverage_columns() and "translation_of_url" not in coverage_columns()
+    warehouse.dispose()
+    upgrade_database(warehouse_url)
+    assert "translation_of_url" in coverage_columns()
+    original = stored_article("Sentinel", 1, "en", ORIGINAL, 0)
+    translation = stored_article("Diario", 2, "es", TRANSLATION, 6)
+    assert load_run(warehouse, [original, translation]) == 1
