@@ -225,3 +225,20 @@ def test_migration_0007_goes_down_and_up_again(warehouse, warehouse_url):
     original = stored_article("Sentinel", 1, "en", ORIGINAL, 0)
     translation = stored_article("Diario", 2, "es", TRANSLATION, 6)
     assert load_run(warehouse, [original, translation]) == 1
+
+
+def test_the_report_shows_a_translation_beside_its_original_escaped():
+    from pipeline.report import render_report
+    from schemas.report_records import ReportData, TranslationPair
+
+    pair = TranslationPair(
+        "Coronado Sentinel", "en", "CBP seizes <b>40</b> pounds", "http://a.test/en", "Diario del Golfo", "es",
+        "Aseguran 18 kilos", "http://b.test/es", 0.88, "Spanish rendering of Coronado Sentinel's story",
+    )  # fmt: skip
+    page = render_report(ReportData("Story", "story", at(0), translations=(pair,)))
+    section = page.split('<section id="syndication">')[1].split("</section>")[0]
+    card = section.split('class="card translation-pair"')[1]
+    assert "Spanish rendering of Coronado Sentinel's story (88% aligned)" in card.replace("&#39;", "'")
+    assert card.index("CBP seizes &lt;b&gt;40&lt;/b&gt; pounds") < card.index("Aseguran 18 kilos")
+    assert 'lang="en"' in card and 'lang="es"' in card
+    assert "<b>40</b>" not in page
