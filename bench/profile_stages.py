@@ -57,9 +57,7 @@ def profile_cycle_stage(stage: str, scale: int, workdir: Path, db_url: str) -> c
     if stage == "framing":
         cycle.process_stage(config_dir, db_url, "profile")
         cycle.match_stage(config_dir, db_url, "profile")
-    arguments = (
-        (config_dir, db_url, STORY, "profile") if stage == "framing" else (config_dir, db_url, "profile")
-    )
+    arguments = (config_dir, db_url, STORY, "profile") if stage == "framing" else (config_dir, db_url, "profile")
     profile = cProfile.Profile()
     started = time.perf_counter()
     profile.runcall(getattr(cycle, f"{stage}_stage"), *arguments)
