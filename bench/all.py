@@ -212,6 +212,22 @@ def dedupe_rows(logs: Path, articles: int) -> list[Row]:
     )]  # fmt: skip
 
 
+def translation_rows(logs: Path, scale: int) -> list[Row]:
+    """Translated copies (issue 17) on the replay world plus ``scale`` generated articles."""
+    result = run_part(
+        "translation", python_module("bench.translation", "--scale", str(scale), "--json"), logs
+    )
+    figures = result.report
+    met = figures["precision"] >= 0.95 and figures["recall"] >= 0.9 and figures["same_event_links"] == 0
+    return [Row(
+        f"translated copies: {figures['articles']} articles (anchors)",
+        f"precision {figures['precision']:.3f}, recall {figures['recall']:.3f}, "
+        f"{figures['same_event_links']} same-event links; {figures['cpu_s']:.2f}s CPU",
+        f"{result.wall_seconds:.1f}", f"{result.peak_rss_mb:.0f}",
+        "P >= 0.95, R >= 0.9, 0 same-event links", verdict(met, "quality"),
+    )]  # fmt: skip
+
+
 def load_rows(logs: Path, pg_url: str) -> list[Row]:
     result = run_part("load", python_module("bench.load", "--pg-url", pg_url), logs)
     figures, memory = result.report, f"{result.peak_rss_mb:.0f}"
@@ -308,6 +324,7 @@ def main() -> int:
         rows += load_rows(run_dir / "logs", options.pg_url)
         rows += stories_rows(run_dir / "logs", options.scale)
         rows += framing_rows(run_dir / "logs", options.scale, options.seed)
+        rows += translation_rows(run_dir / "logs", options.scale)
     print_table(rows, options)
     print(f"\nrun files and logs: {run_dir}")
     return 0

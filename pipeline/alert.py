@@ -44,7 +44,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import Connection, Engine, and_, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from pipeline.config import AlertSettings, StoryConfig
 from pipeline.load import upsert_rows
@@ -59,6 +59,7 @@ from schemas.models import (
     StoryArticle,
     SyndicationCluster,
     SyndicationMember,
+    TranslationLink,
 )
 
 NEW_COVERAGE = "new-coverage"
@@ -321,22 +322,41 @@ def _is_first_from_outlet(connection: Session, story_id: int | None, article: Ar
 
 
 def syndication_note(connection: Session, article_id: int) -> str:
+    """"original", "syndicated copy of <outlet>: <headline>", and for a translation (or a copy of one)
+    "<Language> rendering of <outlet>'s story: <headline>" (issue 17)."""
     member = connection.execute(
         select(SyndicationMember.cluster_id, SyndicationMember.is_original).where(
             SyndicationMember.article_id == article_id
         )
     ).one_or_none()
     if member is None or member.is_original:
-        return "original"
+        return translation_note(connection, article_id) or "original"
     original = connection.execute(
-        select(Article.headline, Outlet.name)
+        select(Article.id, Article.headline, Outlet.name)
         .join(SyndicationCluster, SyndicationCluster.original_article_id == Article.id)
         .join(Outlet, Outlet.id == Article.outlet_id)
         .where(SyndicationCluster.id == member.cluster_id)
     ).one_or_none()
     if original is None:
         return "syndicated copy"
-    return f"syndicated copy of {original.name}: {_clean(original.headline)}"
+    copy_note = f"syndicated copy of {original.name}: {_clean(original.headline)}"
+    translated = translation_note(connection, original.id)
+    return f"{copy_note}; {translated}" if translated else copy_note
+
+
+def translation_note(connection: Session, article_id: int) -> str | None:
+    from pipeline.translation import rendering_note
+
+    translation, original = aliased(Article), aliased(Article)
+    link = connection.execute(
+        select(translation.language, Outlet.name, original.headline)
+        .select_from(TranslationLink)
+        .join(translation, translation.id == TranslationLink.article_id)
+        .join(original, original.id == TranslationLink.original_article_id)
+        .join(Outlet, Outlet.id == original.outlet_id)
+        .where(TranslationLink.article_id == article_id)
+    ).one_or_none()
+    return None if link is None else rendering_note(link.language, link.name, _clean(link.headline))
 
 
 def framing_summary(connection: Session, article_id: int) -> str | None:

@@ -55,6 +55,7 @@ from schemas.models import (
     Story,
     SyndicationCluster,
     SyndicationMember,
+    TranslationLink,
     UtcDateTime,
 )
 from schemas.report_records import (
@@ -72,6 +73,7 @@ from schemas.report_records import (
     SyndicatedCopy,
     SyndicationGroup,
     TimelineBucket,
+    TranslationPair,
     VoiceCount,
 )
 
@@ -111,7 +113,10 @@ STORY_COVERAGE = table(
     column("authors", JSON), column("published_at", UtcDateTime()), column("first_seen_at", UtcDateTime()),
     column("last_seen_at", UtcDateTime()), column("word_count", Integer), column("relevance_score", Float),
     column("syndication_cluster", Integer), column("is_original", Boolean), column("original_url", String),
-    column("version_count", Integer),
+    column("version_count", Integer), column("translation_of_article_id", Integer),
+    column("translation_of_url", String), column("translation_of_headline", String),
+    column("translation_of_outlet", String), column("translation_of_language", String),
+    column("translation_score", Float),
 )  # fmt: skip
 
 HEADLINE_CHANGES = table(
@@ -204,6 +209,7 @@ def comparison(connection: Connection, story_slug: str) -> tuple[OutletCompariso
     """One ``OutletComparison`` per outlet of the story, alphabetical (empty for an unknown story)."""
     loaded = loaded_terms_by_outlet(connection, story_slug)
     kinds = voice_kinds_by_outlet(connection, story_slug)
+    translated = translations_by_outlet(connection, story_slug)
     return tuple(
         OutletComparison(
             outlet=row.outlet_name,
@@ -216,9 +222,26 @@ def comparison(connection: Connection, story_slug: str) -> tuple[OutletCompariso
             primary_frame=primary_frame_of(row),
             top_loaded_terms=tuple(loaded.get(row.outlet_name, ())),
             voice_kinds=tuple(kinds.get(row.outlet_name, ())),
+            translations_of=tuple(translated.get(row.outlet_name, ())),
         )
         for row in outlet_framing_rows(connection, story_slug)
     )
+
+
+def translations_by_outlet(connection: Connection, story_slug: str) -> dict[str, list[TermCount]]:
+    """Per outlet, how many of its articles render another outlet's story in another language (a
+    translation or a copy of one), by that outlet: most first."""
+    c = STORY_COVERAGE.c
+    rows = connection.execute(
+        select(c.outlet_name, c.translation_of_outlet, func.count())
+        .where(in_story(story_slug), c.translation_of_outlet.is_not(None))
+        .group_by(c.outlet_name, c.translation_of_outlet)
+        .order_by(c.outlet_name, func.count().desc(), c.translation_of_outlet)
+    ).all()
+    counts: dict[str, list[TermCount]] = {}
+    for outlet, original_outlet, n in rows:
+        counts.setdefault(outlet, []).append(TermCount(original_outlet, n))
+    return counts
 
 
 def rounded(value: float | None) -> float | None:
@@ -312,6 +335,7 @@ def report_data(connection: Connection, story_slug: str, generated_at: datetime 
         voices=voice_counts(connection, story_slug),
         quoted=quoted_voices(connection, story_slug),
         syndication=syndication_groups(connection, story_slug),
+        translations=translation_pairs(connection, story_slug),
         headline_edits=headline_edits(connection, story_slug),
         headlines=headline_rows(coverage),
         distinctive_terms=distinctive_term_rows(connection, story_slug),
@@ -496,6 +520,31 @@ def syndication_groups(connection: Connection, story_slug: str) -> tuple[Syndica
         copies = groups.setdefault(cluster, ((o_outlet, o_headline or "", o_url), []))[1]
         copies.append(SyndicatedCopy(outlet, headline or "", url, float(similarity)))
     return tuple(SyndicationGroup(*head, tuple(copies)) for head, copies in groups.values())
+
+
+def translation_pairs(connection: Connection, story_slug: str) -> tuple[TranslationPair, ...]:
+    """The story's translations (the linked articles themselves, not their copies) with their originals
+    (which may be outside the story), in the translations' publication order."""
+    from pipeline.translation import rendering_note
+
+    original, original_outlet = aliased(Article), aliased(Outlet)
+    c = STORY_COVERAGE.c
+    rows = connection.execute(
+        select(
+            original_outlet.name, TranslationLink.original_language, original.headline, original.canonical_url,
+            c.outlet_name, c.language, c.headline, c.canonical_url, TranslationLink.score,
+        )
+        .join_from(STORY_COVERAGE, TranslationLink, TranslationLink.article_id == c.article_id)
+        .join(original, original.id == TranslationLink.original_article_id)
+        .join(original_outlet, original_outlet.id == original.outlet_id)
+        .where(in_story(story_slug))
+        .order_by(c.published_at, c.canonical_url)
+    ).all()  # fmt: skip
+    return tuple(
+        TranslationPair(o_outlet, o_language, o_headline or "", o_url, outlet, language, headline or "", url,
+                        float(score), rendering_note(language, o_outlet))
+        for o_outlet, o_language, o_headline, o_url, outlet, language, headline, url, score in rows
+    )  # fmt: skip
 
 
 def headline_edits_query(story_slug: str) -> Select:

@@ -321,7 +321,7 @@ def compare(
         typer.Option(
             "--columns",
             help="Comma-separated columns for the table: outlet, country, language, articles, original_share, "
-            "mean_tone, mean_certainty, primary_frame, top_loaded_terms, voice_kinds.",
+            "mean_tone, mean_certainty, primary_frame, top_loaded_terms, voice_kinds, translations_of.",
             show_default=False,
         ),
     ] = None,

@@ -21,7 +21,7 @@ from schemas.framing_records import ArticleFraming, OutletComparison, TermCount
 
 COLUMNS = (
     "outlet", "country", "language", "articles", "original_share", "mean_tone", "mean_certainty",
-    "primary_frame", "top_loaded_terms", "voice_kinds",
+    "primary_frame", "top_loaded_terms", "voice_kinds", "translations_of",
 )  # fmt: skip
 
 
@@ -85,6 +85,7 @@ def row_as_dict(row: OutletComparison) -> dict[str, object]:
         "primary_frame": row.primary_frame,
         "top_loaded_terms": list(row.top_loaded_terms),
         "voice_kinds": {tc.term: tc.count for tc in row.voice_kinds},
+        "translations_of": {tc.term: tc.count for tc in row.translations_of},
     }
 
 
@@ -106,6 +107,10 @@ def voices_text(row: OutletComparison) -> str:
     return ", ".join(f"{tc.term.replace('_', ' ')} {tc.count}" for tc in row.voice_kinds)
 
 
+def translations_text(row: OutletComparison) -> str:
+    return ", ".join(f"{tc.term} {tc.count}" for tc in row.translations_of)
+
+
 # Column name -> (header, justify, cell). The names are those of ``--columns`` and of the CSV.
 TABLE_COLUMNS: dict[str, tuple[str, str, Callable[[OutletComparison], str]]] = {
     "outlet": ("Outlet", "left", lambda r: r.outlet),
@@ -118,13 +123,14 @@ TABLE_COLUMNS: dict[str, tuple[str, str, Callable[[OutletComparison], str]]] = {
     "primary_frame": ("Main frame", "left", lambda r: frame_name(r.primary_frame)),
     "top_loaded_terms": ("Loaded terms", "left", lambda r: ", ".join(r.top_loaded_terms)),
     "voice_kinds": ("Voices", "left", voices_text),
+    "translations_of": ("Translations of", "left", lambda r: translations_text(r) or "—"),
 }
 # What fits a 120-column terminal as a table; below that the long format reads better.
 NARROW_COLUMNS = ("outlet", "language", "articles", "original_share", "mean_tone", "mean_certainty",
                   "primary_frame", "top_loaded_terms")  # fmt: skip
 WIDE_TABLE = 150
 # Columns of free text share the width left by the figures, the lists taking the larger share.
-FLEXIBLE_COLUMNS = {"outlet": 2, "primary_frame": 2, "top_loaded_terms": 3, "voice_kinds": 3}  # from this width every column fits as a table
+FLEXIBLE_COLUMNS = {"outlet": 2, "primary_frame": 2, "top_loaded_terms": 3, "voice_kinds": 3, "translations_of": 2}  # from this width every column fits as a table
 
 LEGEND = (
     "Original: share of the outlet's articles that are its own reporting, not copies. "
@@ -132,7 +138,9 @@ LEGEND = (
     "Both are measured with each language's own word lists: compare them within a language. "
     "Main frame: the Media Frames Corpus dimension with the largest mean share. "
     "Loaded terms: most used; a term ending in * is a stem matching any ending. "
-    "Voices: who is quoted, by kind, with counts. —: not measured. "
+    "Voices: who is quoted, by kind, with counts. "
+    "Translations of: articles that render another outlet's story in another language, by that outlet "
+    "(not counted as original). —: not measured. "
     "(discovered): an outlet found by query discovery, not configured, named by its web address."
 )
 
@@ -169,8 +177,11 @@ def as_long_text(rows: Sequence[OutletComparison], title: str, width: int) -> st
             f"original {format_score(row.original_share, '{:.0%}')} · tone {format_score(row.mean_tone)} · "
             f"certainty {format_score(row.mean_certainty)} · main frame: {frame_name(row.primary_frame)}"
         )
-        for text in (facts, "loaded terms: " + (", ".join(row.top_loaded_terms) or "—"),
-                     "voices: " + (voices_text(row) or "—")):  # fmt: skip
+        texts = [facts, "loaded terms: " + (", ".join(row.top_loaded_terms) or "—"),
+                 "voices: " + (voices_text(row) or "—")]  # fmt: skip
+        if row.translations_of:
+            texts.append("translations of: " + translations_text(row))
+        for text in texts:
             lines += textwrap.wrap(text, width, initial_indent="  ", subsequent_indent="    ")
         lines.append("")
     return "\n".join(lines)
@@ -197,6 +208,7 @@ def as_csv(rows: Sequence[OutletComparison]) -> str:
         record = row_as_dict(row)
         record["top_loaded_terms"] = "; ".join(row.top_loaded_terms)
         record["voice_kinds"] = "; ".join(f"{tc.term}={tc.count}" for tc in row.voice_kinds)
+        record["translations_of"] = "; ".join(f"{tc.term}={tc.count}" for tc in row.translations_of)
         writer.writerow({key: spreadsheet_safe(value) for key, value in record.items()})
     return buffer.getvalue()
 

@@ -205,6 +205,7 @@ def process_stage(config_dir: str | Path, db_url: str, run_key: str) -> dict[str
     from pipeline.match_store import store_run_decisions
     from pipeline.process import process_pages
     from pipeline.syndication import index_and_cluster
+    from pipeline.translation_store import link_batch_translations
 
     context = cycle_context(config_dir, db_url, run_key)
     hosts = hosts_by_outlet(context)
@@ -228,6 +229,7 @@ def process_stage(config_dir: str | Path, db_url: str, run_key: str) -> dict[str
             store_run_decisions(connection, stories, batch.relevance, ids, batch.articles, current_run,
                                 run_started_at(connection, current_run))  # fmt: skip
             clustered = index_and_cluster(connection, batch.articles, ids, batch.signatures)
+            translated = link_batch_translations(connection, batch.articles, ids)
             _load_quarantine(
                 connection, current_run, [*batch.quarantined, *map(_quarantined, archive_errors)]
             )
@@ -235,6 +237,7 @@ def process_stage(config_dir: str | Path, db_url: str, run_key: str) -> dict[str
             _record_outlet_health(connection, context, current_run, batch)
             counts = Counter(batch.counts) + Counter(f"archive:{o.kind}" for o in archive_errors)
             counts["syndication:clustered"] = clustered
+            counts["translation:linked"] = translated
             _record_outcomes(connection, current_run, counts)
         for path in early_files:  # loaded now: the WARC stays the run's record, not these
             path.unlink(missing_ok=True)

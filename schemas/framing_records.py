@@ -137,6 +137,8 @@ class OutletComparison:
     primary_frame: str | None
     top_loaded_terms: tuple[str, ...] = ()
     voice_kinds: tuple[TermCount, ...] = ()  # e.g. (TermCount("us_government", 4), ...)
+    # Articles rendering another outlet's story in another language, by that outlet (issue 17).
+    translations_of: tuple[TermCount, ...] = ()
 
 
 @dataclass(frozen=True)

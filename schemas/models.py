@@ -264,6 +264,26 @@ class SyndicationMember(Base):
     differences: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
 
 
+class TranslationLink(Base):
+    """An article that translates or closely adapts an earlier article in another language (issue 17).
+
+    The translated article is the original of its own copy cluster or alone (its copies reach the link
+    through their cluster); ``evidence`` holds the aligned anchors and passages
+    (``pipeline.translation.TranslationEvidence.as_dict``)."""
+
+    __tablename__ = "translation_links"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), unique=True)
+    original_article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20), default="translation")
+    original_language: Mapped[str | None] = mapped_column(String(8))
+    score: Mapped[float] = mapped_column(Float)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+
+
 class LshBucket(Base):
     """The persisted MinHash-LSH index: one row per (band, bucket key) of each article's signature."""
 

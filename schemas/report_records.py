@@ -111,6 +111,22 @@ class SyndicationGroup:
 
 
 @dataclass(frozen=True)
+class TranslationPair:
+    """An original and its translation into another language, shown side by side (issue 17)."""
+
+    original_outlet: str
+    original_language: str | None
+    original_headline: str
+    original_url: str
+    outlet: str
+    language: str | None
+    headline: str
+    url: str
+    score: float
+    note: str  # "Spanish rendering of Continental Wire's story"
+
+
+@dataclass(frozen=True)
 class HeadlineEdit:
     outlet: str
     url: str
@@ -154,6 +170,7 @@ class ReportData:
     voices: tuple[VoiceCount, ...] = ()
     quoted: tuple[QuotedVoice, ...] = ()
     syndication: tuple[SyndicationGroup, ...] = ()
+    translations: tuple[TranslationPair, ...] = ()
     headline_edits: tuple[HeadlineEdit, ...] = ()
     headlines: tuple[HeadlineRow, ...] = ()
     distinctive_terms: tuple[DistinctiveTermRow, ...] = ()

@@ -117,9 +117,77 @@ def test_syndicated_copies_share_their_originals_cluster(pipeline) -> None:
             assert row["syndication_cluster"] is not None, f"{url} copies {article['syndicates']} but has no cluster"
             assert row["syndication_cluster"] == original["syndication_cluster"], url
             assert not row["is_original"], url
-            assert original["is_original"], by_id[article["syndicates"]]
+            # A translation is not original reporting either (issue 17).
+            translated = pipeline.truth["articles"][by_id[article["syndicates"]]]["translates"]
+            assert original["is_original"] == (not translated), by_id[article["syndicates"]]
         elif not any(a["syndicates"] == article["id"] for a in pipeline.truth["articles"].values()):
             assert row["syndication_cluster"] is None, f"{url} is alone but clustered"
+
+
+def test_translated_copies_name_their_original_in_the_coverage(pipeline) -> None:
+    """Issue 17: a translation (or a same-language copy of one) names the original it renders."""
+    coverage = pipeline.coverage()
+    url_of = {article["id"]: url for url, article in pipeline.truth["articles"].items()}
+    translations = 0
+    for url, article in truth_story_articles(pipeline.truth, 2).items():
+        row = coverage[url]
+        if article["translates"]:
+            translations += 1
+            original = pipeline.truth["articles"][url_of[article["translates"]]]
+            assert row["translation_of_url"] == url_of[article["translates"]], url
+            assert (row["translation_of_outlet"], row["translation_of_language"]) == (
+                original["outlet"], original["language"]
+            ), url
+            assert 0 < row["translation_score"] <= 1 and not row["is_original"], url
+        else:
+            assert row["translation_of_url"] is None, url
+    assert translations >= 2
+
+
+def test_stored_translation_links_are_exactly_the_truths(pipeline) -> None:
+    """Issue 17 through the whole pipeline (crawl, extraction, syndication): every translation the world
+    holds is linked to its original, and nothing else is (precision and recall 1 on the replay world)."""
+    with pipeline.engine.connect() as connection:
+        stored = set(connection.execute(sa.text(
+            """SELECT t.canonical_url, o.canonical_url FROM translation_links l
+               JOIN articles t ON t.id = l.article_id JOIN articles o ON o.id = l.original_article_id"""
+        )).all())  # fmt: skip
+    truth = pipeline.truth["articles"]
+    url_of = {article["id"]: url for url, article in truth.items()}
+    expected = {(url, url_of[a["translates"]]) for url, a in truth.items() if a["translates"] and not a["syndicates"]}
+    assert len(expected) >= 5
+    assert stored == expected
+
+
+def test_translations_show_in_the_report_compare_and_digests(pipeline) -> None:
+    """Issue 17: the report pairs each translation with its original, compare counts them per outlet
+    (not as original reporting), a digest names a translation "Spanish rendering of <outlet>'s story"."""
+    from sqlalchemy.orm import Session
+
+    from pipeline.alert import syndication_note
+    from pipeline.analyst import comparison, report_data
+
+    truth = pipeline.truth["articles"]
+    url_of = {article["id"]: url for url, article in truth.items()}
+    expected = {
+        (url_of[a["translates"]], url) for url, a in truth_story_articles(pipeline.truth, 2).items()
+        if a["translates"] and not a["syndicates"]
+    }  # fmt: skip
+    with pipeline.engine.connect() as connection:
+        pairs = report_data(connection, STORY).translations
+        rows = {row.outlet: row for row in comparison(connection, STORY)}
+    assert {(pair.original_url, pair.url) for pair in pairs} == expected
+    assert all(pair.note == f"Spanish rendering of {pair.original_outlet}'s story" for pair in pairs)
+    translating_outlets = {a["outlet"] for a in truth_story_articles(pipeline.truth, 2).values() if a["translates"]}
+    assert {outlet for outlet, row in rows.items() if row.translations_of} == translating_outlets
+    spanish_wire = next(url for url, a in truth.items() if a["id"] == "cws-es-plan")
+    with Session(pipeline.engine) as session:
+        article_id = session.execute(
+            sa.text("SELECT id FROM articles WHERE canonical_url = :u"), {"u": spanish_wire}
+        ).scalar_one()
+        note = syndication_note(session, article_id)
+    original = truth[url_of["cws-en-plan"]]
+    assert note == f"Spanish rendering of {original['outlet']}'s story: {original['expected_headline']}"
 
 
 def test_versions_count_material_changes_only(pipeline) -> None:

@@ -4,7 +4,8 @@ Articles are Markdown with YAML front matter; a syndicated copy names its wire o
 a republisher made (new headline, trimmed ending, inserted local paragraph, credit line). The world covers
 several stories: ``kind: story`` marks coverage of the first one (mexico-cartel-intervention), and an
 optional ``stories: [slug, ...]`` lists the other stories an article is coverage of (a copy inherits its
-original's list).
+original's list). ``translates: <id>`` names the article in another language whose text this one
+translates or closely adapts.
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ class Article:
     image: str | None = None
     # The stories other than the first (``kind: story``) this article is coverage of, by slug.
     stories: tuple[str, ...] = ()
+    # The id of the article in another language this one's text translates or closely adapts (a
+    # same-language copy of a translation inherits it from its original).
+    translates: str | None = None
 
     def in_state(self, state: int) -> Article:
         """The article as the outlet serves it in ``state`` (state 2 applies the labelled edits)."""
@@ -137,6 +141,7 @@ def _build_original(meta: dict, paragraphs: list[str]) -> Article:
         in_gdelt=bool(meta.get("in_gdelt")),
         image=meta.get("image"),
         stories=tuple(meta.get("stories", ())),
+        translates=meta.get("translates"),
     )
 
 
@@ -165,6 +170,7 @@ def _build_copy(meta: dict, local_paragraphs: list[str], original: Article) -> A
         charset_declared=meta.get("charset_declared", "header"),
         in_gdelt=bool(meta.get("in_gdelt")),
         stories=tuple(meta.get("stories", original.stories)),
+        translates=original.translates,
     )
 
 

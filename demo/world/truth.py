@@ -73,6 +73,7 @@ def _article_truth(catalogue, article: Article, groups: dict[str, str]) -> dict:
         "stories": story_slugs(article),
         "syndication_group": groups.get(article.id),
         "syndicates": article.syndicates,
+        "translates": article.translates,
         "canonical_url": url,
         "amp_url": catalogue.amp_url_of(article),
         "aliases": list(dict.fromkeys(aliases)),
