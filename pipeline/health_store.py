@@ -7,7 +7,7 @@ extraction outcomes per URL live only in that batch, and the measures must agree
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -49,9 +49,28 @@ def record_outlet_health(
     measures = measure_outlets(
         [outlet.name for outlet in config.outlets], fetch_events, outcomes, articles, context
     )
+    # A discovered outlet's pages carry its host; its row carries the name it is stored under.
+    stored_names = _discovered_names(connection)
+    measures = [replace(m, outlet=stored_names.get(m.outlet, m.outlet)) for m in measures]
     rows = [health_row(current_run, measured_at, measure) for measure in measures]
     upsert_rows(connection, OutletHealth, rows, ["run_id", "outlet"], list(MEASURE_COLUMNS))
     return measures
+
+
+def _discovered_names(connection: Connection) -> dict[str, str]:
+    """host -> stored name of the discovered outlets (named by their site name, keyed by host)."""
+    rows = connection.execute(select(Outlet.homepage_host, Outlet.name).where(Outlet.discovered.is_(True)))
+    return {host: name for host, name in rows}
+
+
+def _by_name_and_host(rows: Iterable[tuple[str, str, bool, Any]]) -> dict[str, Any]:
+    """name -> value, and host -> value for a discovered outlet (the key its pages carry)."""
+    values: dict[str, Any] = {}
+    for name, host, discovered, value in rows:
+        values[name] = value
+        if discovered:
+            values[host] = value
+    return values
 
 
 def health_row(current_run: int, measured_at: datetime, measure: OutletCycleHealth) -> dict[str, Any]:
@@ -82,23 +101,23 @@ def health_row(current_run: int, measured_at: datetime, measure: OutletCycleHeal
 
 def new_articles_by_outlet(connection: Connection, current_run: int) -> dict[str, int]:
     rows = connection.execute(
-        select(Outlet.name, func.count(Article.id))
+        select(Outlet.name, Outlet.homepage_host, Outlet.discovered, func.count(Article.id))
         .join(Outlet, Outlet.id == Article.outlet_id)
         .where(Article.first_run_id == current_run)
-        .group_by(Outlet.name)
+        .group_by(Outlet.name, Outlet.homepage_host, Outlet.discovered)
     )
-    return {name: count for name, count in rows}
+    return _by_name_and_host(rows)
 
 
 def newest_published_by_outlet(connection: Connection, measured_at: datetime) -> dict[str, datetime]:
     """Each outlet's newest stored publication time no later than the cycle's time."""
     rows = connection.execute(
-        select(Outlet.name, func.max(Article.published_at))
+        select(Outlet.name, Outlet.homepage_host, Outlet.discovered, func.max(Article.published_at))
         .join(Outlet, Outlet.id == Article.outlet_id)
         .where(Article.published_at <= measured_at)
-        .group_by(Outlet.name)
+        .group_by(Outlet.name, Outlet.homepage_host, Outlet.discovered)
     )
-    return {name: _aware(newest) for name, newest in rows if newest is not None}
+    return {key: _aware(newest) for key, newest in _by_name_and_host(rows).items() if newest is not None}
 
 
 def _aware(value: datetime | str) -> datetime:
