@@ -37,12 +37,22 @@ def link_batch_translations(
         if ids[a.url_hash] not in copies
     ]
     earliest = min(moment for _, moment in dated)
-    index = AnchorIndex(_history(connection, earliest, set(batch_ids)))
-    links = link_translations(batch, frozenset(), index)
-    for start in range(0, len(batch_ids), CHUNK):
-        chunk = batch_ids[start : start + CHUNK]
+    # The batch with the stored articles of the window, decided together in publication order: an
+    # original that arrives after its translation (a page recovered a cycle late) links the translation
+    # already stored, so the links do not depend on the order pages were fetched in. Articles published
+    # from the batch's earliest on are decided again; older ones keep their links (their originals may
+    # lie before the window).
+    candidates = [*batch, *_history(connection, earliest, set(batch_ids))]
+    redecided = sorted(set(batch_ids) | {int(c.key) for c in candidates if c.published >= earliest})
+    links = [
+        link
+        for link in link_translations(candidates, frozenset(), AnchorIndex())
+        if int(link.translation) in redecided
+    ]
+    for start in range(0, len(redecided), CHUNK):
+        chunk = redecided[start : start + CHUNK]
         connection.execute(delete(TranslationLink).where(TranslationLink.article_id.in_(chunk)))
-    languages = {c.key: c.language for c in index.articles.values()}
+    languages = {c.key: c.language for c in candidates}
     rows = [
         {
             "article_id": int(link.translation),
