@@ -106,6 +106,23 @@ def current_logical_time() -> datetime | None:
     return context.get("data_interval_end") or context.get("logical_date")
 
 
+def allow_child_processes() -> None:
+    """Let the task start process pools (the process stage's workers, early processing of a crawl).
+
+    On Celery's prefork pool the worker process running a task is daemonic, and the task process
+    Airflow's supervisor forks from it inherits the flag; the standard library then refuses every
+    ``multiprocessing`` child: the process stage failed with "daemonic processes are not allowed to
+    have children" and a crawl's early processing stopped (issue 22, found by running the DAG on two
+    Celery workers). The flag only guards against orphans when a daemonic parent exits, and here the
+    supervisor already ends the task's whole process group (it makes the task process a group leader
+    and ``killpg``s it on timeout or failure), pool workers included. Celery's own advice for tasks
+    that fork is the same reset of the flag.
+    """
+    import multiprocessing
+
+    multiprocessing.current_process()._config["daemon"] = False  # type: ignore[attr-defined]
+
+
 def warehouse_url() -> str:
     """FRAMEWATCH_DATABASE_URL, else the Airflow connection ``framewatch_warehouse``."""
     url = os.environ.get("FRAMEWATCH_DATABASE_URL", "").strip()

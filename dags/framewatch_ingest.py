@@ -76,10 +76,11 @@ def _ingest_tasks() -> None:  # noqa: C901 - one nested function per task is the
     @task(execution_timeout=timedelta(minutes=45), map_index_template="{{ shard_label }}")
     def crawl(run_key: str, outlet_names: list[str]) -> dict[str, Any]:
         from airflow.sdk import get_current_context
-        from framewatch_common import current_logical_time, warehouse_url
+        from framewatch_common import allow_child_processes, current_logical_time, warehouse_url
 
         from pipeline import cycle
 
+        allow_child_processes()  # early processing runs in a process pool beside the crawl
         # Names the mapped task in the UI ("Continental Wire +5") instead of a bare index.
         get_current_context()["shard_label"] = f"{outlet_names[0]} +{len(outlet_names) - 1}"
         return cycle.crawl_stage(
@@ -88,10 +89,11 @@ def _ingest_tasks() -> None:  # noqa: C901 - one nested function per task is the
 
     @task(execution_timeout=timedelta(minutes=30))
     def process(run_key: str) -> dict[str, Any]:
-        from framewatch_common import warehouse_url
+        from framewatch_common import allow_child_processes, warehouse_url
 
         from pipeline import cycle
 
+        allow_child_processes()  # pages are processed in a process pool
         return cycle.process_stage(config_dir(), warehouse_url(), run_key)
 
     @task(execution_timeout=timedelta(minutes=15))
@@ -107,18 +109,20 @@ def _ingest_tasks() -> None:  # noqa: C901 - one nested function per task is the
     @task(execution_timeout=timedelta(minutes=30))
     def match(run_key: str) -> list[str]:
         """The stories to follow up: new coverage, a backfill, or articles still to frame."""
-        from framewatch_common import warehouse_url
+        from framewatch_common import allow_child_processes, warehouse_url
 
         from pipeline import cycle
 
+        allow_child_processes()  # a backfill matches the stored articles in a process pool
         return cycle.match_stage(config_dir(), warehouse_url(), run_key)["follow_up"]
 
     @task(execution_timeout=timedelta(minutes=30), map_index_template="{{ story_slug }}")
     def framing(run_key: str, story_slug: str) -> dict[str, Any]:
-        from framewatch_common import warehouse_url
+        from framewatch_common import allow_child_processes, warehouse_url
 
         from pipeline import cycle
 
+        allow_child_processes()  # measures are computed in a process pool
         return cycle.framing_stage(config_dir(), warehouse_url(), story_slug, run_key)
 
     @task(execution_timeout=timedelta(minutes=15), map_index_template="{{ story_slug }}")

@@ -52,6 +52,10 @@ def link_batch_translations(
     for start in range(0, len(redecided), CHUNK):
         chunk = redecided[start : start + CHUNK]
         connection.execute(delete(TranslationLink).where(TranslationLink.article_id.in_(chunk)))
+    # A link belongs to a cluster's original: an article that has since become a copy (its original
+    # arrived later) loses the link it got while it looked original.
+    now_copies = select(SyndicationMember.article_id).where(SyndicationMember.is_original.is_(False))
+    connection.execute(delete(TranslationLink).where(TranslationLink.article_id.in_(now_copies)))
     languages = {c.key: c.language for c in candidates}
     rows = [
         {
