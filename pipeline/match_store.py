@@ -187,28 +187,54 @@ def stories_to_backfill(connection: Connection, stories: Sequence[StoryConfig]) 
 def backfill_stories(
     connection: Connection, stories: Sequence[StoryConfig], run_id: int, matched_at: datetime
 ) -> dict[str, MatchSummary]:
-    """Match each new or edited story against every stored article in its window, with no fetch, and
-    replace its decisions. The articles this run loaded are skipped when the process stage already
-    matched them under the story's current definition."""
-    summaries: dict[str, MatchSummary] = {}
+    """Match the new or edited stories against every stored article in their windows, with no fetch,
+    in one pass over the store with all of them compiled together, and replace their decisions. The
+    articles this run loaded are skipped for a story the process stage already matched them against
+    under its current definition."""
+    if not stories:
+        return {}
     story_ids = dict(zip([s.slug for s in stories], _story_ids(connection, stories), strict=True))
-    for story in stories:
-        fingerprint = definition_fingerprint(story)
-        skip_run = (
-            run_id if _matched_at_ingest(connection, story_ids[story.slug], run_id, fingerprint) else None
-        )
-        summary = _backfill_one(connection, story, story_ids[story.slug], skip_run)
+    fingerprints = {story.slug: definition_fingerprint(story) for story in stories}
+    skip_run = {
+        story.slug: run_id
+        if _matched_at_ingest(connection, story_ids[story.slug], run_id, fingerprints[story.slug])
+        else None
+        for story in stories
+    }
+    by_slug = {story.slug: story for story in stories}
+    matcher = compile_stories(stories)
+    rows: dict[str, list[dict]] = {slug: [] for slug in by_slug}
+    tally = {slug: [0, 0, 0] for slug in by_slug}  # articles, candidates, relevant
+    for article_id, last_run, article in _stored_articles(connection, stories):
+        eligible = {
+            slug
+            for slug, story in by_slug.items()
+            if story.window.contains(article.published_at) and not (last_run and last_run == skip_run[slug])
+        }
+        for slug in eligible:
+            tally[slug][0] += 1
+        for decision in match_article(matcher, article):
+            if decision.story_slug in eligible:
+                tally[decision.story_slug][1] += 1
+                tally[decision.story_slug][2] += decision.is_relevant
+                rows[decision.story_slug].append(
+                    decision_row(story_ids[decision.story_slug], article_id, decision, article.fetched_at)
+                )
+    summaries = {}
+    for slug, story_id in story_ids.items():
+        summary = MatchSummary(BACKFILL, *tally[slug])
+        _replace_story_decisions(connection, story_id, rows[slug], skip_run[slug])
         connection.execute(
             update(Story)
-            .where(Story.id == story_ids[story.slug])
+            .where(Story.id == story_id)
             .values(
-                matched_fingerprint=fingerprint,
+                matched_fingerprint=fingerprints[slug],
                 # the digest that follows summarises the backlog instead of listing it (pipeline.alert)
                 **({"rematched_run_id": run_id} if summary.articles else {}),
             )
         )
-        record_match_run(connection, story_ids[story.slug], run_id, fingerprint, summary, matched_at)
-        summaries[story.slug] = summary
+        record_match_run(connection, story_id, run_id, fingerprints[slug], summary, matched_at)
+        summaries[slug] = summary
     return summaries
 
 
@@ -221,42 +247,34 @@ def _matched_at_ingest(connection: Connection, story_id: int, run_id: int, finge
     return used == fingerprint
 
 
-def _backfill_one(
-    connection: Connection, story: StoryConfig, story_id: int, skip_run: int | None
-) -> MatchSummary:
-    matcher = compile_stories([story])
-    stored = _stored_articles(connection, story, skip_run)
-    rows, articles, candidates, relevant = [], 0, 0, 0
-    for article_id, article in stored:
-        articles += 1
-        for decision in match_article(matcher, article):
-            candidates += 1
-            relevant += decision.is_relevant
-            rows.append(decision_row(story_id, article_id, decision, article.fetched_at))
+def _replace_story_decisions(
+    connection: Connection, story_id: int, rows: Sequence[dict], skip_run: int | None
+) -> None:
+    """The story's decisions become ``rows``, but for those of the articles ``skip_run`` loaded (the
+    process stage decided them under the same definition)."""
     kept_run = (StoryArticle.article_id.in_(select(Article.id).where(Article.last_run_id == skip_run))
                 if skip_run is not None else None)  # fmt: skip
     stale = delete(StoryArticle).where(StoryArticle.story_id == story_id)
     connection.execute(stale.where(~kept_run) if kept_run is not None else stale)
     upsert_rows(connection, StoryArticle, rows, ["story_id", "article_id"],
                 ["relevance_score", "is_relevant", "evidence", "scored_at"])  # fmt: skip
-    return MatchSummary(BACKFILL, articles, candidates, relevant)
 
 
 def _stored_articles(
-    connection: Connection, story: StoryConfig, skip_run: int | None
-) -> Iterator[tuple[int, NormalisedArticle]]:
-    """(id, article as matching reads it) of every stored article in the story's window (undated ones
-    too: nothing says they are outside), in id order, a chunk at a time."""
+    connection: Connection, stories: Sequence[StoryConfig]
+) -> Iterator[tuple[int, int | None, NormalisedArticle]]:
+    """(id, last run, article as matching reads it) of every stored article inside some story's window
+    (undated ones too: nothing says they are outside), in id order, a chunk at a time."""
     window = or_(
         Article.published_at.is_(None),
-        Article.published_at.between(story.window.start, story.window.end),
+        Article.published_at.between(
+            min(s.window.start for s in stories), max(s.window.end for s in stories)
+        ),
     )
     query = select(
-        Article.id, Article.url_hash, Article.headline, Article.dek, Article.body_text, Article.language,
-        Article.published_at, Article.last_seen_at, Article.canonical_url, Article.content_hash,
+        Article.id, Article.last_run_id, Article.url_hash, Article.headline, Article.dek, Article.body_text,
+        Article.language, Article.published_at, Article.last_seen_at, Article.canonical_url, Article.content_hash,
     ).where(window)  # fmt: skip
-    if skip_run is not None:
-        query = query.where(or_(Article.last_run_id.is_(None), Article.last_run_id != skip_run))
     last_id = 0
     while True:
         chunk = connection.execute(
@@ -265,7 +283,7 @@ def _stored_articles(
         if not chunk:
             return
         for row in chunk:
-            yield row.id, stored_article(row)
+            yield row.id, row.last_run_id, stored_article(row)
         last_id = chunk[-1].id
 
 
