@@ -264,11 +264,6 @@ def match_term_lists(
 NO_MATCHES = TermMatches({}, {})
 
 
-def match_terms(passages: Sequence[Passage], terms: StoryTerms) -> TermMatches:
-    """The matches of one term list (``match_term_lists`` over an index of that list alone)."""
-    return match_term_lists(passages, compile_term_lists([terms])).get(0, NO_MATCHES)
-
-
 # --- Similarity to the story summary ----------------------------------------------------------
 
 
@@ -313,11 +308,6 @@ def vector_cosine(left: TermVector, right: TermVector) -> float:
     return dot / norm if norm else 0.0
 
 
-def cosine_similarity(left: Counter[str], right: Counter[str]) -> float:
-    """Cosine of log-scaled term frequencies (1 + ln tf), so a repeated word does not dominate."""
-    return vector_cosine(term_vector(left), term_vector(right))
-
-
 def passages_vector(passages: Sequence[Passage], language: str) -> TermVector:
     """The article's content stems in ``language``, each occurrence weighted by its passage."""
     article_terms: Counter[str] = Counter()
@@ -325,12 +315,6 @@ def passages_vector(passages: Sequence[Passage], language: str) -> TermVector:
         for term in _passage_content_stems(passage, language):
             article_terms[term] += passage.weight
     return term_vector(article_terms)
-
-
-def summary_similarity(story: StoryConfig, passages: Sequence[Passage], language: str) -> float:
-    return vector_cosine(
-        _summary_vector(_story_summary(story, language), language), passages_vector(passages, language)
-    )
 
 
 def _story_summary(story: StoryConfig, language: str) -> str:
@@ -353,11 +337,6 @@ def article_passages(article: NormalisedArticle) -> list[Passage]:
         heading.append(stemmed_passage(article.dek, DEK_WEIGHT))
     body = [stemmed_passage(p, BODY_WEIGHT) for p in re.split(r"\n\s*\n", article.body_text) if p.strip()]
     return heading + body
-
-
-def article_language(article: NormalisedArticle, story: StoryConfig) -> str:
-    """The declared language if the story has a summary in it; else detected; else English."""
-    return ArticleText(article).language_for(story)
 
 
 def _detected_language(article: NormalisedArticle) -> str:
