@@ -38,6 +38,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
 
+from pipeline.analyst_portrayal import actor_tones_by_outlet, outlet_evidence, portrayals, story_actor_labels
 from pipeline.compare import spreadsheet_safe
 from pipeline.framing_lexicon import fold, load_frames, word_tokens
 from pipeline.framing_outlets import lede_of
@@ -210,6 +211,7 @@ def comparison(connection: Connection, story_slug: str) -> tuple[OutletCompariso
     loaded = loaded_terms_by_outlet(connection, story_slug)
     kinds = voice_kinds_by_outlet(connection, story_slug)
     translated = translations_by_outlet(connection, story_slug)
+    actor_tones = actor_tones_by_outlet(connection, story_slug)
     return tuple(
         OutletComparison(
             outlet=row.outlet_name,
@@ -223,6 +225,7 @@ def comparison(connection: Connection, story_slug: str) -> tuple[OutletCompariso
             top_loaded_terms=tuple(loaded.get(row.outlet_name, ())),
             voice_kinds=tuple(kinds.get(row.outlet_name, ())),
             translations_of=tuple(translated.get(row.outlet_name, ())),
+            actor_tones=actor_tones.get(row.outlet_name, ()),
         )
         for row in outlet_framing_rows(connection, story_slug)
     )
@@ -320,6 +323,7 @@ def report_data(connection: Connection, story_slug: str, generated_at: datetime 
     coverage = coverage_rows(connection, story_slug)
     outlets = outlet_framing_rows(connection, story_slug)
     definition = story_definition(connection, story_slug)
+    comparisons = comparison(connection, story_slug)
     return ReportData(
         story_title=title,
         story_slug=story_slug,
@@ -339,13 +343,16 @@ def report_data(connection: Connection, story_slug: str, generated_at: datetime 
         headline_edits=headline_edits(connection, story_slug),
         headlines=headline_rows(coverage),
         distinctive_terms=distinctive_term_rows(connection, story_slug),
-        comparisons=comparison(connection, story_slug),
+        comparisons=comparisons,
         definition=definition,
         articles=article_rows(connection, story_slug),
         discovered_outlets=discovered_outlets(connection),
         empty_reason=None if coverage else empty_coverage_reason(connection, story_slug),
         distinctive_threshold=DISTINCTIVE_Z,
         outlet_health=outlet_health_notes(connection, definition),
+        portrayals=portrayals(connection, story_slug),
+        actors=story_actor_labels(connection, story_slug),
+        outlet_evidence=outlet_evidence(connection, coverage, {c.outlet: c.primary_frame for c in comparisons}),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import unicodedata
 from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +27,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from pipeline.text import strip_accents
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -115,6 +118,33 @@ class StoryWindow(Strict):
         return moment is None or self.start <= moment <= self.end
 
 
+class ActorNames(Strict):
+    """The names that identify one actor in each framing language (matched as the framing codebooks
+    are: case- and accent-insensitive, on word boundaries, a trailing ``*`` for any ending)."""
+
+    en: tuple[str, ...] = Field(min_length=1)
+    es: tuple[str, ...] = Field(min_length=1)
+
+    @field_validator("en", "es")
+    @classmethod
+    def _no_blank_name(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not name.strip() for name in names):
+            raise ValueError("an actor's names must not be blank")
+        return tuple(name.strip() for name in names)
+
+
+class ActorConfig(Strict):
+    """A person, institution or group whose portrayal the framing stage measures (tone toward actors):
+    ``label`` is how views and reports name it, ``names`` how articles name it."""
+
+    label: str = Field(min_length=1, max_length=100)
+    names: ActorNames
+
+
+def _folded(term: str) -> str:
+    return strip_accents(unicodedata.normalize("NFD", term.strip().lower()))
+
+
 class StoryConfig(Strict):
     slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,99}$")
     title: str = Field(min_length=1)
@@ -127,6 +157,29 @@ class StoryConfig(Strict):
     subscribers: tuple[EmailStr, ...] = ()
     schedule_minutes: int = Field(default=30, ge=5, le=1440)
     query_discovery: bool = True
+    # Whose portrayal the framing stage measures (tone toward actors). Empty: each entity is an actor
+    # of its own (``pipeline.framing_actors.story_actors``).
+    actors: tuple[ActorConfig, ...] = ()
+
+    @model_validator(mode="after")
+    def _actors_distinct(self) -> StoryConfig:
+        """Two actors with one label, or one name standing for two actors, would make a mention's
+        actor a matter of order: refused, naming the clash."""
+        labels: dict[str, str] = {}
+        for actor in self.actors:
+            if _folded(actor.label) in labels:
+                raise ValueError(f"actors: the label {actor.label!r} is used twice")
+            labels[_folded(actor.label)] = actor.label
+        for language in ("en", "es"):
+            owner: dict[str, str] = {}
+            for actor in self.actors:
+                for name in getattr(actor.names, language):
+                    other = owner.setdefault(_folded(name), actor.label)
+                    if other != actor.label:
+                        raise ValueError(
+                            f"actors: the {language} name {name!r} names both {other!r} and {actor.label!r}"
+                        )
+        return self
 
 
 class CrawlSettings(Strict):

@@ -27,7 +27,7 @@ from pipeline.framing_lexicon import (
     word_tokens,
 )
 from pipeline.framing_tone import sentence_tone
-from schemas.framing_records import ActorTone, MentionTone, ToneCue
+from schemas.framing_records import ActorTone, MentionTone, StoryActor, ToneCue
 
 TONE_MODEL_PATH = FRAMING_CONFIG_DIR / "tone_model.npz"
 CLASSES = ("negative", "neutral", "positive")
@@ -200,21 +200,39 @@ def _matchable(sentence: str) -> str:
     return composed if len(fold(composed)) == len(composed) else fold(composed)
 
 
-def actor_tones(headline: str, body_text: str, language: str, actors: Sequence[str]) -> tuple[ActorTone, ...]:
-    """For each actor (a story entity, matched by the codebook rules) mentioned in headline or body:
-    the mean tone of the sentences mentioning it (P(positive) - P(negative), -1..+1), the mentions'
-    labels, and each mention's sentence and deciding words. Actors never mentioned are left out."""
+def actor_tones(
+    headline: str, body_text: str, language: str, actors: Sequence[str | StoryActor]
+) -> tuple[ActorTone, ...]:
+    """For each actor mentioned in headline or body (a ``StoryActor`` by any of its names in the
+    article's language, a plain string by itself; all names matched together by the codebook rules,
+    the longest winning): the mean tone of the sentences mentioning it (P(positive) - P(negative),
+    -1..+1), the mentions' labels, and each mention's sentence and deciding words. Actors never
+    mentioned are left out; the others keep the order given."""
     code = check_language(language)
     model = load_tone_model()
+    label_of = names_to_labels(actors, code)
     sentences = [s for s in [headline.strip(), *split_sentences(body_text)] if s]
     by_actor: dict[str, list[MentionTone]] = {}
     for raw in sentences:
         sentence = _matchable(raw)
-        hits = find_terms(sentence, tuple(actors))
+        hits = find_terms(sentence, tuple(label_of))
         reading = read_sentence(sentence, code, model) if hits else None
-        for start, end, actor in hits:
-            by_actor.setdefault(actor, []).append(mention_tone(reading, start, end, code, model))
-    return tuple(summarise_actor(actor, by_actor[actor]) for actor in actors if actor in by_actor)
+        for start, end, name in hits:
+            by_actor.setdefault(label_of[name], []).append(mention_tone(reading, start, end, code, model))
+    labels = dict.fromkeys(label_of.values())
+    return tuple(summarise_actor(label, by_actor[label]) for label in labels if label in by_actor)
+
+
+def names_to_labels(actors: Sequence[str | StoryActor], language: str) -> dict[str, str]:
+    """Each name of the actors in ``language`` -> its actor's label, in the actors' order."""
+    label_of: dict[str, str] = {}
+    for actor in actors:
+        if isinstance(actor, str):
+            label_of.setdefault(actor, actor)
+        else:
+            for name in actor.names(language):
+                label_of.setdefault(name, actor.label)
+    return label_of
 
 
 def summarise_actor(actor: str, mentions: list[MentionTone]) -> ActorTone:

@@ -17,17 +17,20 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, delete, exists, select
+from sqlalchemy import Connection, bindparam, delete, exists, select
 
 from pipeline.ahead import input_key, load_keyed, save_keyed
 from pipeline.framing import article_framing, full_text, warehouse_fields
+from pipeline.framing_actors import actor_tones_key, actors_of_definition
 from pipeline.framing_lexicon import check_language, measures_version
+from pipeline.framing_model import actor_tones
 from pipeline.framing_outlets import distinctive_terms_of_counts, ngram_counts
 from pipeline.load import upsert_rows
 from pipeline.workers import MIN_PAGES_FOR_WORKERS, default_workers, map_in_order, mapped_in_background
-from schemas.framing_records import ArticleFraming, DistinctiveTerm
+from schemas.framing_records import ActorTone, ArticleFraming, DistinctiveTerm, MentionTone, StoryActor
 from schemas.models import (
     Article,
+    ArticleActorTone,
     ArticleFrame,
     ArticleLoadedTerm,
     ArticleVoice,
@@ -44,6 +47,7 @@ DISTINCTIVE_TERMS_PER_OUTLET = 20
 # Column widths of the detail tables (schemas/models.py): longer values are cut, never refused.
 NAME_WIDTH = 300
 TERM_WIDTH = 200
+LABEL_WIDTH = 100
 
 
 @dataclass(frozen=True)
@@ -59,30 +63,39 @@ class StoryArticleText:
 def compute_story_framing(
     connection: Connection, story_slug: str, measured_ahead: Mapping[str, ArticleFraming] | None = None
 ) -> dict[str, int]:
-    """Frame the story's new or changed relevant articles and refresh its distinctive terms.
+    """Frame the story's new or changed relevant articles, measure their tone toward the story's
+    actors, and refresh the story's distinctive terms.
 
     ``measured_ahead`` holds measures the process stage computed while it loaded (``measuring_ahead``),
     under ``measures_key`` of their inputs: an article whose key is there is not measured again.
 
     Returns outcome counts: ``framed``, ``unchanged`` (already framed on this content) and
-    ``unsupported-language`` (framing is defined for English and Spanish only), plus
-    ``distinctive-terms``, the number of outlet term rows the story now has.
+    ``unsupported-language`` (framing is defined for English and Spanish only); ``portrayed``, the
+    articles whose tone toward the story's actors was measured (new content, or new actors), and
+    ``actor-tones``, the (article, actor) rows that gave; and ``distinctive-terms``, the number of
+    outlet term rows the story now has.
     """
-    story_id = story_id_of(connection, story_slug)
+    story_id, actors = story_actors_of(connection, story_slug)
     pending = articles_to_frame(connection, story_id)
+    portray = articles_to_portray(connection, story_id, actors)
+    texts = {a.article_id: a for a in pending.articles}
+    texts.update((a.article_id, a) for a in article_texts(connection, sorted(set(portray) - set(texts))))
     outcomes = Counter({"framed": 0, "unchanged": pending.unchanged, "unsupported-language": 0})
     # One definition of what is measured, shared with the process stage's measuring ahead.
-    inputs_of = {a.article_id: measure_inputs(a.headline, a.body_text, a.language) for a in pending.articles}
-    framable = [article for article in pending.articles if inputs_of[article.article_id]]
-    framings = _measured([inputs_of[a.article_id] for a in framable], measured_ahead or {})
-    unsupported = [
-        article.article_id for article in pending.articles if inputs_of[article.article_id] is None
-    ]
+    inputs_of = {i: measure_inputs(a.headline, a.body_text, a.language) for i, a in texts.items()}
+    to_frame = [a.article_id for a in pending.articles]
+    framable = [i for i in to_frame if inputs_of[i]]
+    unsupported = [i for i in to_frame if inputs_of[i] is None]
+    framings, tones = _measured(
+        {i: inputs_of[i] for i in framable}, {i: inputs_of[i] for i in portray}, actors, measured_ahead or {}
+    )
     # Measures of an earlier, framable version would no longer describe these articles.
     clear_article_framing(connection, unsupported)
     outcomes["unsupported-language"] += len(unsupported)
-    store_articles_framing(connection, list(zip(framable, framings, strict=True)))
+    store_articles_framing(connection, [(texts[i], framings[i]) for i in framable])
     outcomes["framed"] += len(framable)
+    outcomes["portrayed"] = len(portray)
+    outcomes["actor-tones"] = store_actor_tones(connection, story_id, tones, portray)
     outcomes["distinctive-terms"] = store_outlet_story_terms(connection, story_id)
     return dict(outcomes)
 
@@ -93,17 +106,47 @@ def _measure(text: tuple[str, str, str]) -> ArticleFraming:
 
 
 MeasureInputs = tuple[str, str, str]  # headline, body text, framing language: all a measure reads
+# What one article needs measured: its framing measures (None: not needed, or measured ahead), and
+# its tone toward the story's actors (None: not needed).
+MeasureJob = tuple[MeasureInputs | None, tuple[MeasureInputs, tuple[StoryActor, ...]] | None]
+
+
+def _measure_job(job: MeasureJob) -> tuple[ArticleFraming | None, tuple[ActorTone, ...] | None]:
+    framing_inputs, tone_inputs = job
+    framing = _measure(framing_inputs) if framing_inputs else None
+    if tone_inputs is None:
+        return framing, None
+    (headline, body_text, language), actors = tone_inputs
+    return framing, actor_tones(headline, body_text, language, actors)
 
 
 def _measured(
-    inputs: Sequence[MeasureInputs], measured_ahead: Mapping[str, ArticleFraming]
-) -> list[ArticleFraming]:
-    """Each article's measures: taken from ``measured_ahead`` when its inputs and the code are the
-    same, the others computed in worker processes (the measures are pure and CPU-bound)."""
-    keys = [measures_key(text) for text in inputs] if measured_ahead else [None] * len(inputs)
-    missing = [text for text, key in zip(inputs, keys, strict=True) if key not in measured_ahead]
-    computed = iter(map_in_order(_measure, missing))
-    return [measured_ahead[key] if key in measured_ahead else next(computed) for key in keys]
+    to_frame: Mapping[int, MeasureInputs],
+    to_portray: Mapping[int, MeasureInputs | None],
+    actors: Sequence[StoryActor],
+    measured_ahead: Mapping[str, ArticleFraming],
+) -> tuple[dict[int, ArticleFraming], dict[int, tuple[ActorTone, ...]]]:
+    """Each article's framing measures and tone toward the actors: framing measures taken from
+    ``measured_ahead`` when their inputs and the code are the same, everything else computed in worker
+    processes, one pool for both (the measures are pure and CPU-bound)."""
+    keys = {i: measures_key(text) for i, text in to_frame.items()} if measured_ahead else {}
+    framings = {i: measured_ahead[key] for i, key in keys.items() if key in measured_ahead}
+    portrayable = {i: text for i, text in to_portray.items() if text is not None and actors}
+    ids = sorted((set(to_frame) - set(framings)) | set(portrayable))
+    jobs = [
+        (
+            to_frame[i] if i in to_frame and i not in framings else None,
+            (portrayable[i], tuple(actors)) if i in portrayable else None,
+        )
+        for i in ids
+    ]
+    tones: dict[int, tuple[ActorTone, ...]] = {}
+    for i, (framing, actor_tone) in zip(ids, map_in_order(_measure_job, jobs), strict=True):
+        if framing is not None:
+            framings[i] = framing
+        if actor_tone is not None:
+            tones[i] = actor_tone
+    return framings, tones
 
 
 def measures_key(text: MeasureInputs) -> str:
@@ -167,6 +210,30 @@ def framing_language(language: str | None) -> str | None:
         return check_language(language or "")
     except ValueError:
         return None
+
+
+def story_actors_of(connection: Connection, story_slug: str) -> tuple[int, tuple[StoryActor, ...]]:
+    """The story's id and its actors, as its definition was stored at its last load."""
+    row = connection.execute(select(Story.id, Story.definition).where(Story.slug == story_slug)).first()
+    if row is None:
+        raise LookupError(f"no story {story_slug!r} in the warehouse")
+    return row.id, actors_of_definition(row.definition or {})
+
+
+def articles_to_portray(
+    connection: Connection, story_id: int, actors: Sequence[StoryActor]
+) -> dict[int, str]:
+    """Relevant articles whose stored tones toward the actors were not computed from their current
+    content, these actors, code and model: article id -> the key they will be stored under."""
+    rows = connection.execute(
+        select(StoryArticle.article_id, Article.content_hash, StoryArticle.actor_tones_key)
+        .join(Article, Article.id == StoryArticle.article_id)
+        .where(StoryArticle.story_id == story_id, StoryArticle.is_relevant.is_(True))
+    ).all()
+    wanted = (
+        (row.article_id, row.actor_tones_key, actor_tones_key(row.content_hash, actors)) for row in rows
+    )
+    return {article_id: key for article_id, stored, key in wanted if stored != key}
 
 
 def story_id_of(connection: Connection, story_slug: str) -> int:
@@ -329,6 +396,66 @@ def voice_rows(article_id: int, framing: ArticleFraming) -> list[dict[str, Any]]
         }
         for ordinal, voice in enumerate(framing.voices, start=1)
     ]
+
+
+# --- Tone toward actors -------------------------------------------------------------------------------
+
+
+def store_actor_tones(
+    connection: Connection,
+    story_id: int,
+    tones: Mapping[int, Sequence[ActorTone]],
+    keys: Mapping[int, str],
+) -> int:
+    """Replace the (story, article) tone rows of the articles in ``keys`` and record what they were
+    computed from; returns the rows written."""
+    ids = sorted(keys)
+    for start in range(0, len(ids), CLEAR_CHUNK):
+        chunk = ids[start : start + CLEAR_CHUNK]
+        connection.execute(
+            delete(ArticleActorTone).where(
+                ArticleActorTone.story_id == story_id, ArticleActorTone.article_id.in_(chunk)
+            )
+        )
+    rows = [actor_tone_row(story_id, i, tone) for i in ids for tone in tones.get(i, ())]
+    insert_rows(connection, ArticleActorTone, rows)
+    if ids:
+        connection.execute(
+            StoryArticle.__table__.update()
+            .where(
+                StoryArticle.story_id == bindparam("b_story"),
+                StoryArticle.article_id == bindparam("b_article"),
+            )
+            .values(actor_tones_key=bindparam("b_key")),
+            [{"b_story": story_id, "b_article": i, "b_key": keys[i]} for i in ids],
+        )
+    return len(rows)
+
+
+def actor_tone_row(story_id: int, article_id: int, tone: ActorTone) -> dict[str, Any]:
+    return {
+        "story_id": story_id,
+        "article_id": article_id,
+        "actor": tone.actor[:LABEL_WIDTH],
+        "mentions": tone.mentions,
+        "score": tone.score,
+        "negative": tone.negative,
+        "neutral": tone.neutral,
+        "positive": tone.positive,
+        "evidence": [mention_evidence(m) for m in tone.evidence],
+    }
+
+
+def mention_evidence(mention: MentionTone) -> dict[str, Any]:
+    """One mention as stored: what an analyst needs to check the figure against the text."""
+    return {
+        "sentence": mention.sentence,
+        "mention": mention.mention,
+        "label": mention.label,
+        "score": mention.score,
+        "probabilities": list(mention.probabilities),
+        "words": [[cue.word, cue.valence] for cue in mention.evidence],
+    }
 
 
 # --- Distinctive terms per outlet ----------------------------------------------------------------

@@ -139,6 +139,21 @@ class OutletComparison:
     voice_kinds: tuple[TermCount, ...] = ()  # e.g. (TermCount("us_government", 4), ...)
     # Articles rendering another outlet's story in another language, by that outlet (issue 17).
     translations_of: tuple[TermCount, ...] = ()
+    # Tone toward the story's actors (issue 21), in the story's actor order.
+    actor_tones: tuple[OutletActorTone, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoryActor:
+    """An actor of a story and the names that identify it in each framing language
+    (``pipeline.framing_actors``)."""
+
+    label: str  # how views and reports name it: "US administration"
+    en: tuple[str, ...]
+    es: tuple[str, ...]
+
+    def names(self, language: str) -> tuple[str, ...]:
+        return self.en if language == "en" else self.es
 
 
 @dataclass(frozen=True)
@@ -157,7 +172,7 @@ class MentionTone:
 class ActorTone:
     """How an article portrays one of the story's actors: the mean over the sentences naming it."""
 
-    actor: str  # the story entity, as the story's configuration spells it
+    actor: str  # the actor's label (``StoryActor.label``)
     mentions: int
     score: float  # mean MentionTone.score, -1 (negative) .. +1 (positive)
     negative: int

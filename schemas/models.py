@@ -221,6 +221,10 @@ class StoryArticle(Base):
     is_relevant: Mapped[bool] = mapped_column(Boolean)
     evidence: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
     scored_at: Mapped[datetime]
+    # What the stored tones toward the story's actors (``article_actor_tones``) were computed from:
+    # content, actors' names, code and model (``pipeline.framing_actors.actor_tones_key``); NULL until
+    # measured. An article naming no actor has this key and no tone row.
+    actor_tones_key: Mapped[str | None] = mapped_column(String(16))
 
 
 class StoryMatchRun(Base):
@@ -359,6 +363,26 @@ class ArticleLoadedTerm(Base):
     term: Mapped[str] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(8))
     occurrences: Mapped[int] = mapped_column(Integer)
+
+
+class ArticleActorTone(Base):
+    """How one article portrays one of a story's actors (tone toward actors, docs/framing.md): one row
+    per (story, article, actor) the article names, with every mention as evidence."""
+
+    __tablename__ = "article_actor_tones"
+    __table_args__ = (UniqueConstraint("story_id", "article_id", "actor"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    actor: Mapped[str] = mapped_column(String(100))  # the actor's label in the story's configuration
+    mentions: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)  # mean over mentions of P(positive) - P(negative), -1..+1
+    negative: Mapped[int] = mapped_column(Integer)  # mentions the model labels negative
+    neutral: Mapped[int] = mapped_column(Integer)
+    positive: Mapped[int] = mapped_column(Integer)
+    # Each mention: sentence, the name matched, label, score, probabilities and deciding words.
+    evidence: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
 
 
 class OutletStoryTerm(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from schemas.framing_records import OutletComparison
+from schemas.framing_records import OutletComparison, TermCount
 
 
 @dataclass(frozen=True)
@@ -157,6 +157,47 @@ class DistinctiveTermRow:
 
 
 @dataclass(frozen=True)
+class PortrayalEvidence:
+    """One sentence behind an outlet's figure for an actor: what the model read, and why."""
+
+    sentence: str
+    mention: str  # the name of the actor in the sentence
+    label: str  # negative | neutral | positive
+    score: float  # P(positive) - P(negative) toward the mention
+    words: tuple[str, ...]  # the words that pushed hardest toward the label
+    headline: str
+    url: str  # "" when not http(s)
+
+
+@dataclass(frozen=True)
+class ActorPortrayal:
+    """How one outlet portrayed one of the story's actors (``v_outlet_actor_tone``), with evidence."""
+
+    outlet: str
+    language: str | None
+    actor: str
+    articles: int  # the outlet's articles naming the actor
+    outlet_articles: int  # the outlet's articles on the story
+    mentions: int
+    mean_score: float  # mean of the articles' scores, -1..+1
+    negative: int  # mention labels, summed
+    neutral: int
+    positive: int
+    evidence: tuple[PortrayalEvidence, ...] = ()  # its most negative and most positive sentences
+
+
+@dataclass(frozen=True)
+class OutletEvidence:
+    """The words behind an outlet's descriptive figures, summed over its articles on the story."""
+
+    outlet: str
+    tone_words: tuple[TermCount, ...] = ()  # lexicon words most often among its articles' strongest cues
+    hedges: tuple[TermCount, ...] = ()
+    assertions: tuple[TermCount, ...] = ()
+    frame_terms: tuple[TermCount, ...] = ()  # cue terms of its main frame
+
+
+@dataclass(frozen=True)
 class ReportData:
     """Everything the report shows. ``generated_at`` is passed in so a re-render is reproducible."""
 
@@ -184,3 +225,7 @@ class ReportData:
     distinctive_threshold: float = 1.96  # z above which a term is shown as distinctive
     # Outlet health incidents open during the story's window (its crawl gaps).
     outlet_health: tuple[OutletHealthNote, ...] = ()
+    # Tone toward the story's actors, per outlet and actor (issue 21), and the actors in story order.
+    portrayals: tuple[ActorPortrayal, ...] = ()
+    actors: tuple[str, ...] = ()
+    outlet_evidence: tuple[OutletEvidence, ...] = ()

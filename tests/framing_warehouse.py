@@ -116,7 +116,18 @@ def story_config() -> StoryConfig:
         summary={"en": "US military action against cartels in Mexico."},
         window={"start": DAY - timedelta(days=10), "end": DAY + timedelta(days=30)},
         key_terms={"en": ["strikes"], "es": ["ataques"]},
+        actors=ACTORS,
     )
+
+
+# Whose portrayal the framing stage measures (tone toward actors, issue 21).
+ACTORS = (
+    {"label": "Mexico's government", "names": {"en": ["Mexican government", "Sheinbaum"],
+                                               "es": ["gobierno de México", "Sheinbaum", "la presidenta"]}},
+    {"label": "cartels", "names": {"en": ["cartels", "cartel"], "es": ["cárteles", "cártel"]}},
+    {"label": "US military", "names": {"en": ["Pentagon", "US forces", "US troops", "the military"],
+                                       "es": ["Pentágono", "fuerzas especiales"]}},
+)  # fmt: skip
 
 
 def url_of(article: WrittenArticle) -> str:

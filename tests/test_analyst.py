@@ -202,14 +202,18 @@ def test_analyst_role_reads_the_views_and_no_table(framed: sa.Engine, analyst_ro
     with framed.begin() as connection:
         views = grant_analyst(connection, analyst_role, password="s3cret'; DROP ROLE x; --")
         assert grant_analyst(connection, analyst_role) == views  # running it again is harmless
-    assert set(views) == {"v_story_coverage", "v_headline_changes", "v_outlet_framing", "v_outlet_health"}
+    assert set(views) == {
+        "v_story_coverage", "v_headline_changes", "v_outlet_framing", "v_outlet_health", "v_article_actor_tone",
+        "v_outlet_actor_tone",
+    }  # fmt: skip
     with framed.connect() as connection, connection.begin():
         connection.execute(sa.text(f'SET LOCAL ROLE "{analyst_role}"'))
         count = connection.execute(
             sa.text("SELECT COUNT(*) FROM v_story_coverage WHERE story_slug = :s"), {"s": SLUG}
         ).scalar_one()
         outlets = connection.execute(sa.text("SELECT COUNT(*) FROM v_outlet_framing")).scalar_one()
-    assert count == RELEVANT and outlets > 0
+        portrayals = connection.execute(sa.text("SELECT COUNT(*) FROM v_outlet_actor_tone")).scalar_one()
+    assert count == RELEVANT and outlets > 0 and portrayals > 0
     for forbidden in ("articles", "article_framing"):
         with framed.connect() as connection, connection.begin():
             connection.execute(sa.text(f'SET LOCAL ROLE "{analyst_role}"'))
