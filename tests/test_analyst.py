@@ -101,6 +101,38 @@ def test_report_renders_from_the_warehouse_with_markup_escaped(framed: sa.Engine
     assert data.distinctive_terms == () and "No term is distinctive at that threshold." in html
 
 
+def test_the_report_and_compare_show_each_outlets_tone_toward_the_actors(framed: sa.Engine) -> None:
+    """Issue 21: the stored tones per article and actor reach the report, with their sentences, and
+    every compare format, per outlet and actor."""
+    with framed.connect() as connection:
+        data = report_data(connection, SLUG)
+        rows = by_outlet(comparison(connection, SLUG))
+        stored = connection.execute(
+            sa.text("SELECT outlet_name, actor, mean_score, articles FROM v_outlet_actor_tone WHERE story_slug = :s"),
+            {"s": SLUG},
+        ).all()
+    assert data.actors == ("Mexico's government", "cartels", "US military")
+    shown = {(p.outlet, p.actor): p for p in data.portrayals}
+    assert set(shown) == {(outlet, actor) for outlet, actor, _, _ in stored}
+    diario = shown[("Diario del Norte", "Mexico's government")]
+    assert diario.language == "es" and diario.evidence
+    assert all("Sheinbaum" in e.sentence or "México" in e.sentence for e in diario.evidence)
+    assert [e.score for e in diario.evidence] == sorted(e.score for e in diario.evidence)
+    html = render_report(data)
+    assert diario.evidence[0].sentence.replace('"', "&#34;") in html
+    ledger = {t.actor: t for t in rows["Capital Ledger"].actor_tones}
+    assert list(ledger) == ["cartels", "US military"]  # the story's order; it never names Mexico's government
+    expected = {(o, a): (round(m, 4), n) for o, a, m, n in stored}
+    assert {(t.mean_score, t.articles) for t in ledger.values()} == {
+        expected[("Capital Ledger", a)] for a in ledger
+    }
+    parsed = {row["outlet"]: row for row in json.loads(as_json(tuple(rows.values())))}
+    assert parsed["Capital Ledger"]["actor_tones"]["US military"]["articles"] == 2
+    assert "US military=" in next(
+        r for r in csv.DictReader(io.StringIO(as_csv(tuple(rows.values())))) if r["outlet"] == "Capital Ledger"
+    )["actor_tones"]
+
+
 def test_distinctive_words_respect_the_threshold_and_leave_out_the_outlets_own_name(framed: sa.Engine) -> None:
     """Issue 23: the report showed terms below its own threshold and outlets' names as distinctive."""
     from pipeline.analyst import DISTINCTIVE_Z, distinctive_term_rows
@@ -262,6 +294,7 @@ def test_compare_fits_the_terminal_and_explains_its_scales(framed, warehouse_url
     assert "_" not in result.stdout  # frame and voice kinds in words, not codes
     if columns == 80:  # the long format: one block per outlet, nothing split across cells
         assert "main frame: External regulation and reputation" in text and "mexican government" in text
+        assert "tone toward actors: Mexico's government" in text
     assert "Tone: -1 negative to +1 positive" in text and "a stem matching any ending" in text
 
 

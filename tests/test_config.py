@@ -185,3 +185,59 @@ def test_a_bad_summary_language_and_a_missing_field_are_explained(tmp_path: Path
     message = refused_story(config_dir, str(story))
     assert "field 'title': required, and missing" in message
     assert "'english' is not a two-letter language code such as en or es" in message
+
+
+# --- A story's actors (issue 21) ----------------------------------------------------------------------
+
+
+def test_every_shipped_story_names_its_actors_in_both_languages() -> None:
+    for directory in (SHIPPED, SHIPPED / "demo"):
+        for story in load_config(directory).stories:
+            assert len(story.actors) >= 3, story.slug
+            assert all(actor.names.en and actor.names.es for actor in story.actors), story.slug
+    first = load_config(SHIPPED).story("mexico-cartel-intervention")
+    assert [a.label for a in first.actors] == [
+        "US administration", "Mexico's government and president", "cartels", "US military",
+    ]  # fmt: skip
+
+
+def edited_first_story(tmp_path: Path, old: str, new: str) -> str:
+    config_dir = shipped_copy(tmp_path)
+    story = config_dir / "stories" / "mexico-cartel-intervention.yaml"
+    text = story.read_text(encoding="utf-8")
+    assert old in text
+    story.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return refused_story(config_dir, "mexico-cartel-intervention.yaml")
+
+
+def test_an_actor_without_spanish_names_is_refused(tmp_path: Path) -> None:
+    message = edited_first_story(
+        tmp_path,
+        "      es: [cárteles, cártel, cárteles mexicanos, Cártel de Sinaloa, Cártel Jalisco Nueva Generación, CJNG,\n"
+        "           narcoterroristas, capos, crimen organizado]\n",
+        "",
+    )
+    assert "actors" in message and "es" in message
+
+
+def test_two_actors_with_one_label_are_refused(tmp_path: Path) -> None:
+    message = edited_first_story(tmp_path, "  - label: US military", "  - label: us administration")
+    assert "'us administration' is used twice" in message
+
+
+def test_a_name_standing_for_two_actors_is_refused(tmp_path: Path) -> None:
+    message = edited_first_story(tmp_path, "Pentagon, special forces", "Trump, special forces")
+    assert "the en name 'Trump' names both 'US administration' and 'US military'" in message
+
+
+def test_entities_stand_in_for_the_actors_of_a_story_without_them() -> None:
+    from pipeline.config import StoryConfig
+    from pipeline.framing_actors import story_actors
+
+    story = load_config(SHIPPED).story("mexico-cartel-intervention")
+    bare = StoryConfig.model_validate({**story.model_dump(), "actors": []})
+    actors = {actor.label: actor for actor in story_actors(bare)}
+    assert actors["Mexico"].en == ("Mexico",) and actors["Mexico"].es == ("México",)  # one actor, both spellings
+    assert actors["Mexican government"].es == ("Mexican government",)  # no Spanish spelling: the English one
+    # The 10 English entities, and the 6 Spanish ones that are no spelling of an English one.
+    assert "gobierno mexicano" in actors and len(actors) == 16

@@ -286,3 +286,72 @@ def test_long_outlet_names_are_shortened_in_chart_rows_only():
     long_name = "The Metropolitan Chronicle of Greater Springfield"
     assert len(row_label(long_name)) == LABEL_CHARACTERS and row_label(long_name).endswith("…")
     assert row_label("El Heraldo Nacional") == "El Heraldo Nacional"
+
+
+# --- Tone toward actors and the worth of each measure (issue 21) --------------------------------------
+
+
+def portrayal_report() -> ReportData:
+    from schemas.report_records import ActorPortrayal, OutletEvidence, PortrayalEvidence
+
+    condemned = PortrayalEvidence("Critics condemned <b>the cartels</b>.", "cartels", "negative", -0.71,
+                                  ("condemned",), "Cartels condemned", "https://wire.example/c")
+    praised = PortrayalEvidence("La presidenta fue elogiada.", "la presidenta", "positive", 0.44, ("elogiada",),
+                                "Elogios", "javascript:alert(1)")  # fmt: skip
+    return replace(
+        sample_report(),
+        actors=("Mexico's government", "cartels"),
+        portrayals=(
+            ActorPortrayal("Wire Daily", "en", "cartels", 3, 6, 5, -0.52, 4, 1, 0, (condemned,)),
+            ActorPortrayal("El Diario", "es", "Mexico's government", 2, 4, 3, 0.31, 0, 1, 2, (praised,)),
+        ),
+        outlet_evidence=(
+            OutletEvidence("Wire Daily", (TermCount("killed", 4),), (TermCount("reportedly", 3),),
+                           (TermCount("confirmed", 2),), (TermCount("military", 5),)),
+        ),  # fmt: skip
+    )
+
+
+def section(html: str, section_id: str) -> str:
+    return re.search(rf'<section id="{section_id}">.*?</section>', html, flags=re.DOTALL).group(0)
+
+
+def test_each_outlets_portrayal_of_each_actor_shows_its_sentences():
+    portrayal = section(render_report(portrayal_report()), "portrayal")
+    assert "How each outlet portrayed each actor" in portrayal
+    # actors in the story's order, not alphabetical
+    assert portrayal.index("<h3>Mexico&#39;s government</h3>") < portrayal.index("<h3>cartels</h3>")
+    assert "Critics condemned &lt;b&gt;the cartels&lt;/b&gt;." in portrayal and "<b>the cartels" not in portrayal
+    assert "−0.52" in portrayal or "-0.52" in portrayal
+    assert "3 of 6" in portrayal and "4 / 1 / 0" in portrayal
+    assert '<a href="https://wire.example/c">Cartels condemned</a>' in portrayal
+    assert "javascript:" not in portrayal  # the headline is shown, not linked
+
+
+def test_spanish_portrayals_are_marked_descriptive_only():
+    portrayal = section(render_report(portrayal_report()), "portrayal")
+    rows = re.findall(r'<tr class="portrayal-row">.*?</tr>', portrayal, flags=re.DOTALL)
+    spanish = [row for row in rows if "El Diario" in row]
+    english = [row for row in rows if "Wire Daily" in row]
+    assert spanish and english
+    assert all("descriptive only" in row for row in spanish)
+    assert not any("descriptive only" in row for row in english)
+    assert "cross-lingual transfer" in portrayal
+
+
+def test_weak_measures_are_named_for_what_they_are_with_the_words_behind_each_figure():
+    html = render_report(portrayal_report())
+    assert "Distinctive words, not bias" in section(html, "distinctive")
+    assert "Frame vocabulary by outlet" in section(html, "frames") and "Descriptive only" in section(html, "frames")
+    tone = section(html, "tone")
+    assert "Wording tone and certainty cues" in tone and "not the outlet" in tone
+    assert "killed (4)" in tone and "reportedly (3)" in tone and "confirmed (2)" in tone
+    assert "military (5)" in section(html, "frames")
+    worth = section(html, "methods")
+    assert "What each measure is worth" in worth and "0.645" in worth and "0.520" in worth
+    assert worth.count("descriptive only") >= 3 and "distinctive words, not bias" in worth
+
+
+def test_a_story_whose_actors_are_never_named_says_so():
+    portrayal = section(render_report(replace(portrayal_report(), portrayals=())), "portrayal")
+    assert "No article names one of the story's actors yet (Mexico&#39;s government, cartels)" in portrayal
