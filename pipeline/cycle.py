@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, select
 
-from pipeline.config import Config, load_config
+from pipeline.config import Config, StoryConfig, load_config
 from pipeline.identity import text_hash, url_hash
 from pipeline.load import load_outlets, upsert_rows
 from schemas.database import make_engine, upgrade_database
@@ -31,7 +31,7 @@ from schemas.models import CrawlRun, Quarantine, RunOutcome
 from schemas.records import Outcome
 
 if TYPE_CHECKING:
-    from pipeline.framing_store import MeasureInputs
+    from pipeline.framing_store import AheadJob
     from pipeline.process import ProcessedBatch
 
 
@@ -220,7 +220,7 @@ def process_stage(config_dir: str | Path, db_url: str, run_key: str) -> dict[str
         batch = process_pages(pages, hosts, compile_stories(stories), known=load_results(early_files))
         # Loading and indexing run on one core: the relevant articles' framing measures take the others.
         with (
-            measuring_ahead(_framing_inputs(batch), context.workdir / MEASURED_AHEAD_FILE),
+            measuring_ahead(_framing_inputs(batch, stories), context.workdir / MEASURED_AHEAD_FILE),
             engine.begin() as connection,
         ):
             current_run = run_id(connection, run_key)
@@ -265,13 +265,24 @@ def _record_outlet_health(
                          batch.articles)  # fmt: skip
 
 
-def _framing_inputs(batch: ProcessedBatch) -> list[MeasureInputs]:
-    """What the framing stage will measure of the batch's relevant articles (``framing_store``)."""
+def _framing_inputs(batch: ProcessedBatch, stories: Sequence[StoryConfig]) -> list[AheadJob]:
+    """What the framing stage will measure of the batch's relevant articles (``framing_store``): each
+    article's measure inputs, and the actors of the stories it is relevant to."""
+    from pipeline.framing_actors import story_actors
     from pipeline.framing_store import measure_inputs
 
-    relevant_to_some_story = {decision.url_hash for decision in batch.relevance if decision.is_relevant}
-    relevant = (a for a in batch.articles if a.url_hash in relevant_to_some_story)
-    return [text for text in (measure_inputs(a.headline, a.body_text, a.language) for a in relevant) if text]
+    actors_of = {story.slug: story_actors(story) for story in stories}
+    relevant_to: dict[str, list[str]] = {}
+    for decision in batch.relevance:
+        if decision.is_relevant:
+            relevant_to.setdefault(decision.url_hash, []).append(decision.story_slug)
+    jobs = []
+    for article in batch.articles:
+        text = measure_inputs(article.headline, article.body_text, article.language)
+        if article.url_hash in relevant_to and text:
+            lists = (actors_of.get(slug, ()) for slug in relevant_to[article.url_hash])
+            jobs.append((text, tuple(dict.fromkeys(actors for actors in lists if actors))))
+    return jobs
 
 
 def _quarantined(outcome: Outcome):

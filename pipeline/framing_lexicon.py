@@ -211,10 +211,16 @@ def compile_terms(terms: tuple[str, ...]) -> tuple[tuple[str, str, re.Pattern[st
 
 def find_terms(text: str, terms: Iterable[str]) -> list[tuple[int, int, str]]:
     """Non-overlapping (start, end, term) matches in ``text``; where matches overlap the longest wins."""
-    folded = fold(text)
+    return find_compiled(fold(text), compile_terms(tuple(terms)))
+
+
+def find_compiled(
+    folded: str, compiled: Iterable[tuple[str, str, re.Pattern[str]]]
+) -> list[tuple[int, int, str]]:
+    """``find_terms`` over text already folded, with terms already compiled (``compile_terms``)."""
     found = [
         (match.start(), match.end(), term)
-        for term, word, pattern in compile_terms(tuple(terms))
+        for term, word, pattern in compiled
         if word in folded
         for match in pattern.finditer(folded)
     ]

@@ -10,10 +10,12 @@ words that pushed hardest. Agreement with human labels: docs/framing.md, "Tone t
 
 from __future__ import annotations
 
+import heapq
+import math
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +23,13 @@ import numpy as np
 from pipeline.framing_lexicon import (
     FRAMING_CONFIG_DIR,
     check_language,
-    find_terms,
+    compile_terms,
+    find_compiled,
     fold,
     split_sentences,
     word_tokens,
 )
-from pipeline.framing_tone import sentence_tone
+from pipeline.framing_tone import english_analyzer, sentence_tone
 from schemas.framing_records import ActorTone, MentionTone, StoryActor, ToneCue
 
 TONE_MODEL_PATH = FRAMING_CONFIG_DIR / "tone_model.npz"
@@ -64,6 +67,26 @@ class PieceVocabulary:
         return tuple(rows)
 
 
+Vector = tuple[float, float, float]  # one value per class, in CLASSES order
+
+
+@dataclass(frozen=True)
+class WordEntry:
+    """What one word adds to the class logits in the sentence mean and in the window mean, and its
+    margins: each class's logit minus the mean of the other two (how hard it pushes toward that class).
+    Plain floats: a mention's arithmetic is over a handful of words, where numpy's calls cost more."""
+
+    sentence: Vector
+    window: Vector
+    sentence_margin: Vector
+    window_margin: Vector
+
+
+def margins(logits: Vector) -> Vector:
+    total = sum(logits)
+    return tuple(value - (total - value) / 2 for value in logits)  # type: ignore[return-value]
+
+
 @dataclass(frozen=True)
 class ToneModel:
     vocabulary: PieceVocabulary
@@ -72,31 +95,30 @@ class ToneModel:
     window: np.ndarray  # (entries, 3): the same within the mention's window
     lexicon: np.ndarray  # (2, 3): weights of the lexicon compounds of sentence and window
     bias: np.ndarray  # (3,)
-    _by_word: dict[str, tuple[np.ndarray, np.ndarray] | None] = field(default_factory=dict, compare=False)
+    _by_word: dict[str, WordEntry | None] = field(default_factory=dict, compare=False)
 
-    def word_logits(self, token: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """A word's logits in the sentence mean and in the window mean (a word is the mean of its
-        pieces); None when no entry covers it. Remembered per word: news vocabulary repeats."""
+    def word_entry(self, token: str) -> WordEntry | None:
+        """A word's logits (a word is the mean of its pieces); None when no entry covers it.
+        Remembered per word: news vocabulary repeats."""
         if token not in self._by_word:
             rows = list(self.vocabulary.rows_of(token))
-            self._by_word[token] = (
-                (
-                    self.sentence[rows].astype(np.float64).mean(axis=0),
-                    self.window[rows].astype(np.float64).mean(axis=0),
-                )
-                if rows
-                else None
-            )
+            self._by_word[token] = self._entry(rows) if rows else None
         return self._by_word[token]
 
-    def word_contributions(self, tokens: Sequence[str], part: int) -> list[tuple[str, np.ndarray]]:
-        """(word, its 3 logits) for each covered word; ``part`` 0 for the sentence, 1 for the window."""
-        out = []
-        for token in tokens:
-            logits = self.word_logits(token)
-            if logits is not None:
-                out.append((token, logits[part]))
-        return out
+    def _entry(self, rows: list[int]) -> WordEntry:
+        sentence = tuple(self.sentence[rows].astype(np.float64).mean(axis=0).tolist())
+        window = tuple(self.window[rows].astype(np.float64).mean(axis=0).tolist())
+        return WordEntry(sentence, window, margins(sentence), margins(window))  # type: ignore[arg-type]
+
+    def covered(self, tokens: Sequence[str]) -> list[tuple[str, WordEntry]]:
+        """The tokens some entry covers, with their entries, in order."""
+        return [(token, entry) for token in tokens if (entry := self.word_entry(token)) is not None]
+
+    @cached_property
+    def constants(self) -> tuple[Vector, Vector, Vector]:
+        """The lexicon weights of the sentence and window compounds, and the bias, as plain floats."""
+        sentence, window = (tuple(row) for row in self.lexicon.tolist())
+        return sentence, window, tuple(self.bias.tolist())  # type: ignore[return-value]
 
 
 @lru_cache(maxsize=2)
@@ -128,41 +150,68 @@ def lexicon_compounds(sentence: str, window_text: str, language: str) -> np.ndar
     )
 
 
-def mean_logits(pairs: list[tuple[str, np.ndarray]]) -> np.ndarray:
-    return np.mean([logits for _, logits in pairs], axis=0) if pairs else np.zeros(len(CLASSES))
+def mean_of(words: Sequence[tuple[str, WordEntry]], part: str) -> Vector:
+    """The mean of the words' logits in ``part`` ("sentence" or "window"); zeros without words."""
+    negative = neutral = positive = 0.0
+    for _, entry in words:
+        values = getattr(entry, part)
+        negative += values[0]
+        neutral += values[1]
+        positive += values[2]
+    n = len(words) or 1
+    return (negative / n, neutral / n, positive / n)
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    exp = np.exp(logits - logits.max())
-    return exp / exp.sum()
+def softmax(logits: Sequence[float]) -> list[float]:
+    top = max(logits)
+    exp = [math.exp(value - top) for value in logits]
+    total = sum(exp)
+    return [value / total for value in exp]
 
 
-def evidence_words(
-    parts: Sequence[list[tuple[str, np.ndarray]]], label: int, count: int
-) -> tuple[ToneCue, ...]:
-    """The words that pushed hardest toward the chosen class: each word's share of the mean logit of
-    that class minus the mean of the other two classes', summed over the sentence and window means."""
-    others = [c for c in range(len(CLASSES)) if c != label]
-    push: dict[str, float] = {}
-    for pairs in parts:
-        for word, logits in pairs:
-            push[word] = push.get(word, 0.0) + float(logits[label] - logits[others].mean()) / len(pairs)
-    ranked = sorted(push.items(), key=lambda kv: (-kv[1], kv[0]))
-    return tuple(ToneCue(word, round(value, 4)) for word, value in ranked[:count])
+def pushes(words: Sequence[tuple[str, WordEntry]], part: str, label: int) -> dict[str, float]:
+    """Each word's share of the mean logit of ``label`` minus the mean of the other two classes',
+    summed per word (``part``: "sentence_margin" or "window_margin")."""
+    summed: dict[str, float] = {}
+    for word, entry in words:
+        summed[word] = summed.get(word, 0.0) + getattr(entry, part)[label] / len(words)
+    return summed
 
 
 @dataclass(frozen=True)
 class SentenceReading:
-    """What every mention in one sentence shares: its words' logits and its lexicon compound."""
+    """What every mention in one sentence shares: its words, their mean logits, its lexicon compound,
+    and (remembered per class) its words' pushes."""
 
     sentence: str
-    words: list[tuple[str, np.ndarray]]
+    words: tuple[tuple[str, WordEntry], ...]
     compound: float
+    mean: Vector
+    _pushes: dict[int, dict[str, float]] = field(default_factory=dict, compare=False)
+
+    def pushes(self, label: int) -> dict[str, float]:
+        if label not in self._pushes:
+            self._pushes[label] = pushes(self.words, "sentence_margin", label)
+        return self._pushes[label]
 
 
 def read_sentence(sentence: str, language: str, model: ToneModel) -> SentenceReading:
-    words = model.word_contributions(word_tokens(sentence), 0)
-    return SentenceReading(sentence, words, sentence_tone(sentence, language).compound)
+    words = tuple(model.covered(word_tokens(sentence)))
+    return SentenceReading(
+        sentence, words, sentence_tone(sentence, language).compound, mean_of(words, "sentence")
+    )
+
+
+def evidence_words(
+    reading: SentenceReading, window: Sequence[tuple[str, WordEntry]], label: int, count: int
+) -> tuple[ToneCue, ...]:
+    """The words that pushed hardest toward the chosen class: each word's share of the mean logit of
+    that class minus the mean of the other two classes', summed over the sentence and window means."""
+    push = dict(reading.pushes(label))
+    for word, value in pushes(window, "window_margin", label).items():
+        push[word] = push.get(word, 0.0) + value
+    ranked = heapq.nsmallest(count, push.items(), key=lambda kv: (-kv[1], kv[0]))
+    return tuple(ToneCue(word, round(value, 4)) for word, value in ranked)
 
 
 def targeted_tone(
@@ -178,26 +227,43 @@ def mention_tone(
     reading: SentenceReading, start: int, end: int, language: str, model: ToneModel
 ) -> MentionTone:
     window = mention_window(reading.sentence, start, end)
-    in_window = model.word_contributions(window, 1)
-    compounds = np.array([reading.compound, sentence_tone(" ".join(window), language).compound])
-    logits = mean_logits(reading.words) + mean_logits(in_window) + compounds @ model.lexicon + model.bias
+    in_window = model.covered(window)
+    window_mean = mean_of(in_window, "window")
+    sentence_weights, window_weights, bias = model.constants
+    compounds = (reading.compound, window_compound(window, language))
+    logits = [
+        reading.mean[c] + window_mean[c] + compounds[0] * sentence_weights[c] + compounds[1] * window_weights[c]
+        + bias[c]
+        for c in range(3)
+    ]  # fmt: skip
     p = softmax(logits)
-    label = int(np.argmax(p))
+    label = p.index(max(p))
     return MentionTone(
         mention=reading.sentence[start:end],
         label=CLASSES[label],
-        score=round(float(p[2] - p[0]), 4),
-        probabilities=tuple(round(float(x), 4) for x in p),
-        evidence=evidence_words((reading.words, in_window), label, MAX_EVIDENCE_WORDS),
+        score=round(p[2] - p[0], 4),
+        probabilities=(round(p[0], 4), round(p[1], 4), round(p[2], 4)),
+        evidence=evidence_words(reading, in_window, label, MAX_EVIDENCE_WORDS),
         sentence=reading.sentence,
     )
 
 
-def _matchable(sentence: str) -> str:
+def window_compound(window: Sequence[str], language: str) -> float:
+    """The lexicon compound of the mention's window. In English, a window of plain word tokens with
+    no VADER lexicon word scores 0 (VADER's rules only scale lexicon words), so VADER, a fifth of
+    this measure's cost, runs only when one is there."""
+    if language == "en" and not any(token in english_analyzer().lexicon for token in window):
+        return 0.0
+    return sentence_tone(" ".join(window), language).compound
+
+
+def _matchable(sentence: str) -> tuple[str, str]:
     """The sentence in the form whose character offsets ``find_terms`` reports (its folding keeps
-    lengths for composed text, so the composed original is returned whenever it lines up)."""
+    lengths for composed text, so the composed original is returned whenever it lines up), and its
+    folded form."""
     composed = unicodedata.normalize("NFC", sentence)
-    return composed if len(fold(composed)) == len(composed) else fold(composed)
+    folded = fold(composed)
+    return (composed if len(folded) == len(composed) else folded), folded
 
 
 def actor_tones(
@@ -211,11 +277,17 @@ def actor_tones(
     code = check_language(language)
     model = load_tone_model()
     label_of = names_to_labels(actors, code)
+    # Most names are absent from most articles: only those whose longest word the article holds are
+    # looked for sentence by sentence (a name's match always holds that word).
+    article = fold(f"{headline}\n{body_text}")
+    present = [entry for entry in compile_terms(tuple(label_of)) if entry[1] in article]
+    if not present:
+        return ()
     sentences = [s for s in [headline.strip(), *split_sentences(body_text)] if s]
     by_actor: dict[str, list[MentionTone]] = {}
     for raw in sentences:
-        sentence = _matchable(raw)
-        hits = find_terms(sentence, tuple(label_of))
+        sentence, folded = _matchable(raw)
+        hits = find_compiled(folded, present)
         reading = read_sentence(sentence, code, model) if hits else None
         for start, end, name in hits:
             by_actor.setdefault(label_of[name], []).append(mention_tone(reading, start, end, code, model))

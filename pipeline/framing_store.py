@@ -21,10 +21,11 @@ from sqlalchemy import Connection, bindparam, delete, exists, select
 
 from pipeline.ahead import input_key, load_keyed, save_keyed
 from pipeline.framing import article_framing, full_text, warehouse_fields
-from pipeline.framing_actors import actor_tones_key, actors_of_definition
+from pipeline.framing_actors import actor_tones_key, actors_of_definition, tone_model_digest
 from pipeline.framing_lexicon import check_language, measures_version
-from pipeline.framing_model import actor_tones
+from pipeline.framing_model import actor_tones, load_tone_model
 from pipeline.framing_outlets import distinctive_terms_of_counts, ngram_counts
+from pipeline.framing_tone import sentence_tone
 from pipeline.load import upsert_rows
 from pipeline.workers import MIN_PAGES_FOR_WORKERS, default_workers, map_in_order, mapped_in_background
 from schemas.framing_records import ActorTone, ArticleFraming, DistinctiveTerm, MentionTone, StoryActor
@@ -61,13 +62,14 @@ class StoryArticleText:
 
 
 def compute_story_framing(
-    connection: Connection, story_slug: str, measured_ahead: Mapping[str, ArticleFraming] | None = None
+    connection: Connection, story_slug: str, measured_ahead: Mapping[str, object] | None = None
 ) -> dict[str, int]:
     """Frame the story's new or changed relevant articles, measure their tone toward the story's
     actors, and refresh the story's distinctive terms.
 
     ``measured_ahead`` holds measures the process stage computed while it loaded (``measuring_ahead``),
-    under ``measures_key`` of their inputs: an article whose key is there is not measured again.
+    under ``measures_key`` of their inputs (and ``tones_key`` of their inputs and the story's actors):
+    an article whose key is there is not measured again.
 
     Returns outcome counts: ``framed``, ``unchanged`` (already framed on this content) and
     ``unsupported-language`` (framing is defined for English and Spanish only); ``portrayed``, the
@@ -112,6 +114,8 @@ MeasureJob = tuple[MeasureInputs | None, tuple[MeasureInputs, tuple[StoryActor, 
 
 
 def _measure_job(job: MeasureJob) -> tuple[ArticleFraming | None, tuple[ActorTone, ...] | None]:
+    """One article's measures; both measures share the article's sentence tones (and nothing else)."""
+    sentence_tone.cache_clear()
     framing_inputs, tone_inputs = job
     framing = _measure(framing_inputs) if framing_inputs else None
     if tone_inputs is None:
@@ -124,29 +128,40 @@ def _measured(
     to_frame: Mapping[int, MeasureInputs],
     to_portray: Mapping[int, MeasureInputs | None],
     actors: Sequence[StoryActor],
-    measured_ahead: Mapping[str, ArticleFraming],
+    measured_ahead: Mapping[str, object],
 ) -> tuple[dict[int, ArticleFraming], dict[int, tuple[ActorTone, ...]]]:
-    """Each article's framing measures and tone toward the actors: framing measures taken from
-    ``measured_ahead`` when their inputs and the code are the same, everything else computed in worker
-    processes, one pool for both (the measures are pure and CPU-bound)."""
-    keys = {i: measures_key(text) for i, text in to_frame.items()} if measured_ahead else {}
-    framings = {i: measured_ahead[key] for i, key in keys.items() if key in measured_ahead}
+    """Each article's framing measures and tone toward the actors: taken from ``measured_ahead`` when
+    their inputs, actors and the code are the same, everything else computed in worker processes, one
+    job per article for both measures (they share the article's sentence tones)."""
+    framings = ahead_of(to_frame, measured_ahead, measures_key, ArticleFraming)
     portrayable = {i: text for i, text in to_portray.items() if text is not None and actors}
-    ids = sorted((set(to_frame) - set(framings)) | set(portrayable))
+    tones = ahead_of(portrayable, measured_ahead, lambda text: tones_key(text, actors), tuple)
+    ids = sorted((set(to_frame) - set(framings)) | (set(portrayable) - set(tones)))
     jobs = [
         (
             to_frame[i] if i in to_frame and i not in framings else None,
-            (portrayable[i], tuple(actors)) if i in portrayable else None,
+            (portrayable[i], tuple(actors)) if i in portrayable and i not in tones else None,
         )
         for i in ids
     ]
-    tones: dict[int, tuple[ActorTone, ...]] = {}
+    if any(tone_job for _, tone_job in jobs):
+        load_tone_model()  # once here: forked workers inherit it rather than each loading it
     for i, (framing, actor_tone) in zip(ids, map_in_order(_measure_job, jobs), strict=True):
         if framing is not None:
             framings[i] = framing
         if actor_tone is not None:
             tones[i] = actor_tone
     return framings, tones
+
+
+def ahead_of(
+    wanted: Mapping[int, MeasureInputs], measured_ahead: Mapping[str, object], key_of: Any, kind: type
+) -> dict[int, Any]:
+    """The results of ``kind`` that ``measured_ahead`` holds for these articles, by article id."""
+    if not measured_ahead:
+        return {}
+    found = {i: measured_ahead.get(key_of(text)) for i, text in wanted.items()}
+    return {i: value for i, value in found.items() if isinstance(value, kind)}
 
 
 def measures_key(text: MeasureInputs) -> str:
@@ -161,34 +176,60 @@ def measure_inputs(headline: str | None, body_text: str, language: str | None) -
     return None if code is None else (headline or "", body_text, code)
 
 
+# One article's work computed ahead: its measure inputs, and the actor lists of the stories it is
+# relevant to (its tone toward each list's actors is measured with its framing, sharing its sentences).
+AheadJob = tuple[MeasureInputs, tuple[tuple[StoryActor, ...], ...]]
+
+
 @contextmanager
-def measuring_ahead(inputs: Sequence[MeasureInputs], path: Path) -> Iterator[None]:
+def measuring_ahead(jobs: Sequence[AheadJob], path: Path) -> Iterator[None]:
     """Measure these articles in worker processes while the caller's block runs, then save the
-    measures to ``path`` for the framing stage (``load_measured_ahead``).
+    measures to ``path`` for the framing stage (``load_measured_ahead``): each article's framing
+    measures, and its tone toward the actors of each story it is relevant to.
 
     The process stage loads and indexes its batch on one core; the others would idle meanwhile, so
     they measure, one worker each, and the loading keeps its core. Without a spare core, or for a
     batch too small for workers, the framing stage measures as before. A failure here is logged and
     costs nothing but time: the framing stage measures whatever it does not find."""
     spare_cores = default_workers() - 1
-    if spare_cores < 1 or len(inputs) < MIN_PAGES_FOR_WORKERS:
+    if spare_cores < 1 or len(jobs) < MIN_PAGES_FOR_WORKERS:
         yield
         return
-    with mapped_in_background(_measure, inputs, workers=spare_cores) as measured:
+    if any(actor_lists for _, actor_lists in jobs):
+        load_tone_model()  # once here: forked workers inherit it
+    with mapped_in_background(_measure_ahead, jobs, workers=spare_cores) as measured:
         yield
         try:
-            save_measured_ahead(path, inputs, measured())
+            save_measured_ahead(path, jobs, measured())
         except Exception:
             logger.exception("framing measures computed ahead are not saved; the framing stage computes them")
 
 
+def _measure_ahead(job: AheadJob) -> tuple[ArticleFraming, tuple[tuple[ActorTone, ...], ...]]:
+    text, actor_lists = job
+    framing, _ = _measure_job((text, None))
+    tones = tuple(actor_tones(*text, actors) for actors in actor_lists)  # the sentence tones are shared
+    return framing, tones
+
+
 def save_measured_ahead(
-    path: Path, inputs: Sequence[MeasureInputs], framings: Sequence[ArticleFraming]
+    path: Path,
+    jobs: Sequence[AheadJob],
+    results: Sequence[tuple[ArticleFraming, tuple[tuple[ActorTone, ...], ...]]],
 ) -> None:
-    save_keyed(path, {measures_key(text): framing for text, framing in zip(inputs, framings, strict=True)})
+    saved: dict[str, object] = {}
+    for (text, actor_lists), (framing, tones) in zip(jobs, results, strict=True):
+        saved[measures_key(text)] = framing
+        saved.update((tones_key(text, actors), tone) for actors, tone in zip(actor_lists, tones, strict=True))
+    save_keyed(path, saved)
 
 
-def load_measured_ahead(path: Path) -> dict[str, ArticleFraming]:
+def tones_key(text: MeasureInputs, actors: Sequence[StoryActor]) -> str:
+    """Every input of one article's tone toward these actors, with the code and model, hashed."""
+    return input_key((text, tuple(actors)), measures_version(), tone_model_digest())
+
+
+def load_measured_ahead(path: Path) -> dict[str, object]:
     """Measures saved by ``save_measured_ahead``; a missing or unreadable file gives none (they are
     computed again). Every story's framing of a run reads the same file: it is read once per process
     while it stays the same file (its size and modification time)."""
@@ -200,8 +241,15 @@ def load_measured_ahead(path: Path) -> dict[str, ArticleFraming]:
 
 
 @lru_cache(maxsize=2)
-def _measured_ahead_file(path: Path, _mtime_ns: int, _size: int) -> dict[str, ArticleFraming]:
-    return {key: framing for key, framing in load_keyed(path).items() if isinstance(framing, ArticleFraming)}
+def _measured_ahead_file(path: Path, _mtime_ns: int, _size: int) -> dict[str, object]:
+    """Framing measures and tones toward actors (tuples of ``ActorTone``); anything else is ignored."""
+    return {key: value for key, value in load_keyed(path).items() if is_measure(value)}
+
+
+def is_measure(value: object) -> bool:
+    return isinstance(value, ArticleFraming) or (
+        isinstance(value, tuple) and all(isinstance(tone, ActorTone) for tone in value)
+    )
 
 
 def framing_language(language: str | None) -> str | None:

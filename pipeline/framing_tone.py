@@ -148,6 +148,10 @@ def spanish_sentence_tone(sentence: str) -> SentenceTone:
     return SentenceTone(compound, cues, len(tokens), len(cues))
 
 
+# The tone measure and tone toward actors read the same sentences of an article in the same process
+# (``pipeline.framing_store``): the second reading is a look-up. The framing stage empties it between
+# articles (``sentence_tone.cache_clear``), so what it saves is one article's, whatever else repeats.
+@lru_cache(maxsize=4096)
 def sentence_tone(sentence: str, language: str) -> SentenceTone:
     return english_sentence_tone(sentence) if language == "en" else spanish_sentence_tone(sentence)
 

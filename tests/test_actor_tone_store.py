@@ -86,7 +86,7 @@ def test_each_stored_row_is_the_pure_measure_of_the_stored_text(framed, warehous
 
 
 def test_spanish_names_count_for_the_actor_they_name(framed, warehouse: sa.Engine) -> None:
-    """"Sheinbaum", "la presidenta" and "gobierno de México" are one actor, Mexico's government."""
+    """ "Sheinbaum", "la presidenta" and "gobierno de México" are one actor, Mexico's government."""
     row = stored_tones(warehouse)[(framed[url_of(DIARIO)], "Mexico's government")]
     mentions = {m["mention"] for m in as_list(row["evidence"])}
     assert {"Sheinbaum", "gobierno de México"} <= mentions
@@ -135,7 +135,9 @@ def test_an_edited_article_is_measured_again(framed, warehouse: sa.Engine) -> No
     article_id = framed[url_of(LEDGER)]
     body = "The Pentagon was praised for a brilliant, careful and successful operation that saved lives."
     with warehouse.begin() as connection:
-        load_articles(connection, [normalised(LEDGER, body=body, fetched=DAY + timedelta(days=3))], run_id=None)
+        load_articles(
+            connection, [normalised(LEDGER, body=body, fetched=DAY + timedelta(days=3))], run_id=None
+        )
         outcome = compute_story_framing(connection, SLUG)
     assert outcome["portrayed"] == 1
     tones = {actor: row for (i, actor), row in stored_tones(warehouse).items() if i == article_id}
@@ -146,12 +148,16 @@ def test_an_edited_article_is_measured_again(framed, warehouse: sa.Engine) -> No
 
 def test_an_article_in_an_unsupported_language_has_no_tone_rows(framed, warehouse: sa.Engine) -> None:
     article_id = framed[url_of(LEDGER)]
-    french = normalised(replace(LEDGER, language="fr"), body="Le Pentagone confirme.", fetched=DAY + timedelta(3))
+    french = normalised(
+        replace(LEDGER, language="fr"), body="Le Pentagone confirme.", fetched=DAY + timedelta(3)
+    )
     with warehouse.begin() as connection:
         load_articles(connection, [french], run_id=None)
         compute_story_framing(connection, SLUG)
     with warehouse.connect() as connection:
-        rows = connection.execute(sa.select(ArticleActorTone).where(ArticleActorTone.article_id == article_id))
+        rows = connection.execute(
+            sa.select(ArticleActorTone).where(ArticleActorTone.article_id == article_id)
+        )
         assert rows.all() == []
         keys = connection.execute(
             sa.select(StoryArticle.actor_tones_key).where(StoryArticle.article_id == article_id)

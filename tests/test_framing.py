@@ -362,7 +362,7 @@ def test_comparison_as_csv_json_and_table():
     assert [r["outlet"] for r in parsed] == ["=Daily", "Diario"]
     assert parsed[1]["voice_kinds"] == {"mexican_government": 1}
     table = as_rich_table(rows)
-    assert table.row_count == 2 and len(table.columns) == 11  # with translations_of (issue 17)
+    assert table.row_count == 2 and len(table.columns) == 12  # with translations_of (issue 17), actor_tones (21)
 
 
 # --- robustness -------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from pipeline.ahead import save_keyed
 from pipeline.framing import article_framing, warehouse_fields
 from pipeline.framing_store import load_measured_ahead
 from schemas.database import make_engine
+from schemas.framing_records import ActorTone, ArticleFraming
 
 STORY = "mexico-cartel-intervention"
 AS_OF = datetime(2025, 11, 28, 12, 0, tzinfo=UTC)
@@ -67,9 +68,35 @@ def test_the_framing_stage_stores_what_the_process_stage_measured_ahead(processe
     assert not path.exists(), "the measures stay on disk after the run that stored them finished"
 
 
-def save_measured_ahead_as(path, measured: dict, framing) -> None:
-    """Rewrite the file with ``framing`` under each of its keys (the keys stay the process stage's)."""
-    save_keyed(path, dict.fromkeys(measured, framing))
+def save_measured_ahead_as(path, measured: dict, framing, tones: tuple = ()) -> None:
+    """Rewrite the file with ``framing`` under each of its framing keys and ``tones`` under each of its
+    keys of tone toward actors (the keys stay the process stage's)."""
+    save_keyed(
+        path,
+        {key: framing if isinstance(value, ArticleFraming) else tones for key, value in measured.items()},
+    )
+
+
+def test_tone_toward_actors_is_measured_ahead_and_stored_from_there(processed) -> None:
+    """Issue 21: the process stage measures each relevant article's tone toward its stories' actors
+    with its framing (they share its sentences); the framing stage stores those."""
+    arguments, path = processed
+    measured = load_measured_ahead(path)
+    tone_keys = [key for key, value in measured.items() if isinstance(value, tuple)]
+    assert tone_keys, "no tone toward actors was measured ahead"
+    marker = ActorTone("marker actor", 1, 0.5, 0, 0, 1, ())
+    save_measured_ahead_as(
+        path, measured, article_framing("Marker", "Officials said. " * 20, "en"), (marker,)
+    )
+    counts = cycle.framing_stage(*arguments)["counts"]
+    engine = make_engine(arguments[1])
+    try:
+        with engine.connect() as connection:
+            actors = connection.execute(sa.text("SELECT actor, score FROM article_actor_tones")).all()
+    finally:
+        engine.dispose()
+    assert counts["actor-tones"] == len(actors) == counts["portrayed"] > 0
+    assert set(actors) == {("marker actor", 0.5)}  # every article portrayed this run was measured ahead
 
 
 def test_without_the_file_the_framing_stage_measures_the_same_rows(processed) -> None:

@@ -10,7 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from pipeline.framing import article_framing, warehouse_fields
+from pipeline.framing_actors import story_actors
 from pipeline.framing_lexicon import measures_version
+from pipeline.framing_model import actor_tones
 from pipeline.framing_store import (
     articles_to_frame,
     compute_story_framing,
@@ -19,6 +21,7 @@ from pipeline.framing_store import (
     measures_key,
     save_measured_ahead,
     story_id_of,
+    tones_key,
 )
 from pipeline.load import load_articles
 from pipeline.report_charts import VOICE_COLOURS
@@ -30,6 +33,7 @@ from tests.framing_warehouse import (
     article_by_headline,
     build_warehouse,
     normalised,
+    story_config,
     table_contents,
     url_of,
 )
@@ -268,11 +272,21 @@ def test_a_measure_computed_ahead_is_taken_only_for_the_same_inputs(warehouse: s
 
 
 def test_measures_saved_ahead_come_back_and_a_broken_file_gives_none(tmp_path) -> None:
+    """Framing measures under their inputs' key; tone toward actors (issue 21) under the key of the
+    inputs and the actors: another story's actors find nothing."""
+    actors = story_actors(story_config())
     inputs = [measure_inputs(a.headline, a.body, a.language) for a in (LEDGER, DIARIO)]
     framings = [article_framing(*text) for text in inputs]
+    tones = [actor_tones(*text, actors) for text in inputs]
     path = tmp_path / "measured-ahead.pickle"
-    save_measured_ahead(path, inputs, framings)
-    assert load_measured_ahead(path) == {measures_key(t): f for t, f in zip(inputs, framings, strict=True)}
+    save_measured_ahead(
+        path, [(t, (actors,)) for t in inputs], [(f, (a,)) for f, a in zip(framings, tones, strict=True)]
+    )
+    assert load_measured_ahead(path) == {
+        **{measures_key(t): f for t, f in zip(inputs, framings, strict=True)},
+        **{tones_key(t, actors): a for t, a in zip(inputs, tones, strict=True)},
+    }
+    assert tones_key(inputs[0], actors[:1]) not in load_measured_ahead(path) and all(tones)
     path.write_bytes(b"not a pickle")
     assert load_measured_ahead(path) == {}
     assert load_measured_ahead(tmp_path / "missing.pickle") == {}
