@@ -51,6 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VADER_NEUTRAL_BAND = 0.05  # VADER's own thresholds: compound >= 0.05 positive, <= -0.05 negative
 TARGETS = {"tone": 0.62}
 COST_TARGET = 1.5  # framing measures with tone toward actors, as a multiple of today's
+STAGE_REPEATS = 3
 NEWSMTSC_SOURCE = "NewsMTSC train split (Hamborg & Donnay 2021), MIT"
 
 
@@ -249,12 +250,14 @@ def stage_cost_figures(scale: int, seed: int) -> dict:
     story = load_story(ROOT / "config" / "stories" / "mexico-cartel-intervention.yaml")
     articles = world_story_articles(scale, seed)
     bare = story.model_copy(update={"actors": (), "entities": type(story.entities)()})
-    figures = {}
+    runs: dict[str, list[dict]] = {"before": [], "with_actors": []}
     with tempfile.TemporaryDirectory() as directory:
-        for name, configured in (("before", bare), ("with_actors", story)):
-            url = f"sqlite:///{Path(directory) / name}.sqlite"
-            figures[name] = timed_stage(url, configured, articles)
-    before, after = figures["before"], figures["with_actors"]
+        # Alternated, and the least CPU of each kept: other work on shared cores only ever adds.
+        for attempt in range(STAGE_REPEATS):
+            for name, configured in (("before", bare), ("with_actors", story)):
+                url = f"sqlite:///{Path(directory) / name}-{attempt}.sqlite"
+                runs[name].append(timed_stage(url, configured, articles))
+    before, after = (min(runs[name], key=lambda run: run["cpu"]) for name in ("before", "with_actors"))
     return {
         "stage_articles": len(articles), "stage_before_cpu": before["cpu"], "stage_with_actors_cpu": after["cpu"],
         "stage_before_wall": before["wall"], "stage_with_actors_wall": after["wall"],

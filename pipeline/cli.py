@@ -321,7 +321,8 @@ def compare(
         typer.Option(
             "--columns",
             help="Comma-separated columns for the table: outlet, country, language, articles, original_share, "
-            "mean_tone, mean_certainty, primary_frame, top_loaded_terms, voice_kinds, translations_of.",
+            "mean_tone, mean_certainty, primary_frame, top_loaded_terms, voice_kinds, translations_of, "
+            "actor_tones.",
             show_default=False,
         ),
     ] = None,
@@ -332,7 +333,8 @@ def compare(
     db: DbOption = None,
 ) -> None:
     """Compare the framing of a story's coverage outlet by outlet: articles, share of original
-    reporting, mean tone and certainty, main frame, loaded terms and who is quoted."""
+    reporting, mean tone and certainty, main frame, loaded terms, who is quoted and the tone toward
+    each of the story's actors."""
     import textwrap
 
     from rich.console import Console

@@ -10,7 +10,6 @@ words that pushed hardest. Agreement with human labels: docs/framing.md, "Tone t
 
 from __future__ import annotations
 
-import heapq
 import math
 import unicodedata
 from collections.abc import Sequence
@@ -29,7 +28,7 @@ from pipeline.framing_lexicon import (
     split_sentences,
     word_tokens,
 )
-from pipeline.framing_tone import english_analyzer, sentence_tone
+from pipeline.framing_tone import english_analyzer, sentence_tone, spanish_rules, spanish_stem
 from schemas.framing_records import ActorTone, MentionTone, StoryActor, ToneCue
 
 TONE_MODEL_PATH = FRAMING_CONFIG_DIR / "tone_model.npz"
@@ -181,18 +180,26 @@ def pushes(words: Sequence[tuple[str, WordEntry]], part: str, label: int) -> dic
 @dataclass(frozen=True)
 class SentenceReading:
     """What every mention in one sentence shares: its words, their mean logits, its lexicon compound,
-    and (remembered per class) its words' pushes."""
+    and (remembered per class) its words' pushes, strongest first."""
 
     sentence: str
     words: tuple[tuple[str, WordEntry], ...]
     compound: float
     mean: Vector
-    _pushes: dict[int, dict[str, float]] = field(default_factory=dict, compare=False)
+    _pushes: dict[int, tuple[dict[str, float], list[tuple[str, float]]]] = field(
+        default_factory=dict, compare=False
+    )
 
-    def pushes(self, label: int) -> dict[str, float]:
+    def pushes(self, label: int) -> tuple[dict[str, float], list[tuple[str, float]]]:
+        """word -> push toward ``label``, and the same ranked strongest first (ties alphabetical)."""
         if label not in self._pushes:
-            self._pushes[label] = pushes(self.words, "sentence_margin", label)
+            summed = pushes(self.words, "sentence_margin", label)
+            self._pushes[label] = (summed, sorted(summed.items(), key=strongest))
         return self._pushes[label]
+
+
+def strongest(item: tuple[str, float]) -> tuple[float, str]:
+    return (-item[1], item[0])
 
 
 def read_sentence(sentence: str, language: str, model: ToneModel) -> SentenceReading:
@@ -206,12 +213,21 @@ def evidence_words(
     reading: SentenceReading, window: Sequence[tuple[str, WordEntry]], label: int, count: int
 ) -> tuple[ToneCue, ...]:
     """The words that pushed hardest toward the chosen class: each word's share of the mean logit of
-    that class minus the mean of the other two classes', summed over the sentence and window means."""
-    push = dict(reading.pushes(label))
-    for word, value in pushes(window, "window_margin", label).items():
-        push[word] = push.get(word, 0.0) + value
-    ranked = heapq.nsmallest(count, push.items(), key=lambda kv: (-kv[1], kv[0]))
-    return tuple(ToneCue(word, round(value, 4)) for word, value in ranked)
+    that class minus the mean of the other two classes', summed over the sentence and window means.
+
+    Only the window's few words differ between the mentions of a sentence: they are added to the
+    sentence's ranking, whose first ``count`` other words are the only others that can make the top."""
+    by_word, ranked = reading.pushes(label)
+    candidates = {w: by_word.get(w, 0.0) + v for w, v in pushes(window, "window_margin", label).items()}
+    others = 0
+    for word, value in ranked:
+        if others == count:
+            break
+        if word not in candidates:
+            candidates[word] = value
+            others += 1
+    top = sorted(candidates.items(), key=strongest)[:count]
+    return tuple(ToneCue(word, round(value, 4)) for word, value in top)
 
 
 def targeted_tone(
@@ -254,6 +270,10 @@ def window_compound(window: Sequence[str], language: str) -> float:
     this measure's cost, runs only when one is there."""
     if language == "en" and not any(token in english_analyzer().lexicon for token in window):
         return 0.0
+    if language == "es" and not any(
+        spanish_stem(token) in spanish_rules().valence_by_stem for token in window
+    ):
+        return 0.0  # the same holds for the Spanish lexicon: no cue, compound 0
     return sentence_tone(" ".join(window), language).compound
 
 
