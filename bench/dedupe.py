@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.dedupe import (  # noqa: E402
+from pipeline.dedupe.copies import (  # noqa: E402
     COPY_THRESHOLD,
     LSH_BANDS,
     LSH_ROWS,
@@ -39,7 +39,7 @@ from pipeline.dedupe import (  # noqa: E402
     signature_to_bytes,
     word_shingles,
 )
-from pipeline.normalise import content_hash  # noqa: E402
+from pipeline.normalise.canonical import content_hash  # noqa: E402
 
 COPY_SHARE, DUPLICATE_SHARE = 0.10, 0.05
 BORROWER_SHARE = 0.10  # originals that quote 2-3 paragraphs of another outlet's story (hard negatives)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from bench.measure import print_report
-from pipeline import cycle
+from pipeline.run import cycle
 
 
 def timed_stages(config_dir: Path, db_url: str, run_key: str) -> dict[str, float]:

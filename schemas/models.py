@@ -92,7 +92,7 @@ class Story(Base):
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     title: Mapped[str] = mapped_column(String(500))
     definition: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
-    # Hash of what its decisions depend on (pipeline.match.definition_fingerprint) as configured now,
+    # Hash of what its decisions depend on (pipeline.match.stories.definition_fingerprint) as configured now,
     # and the one its stored decisions were made under: they differ for a new or edited story, which
     # the next cycle matches against every stored article in its window (backfill, re-match).
     fingerprint: Mapped[str | None] = mapped_column(String(16))
@@ -163,7 +163,7 @@ class Article(Base):
     authors: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
     published_at: Mapped[datetime | None]
     published_source: Mapped[str | None] = mapped_column(String(40))
-    # How far published_at can be trusted (``pipeline.date_confidence``): corroborated, machine-readable,
+    # How far published_at can be trusted (``pipeline.extract.date_confidence``): corroborated, machine-readable,
     # conflicting, url-only, text-only (migration 0007).
     published_confidence: Mapped[str | None] = mapped_column(String(20))
     modified_at: Mapped[datetime | None]
@@ -269,7 +269,7 @@ class TranslationLink(Base):
 
     The translated article is the original of its own copy cluster or alone (its copies reach the link
     through their cluster); ``evidence`` holds the aligned anchors and passages
-    (``pipeline.translation.TranslationEvidence.as_dict``)."""
+    (``pipeline.dedupe.translation.TranslationEvidence.as_dict``)."""
 
     __tablename__ = "translation_links"
 
@@ -328,7 +328,7 @@ class ArticleVoice(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
     ordinal: Mapped[int] = mapped_column(Integer)
-    # The framing module's names (pipeline/framing_sources.py): us_government, mexican_government, anonymous,
+    # The framing module's names (pipeline/framing/sources.py): us_government, mexican_government, anonymous,
     # expert, other_media, named_person, other.
     voice_kind: Mapped[str] = mapped_column(String(40))
     name: Mapped[str | None] = mapped_column(String(300))
@@ -447,7 +447,7 @@ def utcnow() -> datetime:
 
 
 class OutletHealth(Base):
-    """One outlet's measures for one cycle (issue 16; ``pipeline.health``), documented in
+    """One outlet's measures for one cycle (issue 16; ``pipeline.health.measures``), documented in
     docs/warehouse.md under ``v_outlet_health``."""
 
     __tablename__ = "outlet_health"
@@ -476,12 +476,12 @@ class OutletHealth(Base):
     median_body_words: Mapped[float | None] = mapped_column(Float)
     newest_article_age_hours: Mapped[float | None] = mapped_column(Float)
     examples: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
-    # The measures out of their band this cycle (``pipeline.health_drift``): left out of later baselines.
+    # The measures out of their band this cycle (``pipeline.health.drift``): left out of later baselines.
     breaches: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
 
 
 class OutletIncident(Base):
-    """A measure of an outlet out of its band (``pipeline.health_drift``): opened once, closed once."""
+    """A measure of an outlet out of its band (``pipeline.health.drift``): opened once, closed once."""
 
     __tablename__ = "outlet_incidents"
     __table_args__ = (UniqueConstraint("outlet", "measure", "opened_run_id"),)

@@ -1,6 +1,6 @@
 """Item pipelines: write the run's JSONL manifest, fetch log, counts, cache updates and discovered outlets.
 
-They write files only; loading them into the warehouse is ``pipeline.crawl_state``'s job, outside the
+They write files only; loading them into the warehouse is ``pipeline.crawl.state``'s job, outside the
 crawl process.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 
-from pipeline.archive import MANIFEST_NAME, manifest_line
+from pipeline.crawl.archive import MANIFEST_NAME, manifest_line
 from spiders.items import ArchivedPage, DiscoveredOutlet, FetchEvent
 from spiders.state import CrawlState, crawl_state_for
 

@@ -1,6 +1,6 @@
 """python -m spiders.run: one crawl in its own process (Twisted's reactor cannot restart in a process).
 
-Called by ``pipeline.crawl.run_crawl``; the arguments say where the config, the state and the outputs are.
+Called by ``pipeline.crawl.crawler.run_crawl``; the arguments say where the config, the state and the outputs are.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from pipeline.config import load_config
-from pipeline.politeness import without_credentials
+from spiders.politeness import without_credentials
 from spiders.settings import crawl_settings
 from spiders.spiders.news import NewsSpider
 

@@ -25,9 +25,9 @@ import yaml
 
 from demo.world import ReplayWorld
 from demo.world.config import write_config
-from pipeline.archive import iter_fetched_pages
-from pipeline.crawl import CrawlResult, run_crawl
-from pipeline.crawl_state import read_http_cache, record_crawl
+from pipeline.crawl.archive import iter_fetched_pages
+from pipeline.crawl.crawler import CrawlResult, run_crawl
+from pipeline.crawl.state import read_http_cache, record_crawl
 from schemas.models import CrawlRun, FetchLog, HttpCacheEntry, Outlet, RunOutcome
 
 REPO = Path(__file__).resolve().parent.parent
@@ -115,9 +115,7 @@ def first_run(world, config_dir, tmp_path_factory):
 @pytest.fixture(scope="module")
 def second_run(world, config_dir, first_run, tmp_path_factory):
     before = {site: len(records) for site, records in world.request_log.items()}
-    result = run_crawl(
-        config_dir, tmp_path_factory.mktemp("run2"), "run-2", first_run.http_cache_updates
-    )
+    result = run_crawl(config_dir, tmp_path_factory.mktemp("run2"), "run-2", first_run.http_cache_updates)
     records = [r for site, records in world.request_log.items() for r in records[before[site] :]]
     print(
         f"\nsecond run: {len(records)} requests ({sum(r.status == 304 for r in records)} answered 304); "

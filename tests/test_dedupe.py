@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.dedupe import (
+from pipeline.dedupe.copies import (
     COPY_THRESHOLD,
     LSH_BANDS,
     NUM_PERM,
@@ -25,7 +25,7 @@ from pipeline.dedupe import (
     signature_to_bytes,
     word_shingles,
 )
-from pipeline.normalise import content_hash, normalise_for_hash, word_count
+from pipeline.normalise.canonical import content_hash, normalise_for_hash, word_count
 from schemas.records import NormalisedArticle
 
 # --- Written examples: a wire text, a lightly edited copy, and a genuine rewrite ------------------

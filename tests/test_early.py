@@ -1,4 +1,4 @@
-"""Early processing (pipeline.early): pages extracted while the crawl runs give exactly the batch the
+"""Early processing (pipeline.speedup.early_extraction): pages extracted while the crawl runs give exactly the batch the
 process stage would compute, and a result is reused only for an identical page."""
 
 from __future__ import annotations
@@ -14,12 +14,18 @@ import pytest
 
 from demo.world import ReplayWorld
 from demo.world.config import write_config
-from pipeline.archive import MANIFEST_NAME, iter_fetched_pages
 from pipeline.config import load_config
-from pipeline.crawl import _wait, run_crawl
-from pipeline.early import RESULTS_FILE, EarlyProcessor, ManifestTail, load_results, page_key
-from pipeline.match import compile_stories
-from pipeline.process import process_page_or_quarantine, process_pages
+from pipeline.crawl.archive import MANIFEST_NAME, iter_fetched_pages
+from pipeline.crawl.crawler import _wait, run_crawl
+from pipeline.match.stories import compile_stories
+from pipeline.run.process import process_page_or_quarantine, process_pages
+from pipeline.speedup.early_extraction import (
+    RESULTS_FILE,
+    EarlyProcessor,
+    ManifestTail,
+    load_results,
+    page_key,
+)
 from schemas.records import Outcome
 from tests.test_crawl import STORY, write_test_config
 
@@ -146,7 +152,7 @@ def test_a_failure_while_tailing_stops_early_processing_not_the_caller(tmp_path,
 
 def test_the_language_model_is_loaded_before_the_early_workers_fork(tmp_path) -> None:
     # Each forked worker would otherwise load its own copy (~0.6 s of CPU each, during the crawl).
-    from pipeline.extract import _language_identifier
+    from pipeline.extract.page import _language_identifier
 
     manifest = tmp_path / "manifest.jsonl"
     manifest.write_text('{"not": "a page"}\n', encoding="utf-8")
@@ -163,8 +169,8 @@ def test_the_crawl_stage_starts_scrapy_before_it_imports_the_extractors() -> Non
     # What crawl_stage imports before it spawns the crawl: the extractors (about a second of CPU) load
     # at the first poll, beside Scrapy's start, and Scrapy's own modules only in the crawl process.
     code = (
-        "import sys, pipeline.cycle, pipeline.crawl, pipeline.crawl_state, pipeline.early\n"
-        "print([m for m in ('scrapy', 'trafilatura', 'feedparser', 'datasketch', 'pipeline.process') "
+        "import sys, pipeline.run.cycle, pipeline.crawl.crawler, pipeline.crawl.state, pipeline.speedup.early_extraction\n"
+        "print([m for m in ('scrapy', 'trafilatura', 'feedparser', 'datasketch', 'pipeline.run.process') "
         "if m in sys.modules])"
     )
     found = subprocess.run(

@@ -11,9 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.compare import OutletArticle, as_csv, as_json, as_rich_table, comparison_rows
-from pipeline.framing import article_framing, certainty_of, frame_shares, loaded_terms_in, warehouse_fields
-from pipeline.framing_lexicon import (
+from pipeline.analyst.compare import OutletArticle, as_csv, as_json, as_rich_table, comparison_rows
+from pipeline.framing.lexicon import (
     MFC_FRAMES,
     FramesCodebook,
     FramingConfigError,
@@ -23,7 +22,14 @@ from pipeline.framing_lexicon import (
     load_yaml_model,
     split_sentences,
 )
-from pipeline.framing_outlets import (
+from pipeline.framing.measures import (
+    article_framing,
+    certainty_of,
+    frame_shares,
+    loaded_terms_in,
+    warehouse_fields,
+)
+from pipeline.framing.outlets import (
     distinctive_terms,
     first_coverage,
     headlines_side_by_side,
@@ -31,8 +37,8 @@ from pipeline.framing_outlets import (
     ngrams,
     syndication_by_outlet,
 )
-from pipeline.framing_sources import voices_in
-from pipeline.framing_tone import article_tone, spanish_rules
+from pipeline.framing.sources import voices_in
+from pipeline.framing.tone import article_tone, spanish_rules
 from schemas.framing_records import CoverageRow
 
 HEDGED_EN = (

@@ -11,10 +11,12 @@ import sqlalchemy as sa
 
 from demo.world import ReplayWorld
 from demo.world.config import write_demo_config
-from pipeline import cycle, framing_store, workers
-from pipeline.ahead import save_keyed
-from pipeline.framing import article_framing, warehouse_fields
-from pipeline.framing_store import load_measured_ahead
+from pipeline.framing import store as framing_store
+from pipeline.framing.measures import article_framing, warehouse_fields
+from pipeline.framing.store import load_measured_ahead
+from pipeline.run import cycle
+from pipeline.speedup import workers
+from pipeline.speedup.ahead import save_keyed
 from schemas.database import make_engine
 
 STORY = "mexico-cartel-intervention"

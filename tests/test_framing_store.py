@@ -9,9 +9,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from pipeline.framing import article_framing, warehouse_fields
-from pipeline.framing_lexicon import measures_version
-from pipeline.framing_store import (
+from pipeline.analyst.report_charts import VOICE_COLOURS
+from pipeline.framing.lexicon import measures_version
+from pipeline.framing.measures import article_framing, warehouse_fields
+from pipeline.framing.store import (
     articles_to_frame,
     compute_story_framing,
     load_measured_ahead,
@@ -20,8 +21,7 @@ from pipeline.framing_store import (
     save_measured_ahead,
     story_id_of,
 )
-from pipeline.load import load_articles
-from pipeline.report_charts import VOICE_COLOURS
+from pipeline.load.warehouse import load_articles
 from schemas.models import Article, ArticleFrame, ArticleFraming, ArticleLoadedTerm, ArticleVoice
 from tests.framing_warehouse import (
     ARTICLES,

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.provisional import urls
 
-from pipeline.normalise import (
+from pipeline.normalise.canonical import (
     InvalidUrl,
     canonical_url,
     choose_canonical,
@@ -384,7 +384,7 @@ def test_version_delta_reports_a_removed_paragraph():
 
 def test_angle_brackets_a_reader_sees_are_stored_as_text() -> None:
     """Issue 19: no second tag strip; escaping belongs to the report and the email."""
-    from pipeline.normalise import plain_text_field
+    from pipeline.normalise.canonical import plain_text_field
 
     assert (
         plain_text_field("Strikes near <script>alert('fw')</script>")
@@ -394,13 +394,13 @@ def test_angle_brackets_a_reader_sees_are_stored_as_text() -> None:
 
 
 def test_control_characters_are_removed_from_a_text_field() -> None:
-    from pipeline.normalise import plain_text_field
+    from pipeline.normalise.canonical import plain_text_field
 
     assert plain_text_field("Bold\x00 claim\x1b[31m\x85 today") == "Bold claim[31m today"
 
 
 def test_cr_lf_in_a_headline_collapses_to_one_line() -> None:
-    from pipeline.normalise import plain_text_field
+    from pipeline.normalise.canonical import plain_text_field
 
     assert (
         plain_text_field("Stop the invasion,\r\nBcc: victim@example.com")
@@ -410,7 +410,7 @@ def test_cr_lf_in_a_headline_collapses_to_one_line() -> None:
 
 
 def test_text_that_merely_mentions_angle_brackets_is_kept() -> None:
-    from pipeline.normalise import plain_text_field
+    from pipeline.normalise.canonical import plain_text_field
 
     assert (
         plain_text_field("Cartel violence < 2024 levels, officials say")
@@ -422,7 +422,7 @@ def test_many_unclosed_script_openings_are_kept_as_the_text_they_are_without_a_b
     """Issue 20: 20,000 escaped <script> openings in a description took minutes in a regular expression
     that paired each opening with a closing. Issue 19: a one-line field is the text a reader sees, so
     nothing pairs tags any more (one linear pass); the report and the email escape what looks like markup."""
-    from pipeline.normalise import plain_text_field
+    from pipeline.normalise.canonical import plain_text_field
 
     description = "Strikes near the border " + "<script>" * 20_000 + " and more"
     assert plain_text_field(description) == description

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import load_story
-from pipeline.relevance import (
+from pipeline.match.relevance import (
     fold,
     relevance_outcome,
     score_articles,
@@ -371,7 +371,7 @@ MIN_PRECISION = MIN_RECALL = 0.95  # issue 6's target
 def world_record(url: str, truth: dict, served, outlet_host: str) -> NormalisedArticle:
     """The record the pipeline would build for a world article: its content file, through normalise."""
     from demo.world.truth import expected_headline
-    from pipeline.normalise import normalise_article
+    from pipeline.normalise.canonical import normalise_article
     from schemas.records import ExtractedArticle
 
     extracted = ExtractedArticle(

@@ -14,14 +14,14 @@ import pytest
 import sqlalchemy as sa
 
 from pipeline.config import ConfigError, OutletConfig
-from pipeline.identity import url_hash
-from pipeline.load import (
+from pipeline.load.warehouse import (
     check_config_fits,
     load_articles_isolated,
     load_discovered_outlets,
     load_outlets,
     upsert_rows,
 )
+from pipeline.normalise.identity import url_hash
 from schemas.fit import column_lengths
 from schemas.models import Article, Outlet, Quarantine
 from schemas.records import FeedEntry, NormalisedArticle, storable_text

@@ -11,8 +11,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from pipeline.config import OutletConfig
-from pipeline.identity import url_hash
-from pipeline.load import load_articles, load_outlets, upsert_rows
+from pipeline.load.warehouse import load_articles, load_outlets, upsert_rows
+from pipeline.normalise.identity import url_hash
 from schemas.database import make_engine, upgrade_database
 from schemas.models import Article, ArticleUrl, ArticleVersion, Base, Outlet
 from schemas.records import NormalisedArticle

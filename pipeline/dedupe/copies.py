@@ -1,0 +1,354 @@
+"""Dedupe stage: exact duplicates, syndicated copies and which member of a copy cluster is original.
+
+A *copy* republishes another article's text (wire copy with a new headline, a dateline, a trimmed
+ending, a local paragraph). A *rewrite* of the same report in other words is coverage, not a copy:
+copy clusters must not absorb it, because comparing how outlets framed a story needs the rewrites.
+
+Near-duplicates are found with MinHash over word 5-shingles (datasketch) and banded LSH. The band
+keys are plain ``(band, key)`` pairs so the warehouse can keep them in a table and find candidates
+for a new article with one indexed SQL lookup instead of comparing it with all of history:
+store ``lsh_band_keys(signature)`` as rows ``(band, key, url_hash)`` indexed on ``(band, key)``,
+and ``signature_to_bytes(signature)`` with ``SIGNATURE_SCHEME``; a new article's candidates are
+``SELECT DISTINCT url_hash ... WHERE (band, key) IN (<its band keys>)``, checked with ``match_copy``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import hashlib
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+
+import mmh3
+import numpy as np
+from datasketch import MinHash
+from datasketch.lsh import _optimal_param
+
+from pipeline.normalise.canonical import normalise_for_hash, paragraphs
+from schemas.records import NormalisedArticle, SyndicationMatch
+
+NUM_PERM = 128
+MINHASH_SEED = 1
+MINHASH_SCHEME = "affine32"  # datasketch >= 2.0 default; stored signatures are only comparable within it
+SHINGLE_WORDS = 5
+# Everything that makes two stored signatures comparable; store it beside them and recompute on change.
+SIGNATURE_SCHEME = f"minhash-{MINHASH_SCHEME}-mmh3_32-words{SHINGLE_WORDS}-perm{NUM_PERM}-seed{MINHASH_SEED}"
+# Chosen with bench/dedupe.py (exact shingle Jaccard, 500 pairs each): edited copies 0.62-1.0,
+# coverage quoting 2-3 paragraphs of another story 0.02-0.25, same-event rewrites <= 0.05; the
+# written examples in tests/test_dedupe.py agree (copies ~0.7-0.8, rewrites < 0.01). 0.5 sits
+# between with room for the estimate's noise (standard error ~0.044 at 128 permutations).
+COPY_THRESHOLD = 0.5
+# Bands tuned for recall (false negatives weigh 0.9): a missed candidate is a missed copy, while a
+# false candidate only costs one signature comparison. (32 bands x 4 rows for 128 permutations.)
+LSH_BANDS, LSH_ROWS = _optimal_param(COPY_THRESHOLD, NUM_PERM, 0.1, 0.9)
+
+Signature = np.ndarray  # NUM_PERM uint32 MinHash values
+
+_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, scheme=MINHASH_SCHEME).permutations
+# Agency names spelled out match in any case; the short forms only in capitals ("AP", not "ap").
+_WIRE_BYLINE = re.compile(
+    r"(?i:\b(?:associated press|reuters|agence france-presse|agencia efe|notimex|europa press|bloomberg)\b)|"
+    r"\b(?:AP|AFP|EFE|DPA|ANSA|Xinhua)\b"
+)
+_DATELINE_PREFIX = re.compile(r"^\s*[A-ZÁÉÍÓÚÑ][A-ZÁÉÍÓÚÑ .,'-]{2,60}(?:\([^)]{1,30}\))?\s*[.\-—–:]+\s*")
+_COPYRIGHT_LINE = re.compile(
+    r"©|\bcopyright\b|all rights reserved|todos los derechos reservados|derechos reservados|"
+    r"may not be (?:published|reproduced)|prohibida su reproducci[oó]n",
+    re.IGNORECASE,
+)
+
+
+# --- Signatures and band keys ------------------------------------------------------------------
+
+
+def shingle_tokens(text: str) -> list[str]:
+    """Words as shingles see them: NFKC, case-folded, accents kept (the same rule for EN and ES)."""
+    return re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold())
+
+
+def word_shingles(text: str, size: int = SHINGLE_WORDS) -> set[str]:
+    """Runs of ``size`` consecutive words (the whole text when it is shorter)."""
+    tokens = shingle_tokens(text)
+    if len(tokens) < size:
+        return {" ".join(tokens)} if tokens else set()
+    # zip stops at the shortest slice, i.e. at the last full shingle
+    return set(map(" ".join, zip(*(tokens[start:] for start in range(size)), strict=False)))
+
+
+def minhash_signature(text: str) -> Signature:
+    """MinHash of the text's word 5-shingles; raises ValueError for text without words."""
+    signature = text_signature(text)
+    if signature is None:
+        raise ValueError("cannot fingerprint a text without words")
+    return signature
+
+
+def text_signature(text: str) -> Signature | None:
+    """``minhash_signature``, or None for a text without words (it has no shingles to fingerprint)."""
+    shingles = word_shingles(text)
+    if not shingles:
+        return None
+    minhash = MinHash(
+        num_perm=NUM_PERM,
+        seed=MINHASH_SEED,
+        permutations=_PERMUTATIONS,
+        scheme=MINHASH_SCHEME,
+        hashfunc=shingle_hash,
+    )
+    minhash.update_batch(shingles)
+    return minhash.hashvalues
+
+
+def shingle_hash(shingle: str) -> int:
+    """32-bit MurmurHash3 of the UTF-8 shingle: the fast hash datasketch's docs suggest over its SHA-1
+    default (hashing was most of the signature time in bench/dedupe.py)."""
+    return mmh3.hash(shingle, signed=False)
+
+
+def signature_to_bytes(signature: Signature) -> bytes:
+    return np.asarray(signature, dtype="<u4").tobytes()
+
+
+def signature_from_bytes(stored: bytes) -> Signature:
+    signature = np.frombuffer(stored, dtype="<u4")
+    if signature.size != NUM_PERM:
+        raise ValueError(f"stored signature has {signature.size} values, expected {NUM_PERM}")
+    return signature
+
+
+def estimated_jaccard(first: Signature, second: Signature) -> float:
+    return float(np.count_nonzero(np.asarray(first) == np.asarray(second))) / NUM_PERM
+
+
+def lsh_band_keys(signature: Signature) -> list[tuple[int, str]]:
+    """``(band, key)`` rows for the LSH table: two articles are candidates when they share a row."""
+    return [(band, f"{digest:016x}") for band, digest in enumerate(_band_digests(signature))]
+
+
+def _band_digests(signature: Signature) -> list[int]:
+    """64-bit digest of each band's rows; the band number is hashed in, so digests differ across bands."""
+    rows = np.asarray(signature, dtype="<u4")[: LSH_BANDS * LSH_ROWS].reshape(LSH_BANDS, LSH_ROWS)
+    return [
+        int.from_bytes(
+            hashlib.blake2b(band.to_bytes(2, "little") + row.tobytes(), digest_size=8).digest(), "little"
+        )
+        for band, row in enumerate(rows)
+    ]
+
+
+class SyndicationIndex:
+    """In-memory LSH index over the same band keys the warehouse stores (batch runs, bench).
+
+    Buckets are keyed by the integer band digests (the hex ``lsh_band_keys`` spell the same values)
+    and hold a bare url_hash until a second article shares the bucket: nearly every bucket has one
+    member, and lists and hex strings tripled the index's memory at 100k articles.
+    """
+
+    def __init__(self) -> None:
+        self._buckets: dict[int, str | list[str]] = {}
+        self._signatures: dict[str, Signature] = {}
+
+    def __len__(self) -> int:
+        return len(self._signatures)
+
+    def __contains__(self, url_hash: object) -> bool:
+        return url_hash in self._signatures
+
+    def add(self, url_hash: str, signature: Signature) -> None:
+        if url_hash in self._signatures:
+            return  # re-adding the same article must not duplicate its bucket entries
+        self._signatures[url_hash] = np.asarray(signature, dtype=np.uint32)
+        for digest in _band_digests(signature):
+            members = self._buckets.setdefault(digest, url_hash)
+            if isinstance(members, list):
+                members.append(url_hash)
+            elif members != url_hash:
+                self._buckets[digest] = [members, url_hash]
+
+    def signature(self, url_hash: str) -> Signature:
+        return self._signatures[url_hash]
+
+    def candidates(self, signature: Signature) -> set[str]:
+        """url_hashes sharing at least one band key with ``signature`` (unverified)."""
+        found: set[str] = set()
+        for digest in _band_digests(signature):
+            members = self._buckets.get(digest)
+            if isinstance(members, str):
+                found.add(members)
+            elif members:
+                found.update(members)
+        return found
+
+    def similar(self, signature: Signature, threshold: float = COPY_THRESHOLD) -> list[tuple[str, float]]:
+        """Verified candidates as ``(url_hash, estimated Jaccard)``, most similar first."""
+        scored = (
+            (url_hash, estimated_jaccard(signature, self._signatures[url_hash]))
+            for url_hash in self.candidates(signature)
+        )
+        return sorted((pair for pair in scored if pair[1] >= threshold), key=lambda pair: (-pair[1], pair[0]))
+
+
+# --- Exact duplicates --------------------------------------------------------------------------
+
+
+def exact_duplicate_groups(articles: Iterable[NormalisedArticle]) -> list[tuple[str, ...]]:
+    """url_hashes of articles sharing a ``content_hash``, only groups of two or more."""
+    groups: dict[str, set[str]] = defaultdict(set)
+    for article in articles:
+        groups[article.content_hash].add(article.url_hash)
+    return sorted(tuple(sorted(group)) for group in groups.values() if len(group) > 1)
+
+
+# --- Copies --------------------------------------------------------------------------------------
+
+
+def match_copy(
+    new: NormalisedArticle,
+    candidates: Iterable[NormalisedArticle],
+    signatures: Mapping[str, Signature] | None = None,
+    wire_outlets: Collection[str] = (),
+    threshold: float = COPY_THRESHOLD,
+) -> SyndicationMatch | None:
+    """The copy relation between ``new`` and its most similar candidate, if they are copies.
+
+    ``signatures`` holds stored signatures by url_hash (computed from the text when missing). The
+    direction (which one is original) is decided by ``likely_original``; its reason is kept in
+    ``differences["original_reason"]``.
+    """
+    known = signatures or {}
+    new_signature = _signature_of(new, known)
+    if new_signature is None:
+        return None
+    scored = [
+        (estimated_jaccard(new_signature, signature), candidate)
+        for candidate in candidates
+        if candidate.url_hash != new.url_hash and (signature := _signature_of(candidate, known)) is not None
+    ]
+    above = [(similarity, candidate) for similarity, candidate in scored if similarity >= threshold]
+    if not above:
+        return None
+    similarity, best = max(above, key=lambda pair: (pair[0], pair[1].url_hash))
+    original, reason = likely_original([new, best], wire_outlets)
+    copy = best if original is new else new
+    differences = copy_differences(original.body_text, copy.body_text, original.headline, copy.headline)
+    return SyndicationMatch(
+        original_url_hash=original.url_hash,
+        copy_url_hash=copy.url_hash,
+        similarity=similarity,
+        differences={**differences, "original_reason": reason},
+    )
+
+
+def _signature_of(article: NormalisedArticle, known: Mapping[str, Signature]) -> Signature | None:
+    if article.url_hash in known:
+        return known[article.url_hash]
+    return text_signature(article.body_text)
+
+
+def is_wire_outlet(article: NormalisedArticle, wire_outlets: Collection[str] = ()) -> bool:
+    return article.outlet in wire_outlets
+
+
+def has_wire_byline(article: NormalisedArticle) -> bool:
+    return any(_WIRE_BYLINE.search(author) for author in article.authors)
+
+
+def likely_original(
+    members: Sequence[NormalisedArticle], wire_outlets: Collection[str] = ()
+) -> tuple[NormalisedArticle, str]:
+    """The member a copy cluster most likely started from, and the evidence that decided it.
+
+    Evidence in order of strength: published by a wire outlet; under a wire byline; earliest
+    publication; the longest text (copies trim more often than they add); lowest url_hash, so the
+    choice is stable when nothing else decides.
+    """
+    if not members:
+        raise ValueError("likely_original needs at least one member")
+    evidence = (
+        ("wire outlet", lambda pool: [m for m in pool if is_wire_outlet(m, wire_outlets)]),
+        ("wire byline", lambda pool: [m for m in pool if has_wire_byline(m)]),
+        ("earliest publication", _earliest),
+        ("longest text", _longest),
+    )
+    pool, reasons = list(members), []
+    for reason, narrow in evidence:
+        narrowed = narrow(pool) if len(pool) > 1 else pool
+        if 0 < len(narrowed) < len(pool):
+            pool, reasons = narrowed, [*reasons, reason]
+    if len(pool) > 1:
+        reasons.append("lowest url hash (tie)")
+    return min(pool, key=lambda member: member.url_hash), "; ".join(reasons) or "only member"
+
+
+def _earliest(pool: list[NormalisedArticle]) -> list[NormalisedArticle]:
+    dated = {member.url_hash: _as_utc(member.published_at) for member in pool if member.published_at}
+    if not dated:
+        return pool
+    first = min(dated.values())
+    return [member for member in pool if dated.get(member.url_hash) == first]
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _longest(pool: list[NormalisedArticle]) -> list[NormalisedArticle]:
+    most = max(member.word_count for member in pool)
+    return [member for member in pool if member.word_count == most]
+
+
+def copy_differences(
+    original_text: str, copy_text: str, original_headline: str | None = None, copy_headline: str | None = None
+) -> dict[str, object]:
+    """How a copy differs from its original, paragraph by paragraph (difflib over normalised text)."""
+    original, copy = paragraphs(original_text), paragraphs(copy_text)
+    dateline = _added_dateline(original, copy)
+    if dateline:
+        copy = [copy[0][len(dateline) :].strip(), *copy[1:]]
+    matcher = difflib.SequenceMatcher(
+        a=list(_normalised_paragraphs(original_text)), b=[normalise_for_hash(p) for p in copy], autojunk=False
+    )
+    opcodes = matcher.get_opcodes()
+    trimmed = _trimmed_at_end(opcodes, original)
+    added = [p for tag, _, _, j1, j2 in opcodes if tag in ("insert", "replace") for p in copy[j1:j2]]
+    removed = [p for tag, i1, i2, _, _ in opcodes if tag in ("delete", "replace") for p in original[i1:i2]]
+    copyright_lines = [p for p in added if _COPYRIGHT_LINE.search(p)]
+    return {
+        "headline_changed": normalise_for_hash(original_headline) != normalise_for_hash(copy_headline),
+        "original_headline": original_headline,
+        "copy_headline": copy_headline,
+        "dateline_added": dateline,
+        "paragraphs_trimmed_at_end": trimmed,
+        "paragraphs_removed": removed[: len(removed) - len(trimmed)] if trimmed else removed,
+        "paragraphs_added": [p for p in added if p not in copyright_lines],
+        "copyright_lines_added": copyright_lines,
+    }
+
+
+@functools.lru_cache(maxsize=8)
+def _normalised_paragraphs(text: str) -> tuple[str, ...]:
+    """The original's paragraphs normalised, once for all the copies of a cluster described in a row."""
+    return tuple(normalise_for_hash(p) for p in paragraphs(text))
+
+
+def _added_dateline(original: list[str], copy: list[str]) -> str | None:
+    """A dateline ("MEXICO CITY (AP) —") the copy put in front of the original's first paragraph."""
+    if not original or not copy:
+        return None
+    match = _DATELINE_PREFIX.match(copy[0])
+    if not match or _DATELINE_PREFIX.match(original[0]):
+        return None
+    rest = normalise_for_hash(copy[0][match.end() :])
+    return match.group(0).strip() if rest and rest == normalise_for_hash(original[0]) else None
+
+
+def _trimmed_at_end(opcodes: list[tuple[str, int, int, int, int]], original: list[str]) -> list[str]:
+    """Original paragraphs missing from the copy's end (a trimmed ending), after its last shared one."""
+    last_equal = max((i2 for tag, _, i2, _, _ in opcodes if tag == "equal"), default=0)
+    tail = original[last_equal:]
+    ends_with_removal = opcodes and opcodes[-1][0] in ("delete", "replace")
+    return tail if ends_with_removal and last_equal > 0 else []
