@@ -96,7 +96,7 @@ def time_page_parts(scale: int, workdir: Path) -> str:
         hosts = cycle.hosts_by_outlet(context)  # as the process stage passes them
     pages = [
         page
-        for manifest in sorted(context.workdir.rglob("manifest.jsonl"))
+        for manifest in sorted(context.workspace.directory.rglob("manifest.jsonl"))
         for page in iter_fetched_pages(manifest)
     ]
     load_models()

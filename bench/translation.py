@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.measure import print_report  # noqa: E402
 from demo.world.content import load_articles, load_outlets  # noqa: E402
 from demo.world.scale import ScaleCatalogue  # noqa: E402
-from pipeline.dedupe.translation import TranslationCandidate, fold, link_translations  # noqa: E402
+from pipeline.dedupe.translation import TranslationCandidate, link_translations  # noqa: E402
+from pipeline.text import fold  # noqa: E402
 
 
 def world_articles(scale: int, seed: int = 7) -> list:

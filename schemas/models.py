@@ -29,6 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from schemas.timestamps import as_utc
+
 # Stable constraint names, so Alembic migrations name things the same way on every dialect.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -59,7 +61,7 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return as_utc(value)
 
 
 class Base(DeclarativeBase):
@@ -114,9 +116,27 @@ class CrawlRun(Base):
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(20), default="running")
-    warc_paths: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
     # Outcome counts per stage, e.g. {"fetch": {"ok": 40, "not-modified": 12}, "relevance": {...}}.
     counts: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+
+
+class CrawlShard(Base):
+    """Where one crawl process of a run left its files (``pipeline.crawl.workspace``): one row per run
+    and shard, replaced when the shard is retried."""
+
+    __tablename__ = "crawl_shards"
+    __table_args__ = (UniqueConstraint("run_id", "shard"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id", ondelete="CASCADE"))
+    # "all" for a crawl of every outlet, else "shard-" and a hash of the outlets it was asked for.
+    shard: Mapped[str] = mapped_column(String(40))
+    # The shard's working directory: every file named in ShardWorkspace is found in it.
+    directory: Mapped[str] = mapped_column(Text)
+    # The outlets it was asked for (empty: all configured ones).
+    outlets: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
+    # Whether it archived any page (a WARC file exists); a crawl that fetched no article writes none.
+    has_warc: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class FetchLog(Base):
@@ -440,10 +460,6 @@ class Quarantine(Base):
     error: Mapped[str] = mapped_column(Text)
     warc_record_id: Mapped[str | None] = mapped_column(String(100))
     recorded_at: Mapped[datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class OutletHealth(Base):

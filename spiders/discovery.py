@@ -26,6 +26,7 @@ from scrapy.utils.sitemap import sitemap_urls_from_robots as _scrapy_sitemap_url
 from pipeline.config import StoryConfig, StoryWindow
 from pipeline.text import visible_line
 from schemas.records import FeedEntry
+from schemas.timestamps import as_utc
 
 FEED_TYPES = (
     "application/rss+xml",
@@ -271,7 +272,7 @@ def parse_datetime(value: object) -> datetime | None:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return as_utc(moment)
 
 
 # Sitemaps ---------------------------------------------------------------------------------------------

@@ -11,11 +11,12 @@ import ipaddress
 import re
 import socket
 from collections.abc import Collection, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from pipeline.normalise.identity import url_hash
+from schemas.timestamps import as_utc
 
 # NewsDiffs-style re-check schedule: an article that changed recently is checked often, an old one rarely.
 RECHECK_SCHEDULE: tuple[tuple[timedelta, timedelta], ...] = (
@@ -104,9 +105,7 @@ def retry_after_seconds(header_value: str | None, now: datetime, cap: float) -> 
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return min(max((moment - now).total_seconds(), 0.0), cap)
+    return min(max((as_utc(moment) - now).total_seconds(), 0.0), cap)
 
 
 def is_private_host(host: str) -> bool:

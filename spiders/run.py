@@ -14,6 +14,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from pipeline.config import load_config
+from pipeline.crawl.workspace import ShardWorkspace
 from spiders.politeness import without_credentials
 from spiders.settings import crawl_settings
 from spiders.spiders.news import NewsSpider
@@ -38,7 +39,8 @@ def scrapy_settings(args: argparse.Namespace) -> Settings:
     settings.update(
         {
             "FRAMEWATCH_WORKDIR": str(args.workdir),
-            "FRAMEWATCH_WARC_PATH": str(args.workdir / f"{args.run_key}.warc.gz"),
+            "FRAMEWATCH_RUN_KEY": args.run_key,
+            "FRAMEWATCH_WARC_PATH": str(ShardWorkspace(args.workdir, args.run_key).warc),
             "FRAMEWATCH_HTTP_CACHE": str(args.http_cache) if args.http_cache else None,
             "FRAMEWATCH_NOW": args.now,
             "LOG_LEVEL": args.log_level,

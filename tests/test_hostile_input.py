@@ -489,7 +489,7 @@ def redirect_carrying_credentials(o: Observed) -> None:
     """Refused (credentials-in-url), and the password is in no table, fetch log nor crawl log."""
     (row,) = [r for r in o.fetch_log if r["outcome"] == "credentials-in-url"]
     assert row["url"].endswith("/news/good-one-cartel-strike-plans")
-    shard = cycle_context(o.config_dir, o.db_url, "hostile-1").workdir / "all"
+    shard = cycle_context(o.config_dir, o.db_url, "hostile-1").workspace.shard(None).directory
     on_disk = [(shard / name).read_text(encoding="utf-8") for name in ("fetch_log.jsonl", "crawl.log")]
     stored = [str(r) for r in o.fetch_log] + list(o.articles) + list(o.article_urls) + list(o.http_cache)
     assert "user:" not in row["url"] and not [text for text in on_disk + stored if "s3cret" in text]
@@ -551,7 +551,7 @@ def test_the_run_finishes_and_every_fetch_has_an_outcome(hostile: Observed) -> N
     # every request the site answered is in the log: no callback died without recording its fetch
     feeds_and_sitemaps = [p for p in hostile.site.hits if p.startswith(("/feeds/", "/sitemaps/"))]
     assert all(hostile.fetched(path) for path in feeds_and_sitemaps)
-    crawl_log = (cycle_context(hostile.config_dir, hostile.db_url, "hostile-1").workdir / "all"
+    crawl_log = (cycle_context(hostile.config_dir, hostile.db_url, "hostile-1").workspace.shard(None).directory
                  / "crawl.log").read_text(encoding="utf-8")  # fmt: skip
     assert "Spider error processing" not in crawl_log
 
@@ -578,7 +578,7 @@ def test_full_disk_under_the_archive_is_recorded_and_loses_nothing(hostile: Obse
     """The WARC lands on a full disk: archive-write-failed is counted, the run finishes, and the
     warehouse keeps every article of the earlier run."""
     run_key = "hostile-full-disk"
-    warc = cycle_context(hostile.config_dir, hostile.db_url, run_key).workdir / "all" / f"{run_key}.warc.gz"
+    warc = cycle_context(hostile.config_dir, hostile.db_url, run_key).workspace.shard(None).warc
     warc.parent.mkdir(parents=True)
     warc.symlink_to(full_archive_disk)
     before = set(hostile.articles)
@@ -841,7 +841,7 @@ def test_an_outlet_past_its_time_budget_is_refused_by_name(site, tmp_path):
     (config / "framewatch.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
     before = sum(n for path, n in site.hits.items() if path.startswith("/slowchain/sitemap-"))
     result = run_crawl(config, tmp_path / "crawl", "slow-chain", {})
-    events = list(read_fetch_log(result.fetch_log_path))
+    events = list(read_fetch_log(result.workspace.fetch_log))
     refused = [e for e in events if e["outcome"] == "over-time-budget"]
     assert len(refused) == 1 and refused[0]["outlet"] == "Slow Chain" and refused[0]["kind"] == "sitemap"
     fetched = sum(n for path, n in site.hits.items() if path.startswith("/slowchain/sitemap-")) - before

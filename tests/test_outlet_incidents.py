@@ -120,7 +120,7 @@ class Cycles:
         at = START + timedelta(hours=self.count)
         with self.engine.begin() as connection:
             upsert_rows(connection, CrawlRun, [{"run_key": f"c{self.count}", "started_at": at, "status": "finished",
-                                                "warc_paths": [], "counts": {}}], ["run_key"])  # fmt: skip
+                                                "counts": {}}], ["run_key"])  # fmt: skip
             run_id = connection.execute(
                 sa.select(CrawlRun.id).where(CrawlRun.run_key == f"c{self.count}")
             ).scalar_one()

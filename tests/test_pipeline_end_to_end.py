@@ -14,9 +14,8 @@ import sqlalchemy as sa
 
 from demo.world import ReplayWorld
 from demo.world.config import write_demo_config
-from pipeline.crawl.archive import MANIFEST_NAME
+from pipeline.crawl.workspace import ShardWorkspace
 from pipeline.run.runner import run_cycle
-from pipeline.speedup.early_extraction import RESULTS_FILE
 from schemas.database import make_engine
 
 pytestmark = pytest.mark.slow
@@ -25,8 +24,8 @@ STORY = "mexico-cartel-intervention"
 FIRST = datetime(2025, 11, 28, 12, 0, tzinfo=UTC)
 # Tables whose rows describe one run rather than the world (new rows each run, by design).
 PER_RUN_TABLES = {
-    "crawl_runs", "fetch_log", "run_outcomes", "http_cache", "quarantine", "alembic_version", "story_match_runs",
-    "outlet_health",
+    "crawl_runs", "crawl_shards", "fetch_log", "run_outcomes", "http_cache", "quarantine", "alembic_version",
+    "story_match_runs", "outlet_health",
 }  # fmt: skip
 
 
@@ -239,5 +238,7 @@ def test_urls_that_must_never_reach_the_warehouse_do_not(pipeline) -> None:
 
 def test_results_extracted_during_the_crawl_are_not_left_in_the_archive(pipeline) -> None:
     archive = Path(pipeline.config_dir).parent / "warc"
-    assert list(archive.rglob(MANIFEST_NAME))  # the runs' manifests stay beside their WARCs
-    assert not list(archive.rglob(RESULTS_FILE))
+    assert list(
+        archive.rglob(ShardWorkspace(archive, "any").manifest.name)
+    )  # the runs' manifests stay beside their WARCs
+    assert not list(archive.rglob(ShardWorkspace(archive, "any").extracted_early.name))

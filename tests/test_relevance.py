@@ -14,12 +14,12 @@ import pytest
 
 from pipeline.config import load_story
 from pipeline.match.relevance import (
-    fold,
     relevance_outcome,
     score_articles,
     score_story_relevance,
     stems,
 )
+from pipeline.text import fold
 from schemas.records import NormalisedArticle
 
 STORY_FILE = Path(__file__).parents[1] / "config" / "stories" / "mexico-cartel-intervention.yaml"

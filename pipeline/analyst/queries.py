@@ -39,9 +39,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
 
 from pipeline.analyst.compare import spreadsheet_safe
-from pipeline.framing.lexicon import fold, load_frames, word_tokens
+from pipeline.framing.lexicon import load_frames, word_tokens
 from pipeline.framing.outlets import lede_of
 from pipeline.framing.voice_review import ReviewedVoice, review_voice
+from pipeline.text import fold
 from schemas.database import make_engine
 from schemas.framing_records import OutletComparison, TermCount
 from schemas.models import (
@@ -76,6 +77,7 @@ from schemas.report_records import (
     TranslationPair,
     VoiceCount,
 )
+from schemas.timestamps import as_utc
 
 ExportFormat = Literal["csv", "parquet"]
 TOP_LOADED_TERMS = 5
@@ -383,8 +385,7 @@ def story_definition(connection: Connection, story_slug: str) -> StoryDefinition
 def parse_time(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
 
 
 def article_rows(connection: Connection, story_slug: str) -> tuple[ArticleRow, ...]:

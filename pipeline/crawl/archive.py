@@ -20,8 +20,6 @@ from schemas.records import FeedEntry, FetchedPage, Outcome
 
 logger = logging.getLogger(__name__)
 
-MANIFEST_NAME = "manifest.jsonl"  # in each crawl's working directory, beside its WARC
-
 
 def manifest_line(page: FetchedPage, warc_file: str | None, warc_offset: int | None) -> str:
     # Fields one by one, not asdict(): that deep-copies the body (the crawl writes a line per page).

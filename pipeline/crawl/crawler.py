@@ -3,12 +3,11 @@
 Scrapy's Twisted reactor cannot be restarted inside a process, so the crawl runs in a subprocess
 (``python -m spiders.run``); the CLI, the Airflow tasks and the tests all call ``run_crawl``. The
 subprocess never touches the warehouse: it gets the ``http_cache`` state as a JSON file and leaves its
-updates, fetch log, manifest and WARC in ``workdir``.
+updates, fetch log, manifest and WARC in ``workdir`` (the files of ``pipeline.crawl.workspace``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -20,10 +19,8 @@ from datetime import datetime
 from pathlib import Path
 
 from pipeline.config import PROJECT_ROOT, load_config
-from pipeline.crawl.archive import MANIFEST_NAME
+from pipeline.crawl.workspace import ShardWorkspace, shard_key
 from pipeline.run.termination import tracked
-
-CACHE_UPDATES_FILE = "http_cache_updates.json"  # written by the crawl process (spiders.pipelines)
 
 
 class CrawlError(RuntimeError):
@@ -32,28 +29,21 @@ class CrawlError(RuntimeError):
 
 @dataclass(frozen=True)
 class CrawlResult:
-    run_key: str
-    workdir: Path
-    warc_paths: tuple[Path, ...]
-    manifest_path: Path
-    fetch_log_path: Path
-    log_path: Path
-    http_cache_updates: dict[str, dict] = field(default_factory=dict)  # url -> http_cache row (JSON values)
+    """What one crawl process reported; its files are in ``workspace`` (``pipeline.crawl.workspace``)."""
+
+    workspace: ShardWorkspace
     discovered_outlets: list[dict] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # outcome kind -> how many
     outlets: tuple[str, ...] = ()  # the outlets this crawl was asked for; empty: all configured ones
     asked_query_api: bool = False  # this crawl ran query discovery (and fetched the discovered outlets)
 
     @property
-    def cache_updates_path(self) -> Path:
-        return self.workdir / CACHE_UPDATES_FILE
+    def run_key(self) -> str:
+        return self.workspace.run_key
 
     @property
-    def shard_key(self) -> str:
-        """Names this crawl's share of a run (several crawl processes may serve one run)."""
-        if not self.outlets:
-            return "all"
-        return "shard-" + hashlib.sha256("\n".join(sorted(self.outlets)).encode()).hexdigest()[:10]
+    def shard(self) -> str:
+        return shard_key(self.outlets)
 
 
 def run_crawl(
@@ -72,26 +62,24 @@ def run_crawl(
     time used for re-check decisions (tests and replays), defaulting to the clock. ``while_crawling``
     is called every ``POLL_SECONDS`` while the crawl subprocess runs (``pipeline.speedup.early_extraction`` uses it).
     """
-    workdir = Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    cache_path = workdir / "http_cache_in.json"
-    cache_path.write_text(json.dumps(http_cache, default=str), encoding="utf-8")
-    log_path = workdir / "crawl.log"
-    command = _command(Path(config_dir), workdir, run_key, cache_path, outlets or [], now)
-    with log_path.open("w", encoding="utf-8") as log:
+    workspace = ShardWorkspace(Path(workdir), run_key)
+    workspace.directory.mkdir(parents=True, exist_ok=True)
+    workspace.http_cache_in.write_text(json.dumps(http_cache, default=str), encoding="utf-8")
+    command = _command(Path(config_dir), workspace, outlets or [], now)
+    with workspace.crawl_log.open("w", encoding="utf-8") as log:
         crawler = subprocess.Popen(
             command, cwd=PROJECT_ROOT, env=_environment(), stdout=log, stderr=subprocess.STDOUT
         )
         with tracked(crawler):  # SIGTERM to the run stops it too (pipeline.run.termination)
             returncode = _wait(crawler, timeout_seconds, while_crawling or (lambda: None))
     if returncode != 0:
-        raise CrawlError(f"crawl {run_key} exited with {returncode}:\n{_tail(log_path)}")
+        raise CrawlError(f"crawl {run_key} exited with {returncode}:\n{_tail(workspace.crawl_log)}")
     config = load_config(config_dir)
     scope = {
         "outlets": tuple(outlets or ()),
         "asked_query_api": config.asks_query_api(outlets or ()),
     }
-    return _collect(workdir, run_key, log_path, scope)
+    return _collect(workspace, scope)
 
 
 POLL_SECONDS = 0.1
@@ -118,12 +106,7 @@ def _wait(
 
 
 def _command(
-    config_dir: Path,
-    workdir: Path,
-    run_key: str,
-    cache_path: Path,
-    outlets: list[str],
-    now: datetime | None,
+    config_dir: Path, workspace: ShardWorkspace, outlets: list[str], now: datetime | None
 ) -> list[str]:
     command = [
         sys.executable,
@@ -132,11 +115,11 @@ def _command(
         "--config",
         str(config_dir.resolve()),
         "--workdir",
-        str(workdir.resolve()),
+        str(workspace.directory.resolve()),
         "--run-key",
-        run_key,
+        workspace.run_key,
         "--http-cache",
-        str(cache_path.resolve()),
+        str(workspace.http_cache_in.resolve()),
     ]
     command += [arg for name in outlets for arg in ("--outlet", name)]
     return command + (["--now", now.isoformat()] if now else [])
@@ -158,20 +141,15 @@ def _read_json(path: Path, default):
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else default
 
 
-def _collect(workdir: Path, run_key: str, log_path: Path, scope: dict) -> CrawlResult:
-    counts = _read_json(workdir / "counts.json", None)
+def _collect(workspace: ShardWorkspace, scope: dict) -> CrawlResult:
+    counts = _read_json(workspace.counts, None)
     if counts is None:
-        raise CrawlError(f"crawl {run_key} wrote no counts (did the spider start?):\n{_tail(log_path)}")
-    warc = workdir / f"{run_key}.warc.gz"
+        raise CrawlError(
+            f"crawl {workspace.run_key} wrote no counts (did the spider start?):\n{_tail(workspace.crawl_log)}"
+        )
     return CrawlResult(
-        run_key=run_key,
-        workdir=workdir,
-        warc_paths=(warc,) if warc.exists() else (),
-        manifest_path=workdir / MANIFEST_NAME,
-        fetch_log_path=workdir / "fetch_log.jsonl",
-        log_path=log_path,
-        http_cache_updates=_read_json(workdir / CACHE_UPDATES_FILE, {}),
-        discovered_outlets=_read_json(workdir / "discovered_outlets.json", []),
+        workspace=workspace,
+        discovered_outlets=_read_json(workspace.discovered_outlets, []),
         counts=counts,
         **scope,
     )

@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, or_, select
 
+from pipeline.crawl.workspace import ShardWorkspace
 from pipeline.load.warehouse import load_discovered_outlets, upsert_rows
 from pipeline.normalise.identity import url_hash
 from schemas.fit import fitted
-from schemas.models import CrawlRun, FetchLog, HttpCacheEntry, RunOutcome
+from schemas.models import CrawlRun, CrawlShard, FetchLog, HttpCacheEntry, RunOutcome
 from spiders.politeness import without_credentials
 
 if TYPE_CHECKING:
@@ -85,12 +86,46 @@ def forget_http_cache(connection: Connection, urls: Iterable[str]) -> int:
 
 
 def record_crawl(connection: Connection, run_id: int, result: CrawlResult) -> None:
-    """Everything one crawl process produced, written in the caller's transaction."""
-    save_http_cache(connection, result.http_cache_updates)
+    """What one crawl process produced, written in the caller's transaction: where its files are, its
+    fetch log and counts, the outlets it discovered. Its HTTP cache updates stay in their file until the
+    process stage loads its pages (``read_cache_updates``)."""
+    record_shard(connection, run_id, result)
     if result.discovered_outlets:
         load_discovered_outlets(connection, result.discovered_outlets)
     save_fetch_log(connection, run_id, result)
     save_fetch_counts(connection, run_id, result)
+
+
+def record_shard(connection: Connection, run_id: int, result: CrawlResult) -> None:
+    """The shard's row in ``crawl_shards``; a retried shard replaces its own."""
+    row = {
+        "run_id": run_id,
+        "shard": result.shard,
+        "directory": str(result.workspace.directory),
+        "outlets": list(result.outlets),
+        "has_warc": result.workspace.warc.exists(),
+    }
+    upsert_rows(connection, CrawlShard, [row], ["run_id", "shard"], ["directory", "outlets", "has_warc"])
+
+
+def run_shards(connection: Connection, run_key: str) -> list[ShardWorkspace]:
+    """The workspaces of the run's crawl processes, in the order they were recorded."""
+    rows = connection.execute(
+        select(CrawlShard.directory)
+        .join(CrawlRun, CrawlRun.id == CrawlShard.run_id)
+        .where(CrawlRun.run_key == run_key)
+        .order_by(CrawlShard.id)
+    )
+    return [ShardWorkspace(Path(directory), run_key) for directory in rows.scalars()]
+
+
+def read_cache_updates(shards: Iterable[ShardWorkspace]) -> dict[str, dict]:
+    """url -> http_cache row (JSON values), as the run's crawl processes left them (one file per shard)."""
+    updates: dict[str, dict] = {}
+    for shard in shards:
+        if shard.http_cache_updates.exists():
+            updates.update(json.loads(shard.http_cache_updates.read_text(encoding="utf-8")))
+    return updates
 
 
 def read_fetch_log(path: Path) -> Iterator[dict[str, Any]]:
@@ -124,7 +159,7 @@ def _fetch_log_values(event: Mapping[str, Any], run_id: int) -> dict[str, Any]:
 
 def save_fetch_log(connection: Connection, run_id: int, result: CrawlResult) -> int:
     """Replace this crawl's share of the run's fetch log (the log has no natural key of its own)."""
-    events = list(read_fetch_log(result.fetch_log_path))
+    events = list(read_fetch_log(result.workspace.fetch_log))
     connection.execute(delete(FetchLog).where(FetchLog.run_id == run_id, _owned_rows(result, events)))
     rows = [fetch_log_row(event, run_id) for event in events]
     if rows:
@@ -151,33 +186,17 @@ def save_fetch_counts(connection: Connection, run_id: int, result: CrawlResult) 
     Each shard's counts are kept under ``crawl_runs.counts["fetch_shards"]`` so a retried shard replaces
     its own numbers; the run row is locked while doing so (shards may finish at the same moment).
     """
-    run = connection.execute(
-        select(CrawlRun.counts, CrawlRun.warc_paths).where(CrawlRun.id == run_id).with_for_update()
-    ).one()
-    counts = dict(run.counts or {})
-    shards = {**counts.get("fetch_shards", {}), result.shard_key: dict(result.counts)}
+    run_counts = connection.execute(
+        select(CrawlRun.counts).where(CrawlRun.id == run_id).with_for_update()
+    ).scalar_one()
+    counts = dict(run_counts or {})
+    shards = {**counts.get("fetch_shards", {}), result.shard: dict(result.counts)}
     total = sum((Counter(shard) for shard in shards.values()), Counter())
     connection.execute(delete(RunOutcome).where(RunOutcome.run_id == run_id, RunOutcome.stage == FETCH_STAGE))
     rows = [
         {"run_id": run_id, "stage": FETCH_STAGE, "outcome": k, "count": n} for k, n in sorted(total.items())
     ]
     upsert_rows(connection, RunOutcome, rows, ["run_id", "stage", "scope", "outcome"], ["count"])
-    values = {
-        "counts": {**counts, "fetch_shards": shards, FETCH_STAGE: dict(total)},
-        "warc_paths": _with_archive(run.warc_paths or [], result),
-    }
+    values = {"counts": {**counts, "fetch_shards": shards, FETCH_STAGE: dict(total)}}
     connection.execute(CrawlRun.__table__.update().where(CrawlRun.id == run_id).values(**values))
     return dict(total)
-
-
-def _with_archive(entries: list[Any], result: CrawlResult) -> list[Any]:
-    """The run's archive list with this shard's WARC and manifest (replacing an earlier try's entry)."""
-    mine = {
-        "shard": result.shard_key,
-        "warc": [str(p) for p in result.warc_paths],
-        "manifest": str(result.manifest_path),
-        "fetch_log": str(result.fetch_log_path),
-        "http_cache": str(result.cache_updates_path),
-    }
-    others = [e for e in entries if not (isinstance(e, dict) and e.get("shard") == result.shard_key)]
-    return [*others, mine]

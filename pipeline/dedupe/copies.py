@@ -21,7 +21,6 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 
 import mmh3
 import numpy as np
@@ -30,6 +29,7 @@ from datasketch.lsh import _optimal_param
 
 from pipeline.normalise.canonical import normalise_for_hash, paragraphs
 from schemas.records import NormalisedArticle, SyndicationMatch
+from schemas.timestamps import as_utc
 
 NUM_PERM = 128
 MINHASH_SEED = 1
@@ -285,15 +285,11 @@ def likely_original(
 
 
 def _earliest(pool: list[NormalisedArticle]) -> list[NormalisedArticle]:
-    dated = {member.url_hash: _as_utc(member.published_at) for member in pool if member.published_at}
+    dated = {member.url_hash: as_utc(member.published_at) for member in pool if member.published_at}
     if not dated:
         return pool
     first = min(dated.values())
     return [member for member in pool if dated.get(member.url_hash) == first]
-
-
-def _as_utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _longest(pool: list[NormalisedArticle]) -> list[NormalisedArticle]:

@@ -22,13 +22,12 @@ the new articles.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pipeline.text import strip_accents
+from pipeline.text import fold
 
 WINDOW = timedelta(days=4)  # a translation runs within days of its original
 MIN_SHARED_ANCHORS = 6  # blocking: fewer shared anchors than this is never a translation
@@ -118,10 +117,6 @@ class TranslationEvidence:
             "aligned_passages": [[a, b, round(s, 3)] for a, b, s in self.aligned_passages],
             "reason": self.reason,
         }
-
-
-def fold(word: str) -> str:
-    return strip_accents(unicodedata.normalize("NFKD", word)).lower()
 
 
 def _number(token: str) -> str:

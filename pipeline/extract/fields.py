@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import dateparser
 
 from pipeline.text import drop_bracketed
+from schemas.timestamps import as_utc
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def _parse_iso(text: str) -> datetime | None:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return _as_utc(parsed)
+    return as_utc(parsed)
 
 
 def _parse_free_text(text: str, languages: tuple[str, ...] | None) -> datetime | None:
@@ -81,13 +82,7 @@ def _parse_free_text(text: str, languages: tuple[str, ...] | None) -> datetime |
         )
     except (ValueError, OverflowError, TypeError):
         return None
-    return _as_utc(parsed) if parsed else None
-
-
-def _as_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    return as_utc(parsed) if parsed else None
 
 
 _URL_DATE = re.compile(r"/(20\d{2}|19\d{2})[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?:/|\b|[^\d])")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
@@ -22,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipeline.config import PROJECT_ROOT
-from pipeline.text import strip_accents
+from pipeline.text import fold
 from schemas.framing_records import TermCount
 
 FRAMING_CONFIG_DIR = PROJECT_ROOT / "config" / "framing"
@@ -141,7 +140,8 @@ def measures_version(directory: Path = FRAMING_CONFIG_DIR) -> str:
     digest = hashlib.sha256()
     for path in sorted(directory.glob("*.yaml")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    for module in sorted(Path(__file__).parent.glob("*.py")):
+    # The framing stage's modules, and the shared text folding every codebook term is matched through.
+    for module in [*sorted(Path(__file__).parent.glob("*.py")), PROJECT_ROOT / "pipeline" / "text.py"]:
         digest.update(module.name.encode() + b"\0" + module.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -181,12 +181,6 @@ def check_language(language: str) -> str:
     if code not in LANGUAGES:
         raise ValueError(f"framing measures support {LANGUAGES}, not {language!r}")
     return code
-
-
-def fold(text: str) -> str:
-    """Lower-case and strip accents (ñ too), so news text with or without accents matches the codebooks."""
-    # Curly apostrophes are folded too: "Mexico’s president" must match the codebook's "mexico's president".
-    return strip_accents(unicodedata.normalize("NFD", text.lower().replace("\u2019", "'")))
 
 
 def term_pattern(term: str) -> str:

@@ -13,7 +13,6 @@ from pipeline.framing.lexicon import (
     count_by_group,
     count_terms,
     find_terms,
-    fold,
     load_certainty,
     load_frames,
     load_loaded_terms,
@@ -21,6 +20,7 @@ from pipeline.framing.lexicon import (
 )
 from pipeline.framing.sources import voices_in
 from pipeline.framing.tone import article_tone
+from pipeline.text import fold
 from schemas.framing_records import ArticleFraming, CertaintyScore, FrameShare, TermCount
 
 

@@ -12,7 +12,8 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
-from pipeline.framing.lexicon import check_language, find_terms, fold, load_voices, split_sentences
+from pipeline.framing.lexicon import check_language, find_terms, load_voices, split_sentences
+from pipeline.text import fold
 from schemas.framing_records import Voice
 
 _CAPITALISED = r"[A-ZÁÉÍÓÚÑ][\w'’.\-]*"

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, delete, exists, select
@@ -23,12 +20,9 @@ from pipeline.framing.lexicon import check_language, measures_version
 from pipeline.framing.measures import article_framing, full_text, warehouse_fields
 from pipeline.framing.outlets import distinctive_terms_of_counts, ngram_counts
 from pipeline.load.warehouse import upsert_rows
-from pipeline.speedup.ahead import input_key, load_keyed, save_keyed
+from pipeline.speedup.ahead import input_key, taken_or_computed
 from pipeline.speedup.workers import (
-    MIN_PAGES_FOR_WORKERS,
-    default_workers,
     map_in_order,
-    mapped_in_background,
 )
 from schemas.framing_records import ArticleFraming, DistinctiveTerm
 from schemas.models import (
@@ -61,13 +55,16 @@ class StoryArticleText:
     content_hash: str
 
 
+MeasureInputs = tuple[str, str, str]  # headline, body text, framing language: all a measure reads
+
+
 def compute_story_framing(
-    connection: Connection, story_slug: str, measured_ahead: Mapping[str, ArticleFraming] | None = None
+    connection: Connection, story_slug: str, known: Mapping[str, object] | None = None
 ) -> dict[str, int]:
     """Frame the story's new or changed relevant articles and refresh its distinctive terms.
 
-    ``measured_ahead`` holds measures the process stage computed while it loaded (``measuring_ahead``),
-    under ``measures_key`` of their inputs: an article whose key is there is not measured again.
+    ``known`` holds measures computed earlier (``pipeline.speedup.ahead``) under ``measures_key`` of
+    their inputs: an article whose key is there is not measured again.
 
     Returns outcome counts: ``framed``, ``unchanged`` (already framed on this content) and
     ``unsupported-language`` (framing is defined for English and Spanish only), plus
@@ -76,10 +73,12 @@ def compute_story_framing(
     story_id = story_id_of(connection, story_slug)
     pending = articles_to_frame(connection, story_id)
     outcomes = Counter({"framed": 0, "unchanged": pending.unchanged, "unsupported-language": 0})
-    # One definition of what is measured, shared with the process stage's measuring ahead.
+    # One definition of what is measured (measure_inputs), whoever measures it and whenever.
     inputs_of = {a.article_id: measure_inputs(a.headline, a.body_text, a.language) for a in pending.articles}
     framable = [article for article in pending.articles if inputs_of[article.article_id]]
-    framings = _measured([inputs_of[a.article_id] for a in framable], measured_ahead or {})
+    framings = taken_or_computed(
+        [inputs_of[a.article_id] for a in framable], measures_key, _framings(known or {}), _measure_all
+    )
     unsupported = [
         article.article_id for article in pending.articles if inputs_of[article.article_id] is None
     ]
@@ -92,23 +91,20 @@ def compute_story_framing(
     return dict(outcomes)
 
 
-def _measure(text: tuple[str, str, str]) -> ArticleFraming:
+def measure(text: MeasureInputs) -> ArticleFraming:
+    """One article's framing measures from what ``measure_inputs`` gives (a picklable tuple, so that
+    worker processes can run it)."""
     headline, body_text, language = text
     return article_framing(headline, body_text, language)
 
 
-MeasureInputs = tuple[str, str, str]  # headline, body text, framing language: all a measure reads
+def _measure_all(inputs: list[MeasureInputs]) -> list[ArticleFraming]:
+    """The measures are pure and CPU-bound: computed in worker processes."""
+    return map_in_order(measure, inputs)
 
 
-def _measured(
-    inputs: Sequence[MeasureInputs], measured_ahead: Mapping[str, ArticleFraming]
-) -> list[ArticleFraming]:
-    """Each article's measures: taken from ``measured_ahead`` when its inputs and the code are the
-    same, the others computed in worker processes (the measures are pure and CPU-bound)."""
-    keys = [measures_key(text) for text in inputs] if measured_ahead else [None] * len(inputs)
-    missing = [text for text, key in zip(inputs, keys, strict=True) if key not in measured_ahead]
-    computed = iter(map_in_order(_measure, missing))
-    return [measured_ahead[key] if key in measured_ahead else next(computed) for key in keys]
+def _framings(known: Mapping[str, object]) -> dict[str, ArticleFraming]:
+    return {key: framing for key, framing in known.items() if isinstance(framing, ArticleFraming)}
 
 
 def measures_key(text: MeasureInputs) -> str:
@@ -121,49 +117,6 @@ def measure_inputs(headline: str | None, body_text: str, language: str | None) -
     framing is undefined for its language."""
     code = framing_language(language)
     return None if code is None else (headline or "", body_text, code)
-
-
-@contextmanager
-def measuring_ahead(inputs: Sequence[MeasureInputs], path: Path) -> Iterator[None]:
-    """Measure these articles in worker processes while the caller's block runs, then save the
-    measures to ``path`` for the framing stage (``load_measured_ahead``).
-
-    The process stage loads and indexes its batch on one core; the others would idle meanwhile, so
-    they measure, one worker each, and the loading keeps its core. Without a spare core, or for a
-    batch too small for workers, the framing stage measures as before. A failure here is logged and
-    costs nothing but time: the framing stage measures whatever it does not find."""
-    spare_cores = default_workers() - 1
-    if spare_cores < 1 or len(inputs) < MIN_PAGES_FOR_WORKERS:
-        yield
-        return
-    with mapped_in_background(_measure, inputs, workers=spare_cores) as measured:
-        yield
-        try:
-            save_measured_ahead(path, inputs, measured())
-        except Exception:
-            logger.exception("framing measures computed ahead are not saved; the framing stage computes them")
-
-
-def save_measured_ahead(
-    path: Path, inputs: Sequence[MeasureInputs], framings: Sequence[ArticleFraming]
-) -> None:
-    save_keyed(path, {measures_key(text): framing for text, framing in zip(inputs, framings, strict=True)})
-
-
-def load_measured_ahead(path: Path) -> dict[str, ArticleFraming]:
-    """Measures saved by ``save_measured_ahead``; a missing or unreadable file gives none (they are
-    computed again). Every story's framing of a run reads the same file: it is read once per process
-    while it stays the same file (its size and modification time)."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return {}
-    return dict(_measured_ahead_file(path, stat.st_mtime_ns, stat.st_size))
-
-
-@lru_cache(maxsize=2)
-def _measured_ahead_file(path: Path, _mtime_ns: int, _size: int) -> dict[str, ArticleFraming]:
-    return {key: framing for key, framing in load_keyed(path).items() if isinstance(framing, ArticleFraming)}
 
 
 def framing_language(language: str | None) -> str | None:

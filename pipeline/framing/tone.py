@@ -18,11 +18,11 @@ from vaderSentiment.vaderSentiment import B_INCR, N_SCALAR, SentimentIntensityAn
 from pipeline.framing.lexicon import (
     FramingConfigError,
     check_language,
-    fold,
     load_tone_lexicon_file,
     split_sentences,
     word_tokens,
 )
+from pipeline.text import fold
 from schemas.framing_records import ToneCue, ToneScore
 
 MAX_CUES = 10

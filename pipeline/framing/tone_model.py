@@ -22,11 +22,11 @@ from pipeline.framing.lexicon import (
     FRAMING_CONFIG_DIR,
     check_language,
     find_terms,
-    fold,
     split_sentences,
     word_tokens,
 )
 from pipeline.framing.tone import sentence_tone
+from pipeline.text import fold
 from schemas.framing_records import ActorTone, MentionTone, ToneCue
 
 TONE_MODEL_PATH = FRAMING_CONFIG_DIR / "tone_model.npz"

@@ -22,7 +22,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pipeline.framing.lexicon import fold
+from pipeline.text import fold
 
 # A country or capital speaking is its government; the kinds are those of config/framing/voices.yaml.
 GOVERNMENT_OF_PLACE = {

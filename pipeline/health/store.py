@@ -20,6 +20,7 @@ from pipeline.load.warehouse import upsert_rows
 from pipeline.normalise.identity import text_hash
 from schemas.models import Article, CrawlRun, OperatorNotice, Outlet, OutletHealth, OutletIncident
 from schemas.records import NormalisedArticle, Outcome
+from schemas.timestamps import as_utc
 
 MEASURE_COLUMNS = (
     "measured_at", "requests", "fetch_classes", "listing_requests", "listing_ok", "pages", "articles",
@@ -122,10 +123,7 @@ def newest_published_by_outlet(connection: Connection, measured_at: datetime) ->
 
 def _aware(value: datetime | str) -> datetime:
     """``func.max`` drops the column's type on SQLite: the value comes back as stored text."""
-    from datetime import UTC
-
-    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
 # Drift and incidents --------------------------------------------------------------------------------

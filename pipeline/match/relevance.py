@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -51,7 +50,7 @@ import snowballstemmer
 from stop_words import get_stop_words
 
 from pipeline.config import StoryConfig, StoryTerms
-from pipeline.text import strip_accents
+from pipeline.text import fold
 from schemas.records import NormalisedArticle, Outcome, StoryRelevance
 
 LANGUAGES = ("en", "es")
@@ -99,11 +98,6 @@ class TermMatches:
 
 
 # --- Text to stems ----------------------------------------------------------------------------
-
-
-def fold(text: str) -> str:
-    """Case-folded, accents removed: "México" and "MEXICO" both become "mexico"."""
-    return strip_accents(unicodedata.normalize("NFKD", text.casefold()))
 
 
 @cache

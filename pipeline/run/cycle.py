@@ -12,11 +12,9 @@ with the same result: rows are upserted by natural keys and the run's raw archiv
 
 from __future__ import annotations
 
-import json
-import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, select
 
 from pipeline.config import Config, load_config
+from pipeline.crawl.workspace import RunWorkspace, ShardWorkspace, run_workspace
 from pipeline.load.warehouse import load_outlets, upsert_rows
-from pipeline.normalise.identity import text_hash, url_hash
+from pipeline.normalise.identity import url_hash
 from schemas.database import make_engine, upgrade_database
 from schemas.models import CrawlRun, Quarantine, RunOutcome
 from schemas.records import Outcome
@@ -42,10 +41,9 @@ class CycleContext:
     run_key: str
 
     @property
-    def workdir(self) -> Path:
+    def workspace(self) -> RunWorkspace:
         """Where this run's raw archive (WARC + manifests) lives: one per run, whatever the stories."""
-        safe_key = re.sub(r"[^A-Za-z0-9._-]+", "_", self.run_key)
-        return Path(self.config.settings.archive_dir) / "runs" / safe_key
+        return run_workspace(self.config.settings.archive_dir, self.run_key)
 
     def engine(self) -> Engine:
         return make_engine(self.db_url)
@@ -94,7 +92,7 @@ def _record_story_errors(connection: Connection, current_run: int, errors: tuple
 
 def open_run(connection: Connection, context: CycleContext, started_at: datetime) -> int:
     row = {"run_key": context.run_key, "story_slug": None, "started_at": started_at,
-           "status": "running", "warc_paths": [], "counts": {}}  # fmt: skip
+           "status": "running", "counts": {}}  # fmt: skip
     upsert_rows(connection, CrawlRun, [row], ["run_key"], ["status"])  # a retried failed run runs again
     return run_id(connection, context.run_key)
 
@@ -141,7 +139,6 @@ def crawl_stage(
     """Crawl (in a separate process) and record fetch outcomes, HTTP cache state and discovered outlets."""
     from pipeline.crawl.crawler import run_crawl
     from pipeline.crawl.state import read_http_cache, record_crawl
-    from pipeline.speedup.early_extraction import RESULTS_FILE
 
     context = cycle_context(config_dir, db_url, run_key)
     engine = context.engine()
@@ -150,24 +147,24 @@ def crawl_stage(
             cache = read_http_cache(connection)
             # The run's logical time decides what is due for a re-check (Airflow's data interval end).
             as_of = as_of or run_started_at(connection, run_id(connection, run_key))
-        shard_dir = context.workdir / _shard_name(outlets)
-        early = _early_processor(context, shard_dir)
+        shard = context.workspace.shard(outlets)
+        early = _early_processor(context, shard)
         try:
             # as_of is the run's logical time (Airflow's data interval end): re-check decisions follow it.
             result = run_crawl(
-                context.config.directory, shard_dir, run_key, cache, outlets, now=as_of,
+                context.config.directory, shard.directory, run_key, cache, outlets, now=as_of,
                 while_crawling=early.poll if early else None,
             )  # fmt: skip
             if early:
-                early.finish(shard_dir / RESULTS_FILE)
+                early.finish(shard.extracted_early)
         finally:
             if early:
                 early.close()
         with engine.begin() as connection:
-            # The HTTP cache says "the warehouse has this page": it is saved by the process stage, in the
+            # The HTTP cache updates stay in the shard's file: the process stage saves them in the
             # transaction that loads the pages, so a failed load cannot leave the cache ahead of the data.
-            record_crawl(connection, run_id(connection, run_key), replace(result, http_cache_updates={}))
-        return {"shard": _shard_name(outlets), "counts": dict(result.counts)}
+            record_crawl(connection, run_id(connection, run_key), result)
+        return {"shard": result.shard, "counts": dict(result.counts)}
     finally:
         engine.dispose()
 
@@ -178,49 +175,46 @@ def hosts_by_outlet(context: CycleContext) -> dict[str, tuple[str, ...]]:
     return {outlet.name: (outlet.host,) for outlet in context.config.outlets}
 
 
-def _early_processor(context: CycleContext, shard_dir: Path):
-    """Extraction of the pages archived so far, in the cores the crawl leaves idle (pipeline.speedup.early_extraction)."""
-    from pipeline.crawl.archive import MANIFEST_NAME
+def _early_processor(context: CycleContext, shard: ShardWorkspace):
+    """Extraction of the pages archived so far, in the cores the crawl leaves idle (pipeline.speedup)."""
     from pipeline.speedup.early_extraction import EarlyProcessor, early_workers
 
     if not context.config.settings.crawl.process_while_crawling:
         return None
-    return EarlyProcessor(shard_dir / MANIFEST_NAME, hosts_by_outlet(context), early_workers())
-
-
-def _shard_name(outlets: list[str] | None) -> str:
-    if not outlets:
-        return "all"
-    return "shard-" + text_hash("\n".join(sorted(outlets)))[:10]
+    return EarlyProcessor(shard.manifest, hosts_by_outlet(context), early_workers())
 
 
 def process_stage(config_dir: str | Path, db_url: str, run_key: str) -> dict[str, Any]:
     """Extract, normalise, dedupe and load every page this run archived, and match each new or changed
     article against every active story in the same pass: one transaction."""
     from pipeline.crawl.archive import iter_fetched_pages
+    from pipeline.crawl.state import run_shards
     from pipeline.dedupe.syndication import index_and_cluster
     from pipeline.dedupe.translation_store import link_batch_translations
-    from pipeline.framing.store import measuring_ahead
+    from pipeline.framing.store import measure, measures_key
     from pipeline.load.isolation import load_batch_isolated
     from pipeline.match.store import store_run_decisions
     from pipeline.match.stories import compile_stories
     from pipeline.run.process import process_pages
-    from pipeline.speedup.early_extraction import RESULTS_FILE, load_results
+    from pipeline.speedup.ahead import computing_ahead, results_ahead
+    from pipeline.speedup.workers import default_workers
 
     context = cycle_context(config_dir, db_url, run_key)
     hosts = hosts_by_outlet(context)
     engine = context.engine()
     try:
         with engine.connect() as connection:
-            manifests = _run_manifests(connection, run_key)
+            shards = run_shards(connection, run_key)
         archive_errors: list[Outcome] = []
-        pages = _pages_from(manifests, lambda manifest: iter_fetched_pages(manifest, archive_errors.append))
-        early_files = [Path(manifest).parent / RESULTS_FILE for manifest in manifests]
+        pages = _pages_from(shards, lambda manifest: iter_fetched_pages(manifest, archive_errors.append))
+        early_files = [shard.extracted_early for shard in shards]
         stories = context.config.stories
-        batch = process_pages(pages, hosts, compile_stories(stories), known=load_results(early_files))
+        batch = process_pages(pages, hosts, compile_stories(stories), known=results_ahead(early_files))
         # Loading and indexing run on one core: the relevant articles' framing measures take the others.
+        spare_cores = default_workers() - 1
+        measured_ahead = context.workspace.framing_measured_ahead
         with (
-            measuring_ahead(_framing_inputs(batch), context.workdir / MEASURED_AHEAD_FILE),
+            computing_ahead(measure, _framing_inputs(batch), measures_key, measured_ahead, spare_cores),
             engine.begin() as connection,
         ):
             current_run = run_id(connection, run_key)
@@ -233,8 +227,8 @@ def process_stage(config_dir: str | Path, db_url: str, run_key: str) -> dict[str
             _load_quarantine(
                 connection, current_run, [*batch.quarantined, *map(_quarantined, archive_errors)]
             )
-            _settle_http_cache(connection, run_key, archive_errors)
-            _record_outlet_health(connection, context, current_run, batch)
+            _settle_http_cache(connection, shards, archive_errors)
+            _record_outlet_health(connection, shards, context, current_run, batch)
             counts = Counter(batch.counts) + Counter(f"archive:{o.kind}" for o in archive_errors)
             counts["syndication:clustered"] = clustered
             counts["translation:linked"] = translated
@@ -246,20 +240,18 @@ def process_stage(config_dir: str | Path, db_url: str, run_key: str) -> dict[str
         engine.dispose()
 
 
-MEASURED_AHEAD_FILE = "framing-measured-ahead.pickle"
-
-
 def _record_outlet_health(
-    connection: Connection, context: CycleContext, current_run: int, batch: ProcessedBatch
+    connection: Connection,
+    shards: list[ShardWorkspace],
+    context: CycleContext,
+    current_run: int,
+    batch: ProcessedBatch,
 ) -> None:
     """Each outlet's measures for this run (``pipeline.health.measures``), from its fetch log and the batch."""
     from pipeline.crawl.state import read_fetch_log
     from pipeline.health.store import record_outlet_health
 
-    entries = _run_archive_entries(connection, context.run_key)
-    events = (
-        e for entry in entries if entry.get("fetch_log") for e in read_fetch_log(Path(entry["fetch_log"]))
-    )
+    events = (event for shard in shards for event in read_fetch_log(shard.fetch_log))
     measured_at = run_started_at(connection, current_run)
     record_outlet_health(connection, current_run, measured_at, context.config, events, batch.outcomes,
                          batch.articles)  # fmt: skip
@@ -280,47 +272,36 @@ def _quarantined(outcome: Outcome):
     return Quarantined(outcome.url or "(unknown)", f"{outcome.kind}: {outcome.detail}", None)
 
 
-def _settle_http_cache(connection: Connection, run_key: str, archive_errors: list[Outcome]) -> None:
+def _settle_http_cache(
+    connection: Connection, shards: list[ShardWorkspace], archive_errors: list[Outcome]
+) -> None:
     """Save the HTTP cache state of this run's crawls, now that their pages are loaded, except for pages
     whose archive record cannot be read: those are forgotten (under the URL they were requested as, too),
     or the next crawl would trust a 304 or "not due" for content the warehouse never got. Their outlets'
     feeds and sitemaps are forgotten as well, so the next crawl reads them in full and the pages come back
     with the same feed context (dates, authors) as when first fetched, not as bare homepage links."""
-    from pipeline.crawl.state import advance_http_cache, forget_http_cache
+    from pipeline.crawl.state import advance_http_cache, forget_http_cache, read_cache_updates
 
-    entries = _run_archive_entries(connection, run_key)
     unreadable = {outcome.url for outcome in archive_errors if outcome.url}
-    lost = _manifest_records(entries, unreadable)
+    lost = _manifest_records(shards, unreadable)
     withheld = (
-        unreadable | {r["requested_url"] for r in lost} | _listing_urls(entries, {r["outlet"] for r in lost})
+        unreadable | {r["requested_url"] for r in lost} | _listing_urls(shards, {r["outlet"] for r in lost})
     )
-    updates = {url: e for url, e in _crawl_cache_updates(entries).items() if url not in withheld}
+    updates = {url: e for url, e in read_cache_updates(shards).items() if url not in withheld}
     advance_http_cache(connection, updates)
     forget_http_cache(connection, withheld)
 
 
-def _crawl_cache_updates(entries: list[dict]) -> dict[str, dict]:
-    """url -> http_cache row, as the run's crawl processes left them (one file per shard)."""
-    updates: dict[str, dict] = {}
-    for entry in entries:
-        path = Path(entry["http_cache"]) if entry.get("http_cache") else None
-        if path and path.exists():
-            updates.update(json.loads(path.read_text(encoding="utf-8")))
-    return updates
-
-
-def _manifest_records(entries: list[dict], urls: set[str]) -> list[dict]:
+def _manifest_records(shards: list[ShardWorkspace], urls: set[str]) -> list[dict]:
     from pipeline.crawl.archive import manifest_records
 
     if not urls:
         return []
-    records = {
-        url: r for e in entries if e.get("manifest") for url, r in manifest_records(e["manifest"]).items()
-    }
+    records = {url: r for shard in shards for url, r in manifest_records(shard.manifest).items()}
     return [records[url] for url in urls if url in records]
 
 
-def _listing_urls(entries: list[dict], outlets: set[str]) -> set[str]:
+def _listing_urls(shards: list[ShardWorkspace], outlets: set[str]) -> set[str]:
     """The feeds and sitemaps of these outlets that the run's crawls read (from their fetch logs)."""
     from pipeline.crawl.state import read_fetch_log
 
@@ -328,25 +309,15 @@ def _listing_urls(entries: list[dict], outlets: set[str]) -> set[str]:
         return set()
     return {
         event["url"]
-        for entry in entries
-        if entry.get("fetch_log")
-        for event in read_fetch_log(Path(entry["fetch_log"]))
+        for shard in shards
+        for event in read_fetch_log(shard.fetch_log)
         if event.get("kind") in ("feed", "sitemap") and event.get("outlet") in outlets
     }
 
 
-def _run_archive_entries(connection: Connection, run_key: str) -> list[dict]:
-    paths = connection.execute(select(CrawlRun.warc_paths).where(CrawlRun.run_key == run_key)).scalar_one()
-    return [entry for entry in paths or [] if isinstance(entry, dict)]
-
-
-def _run_manifests(connection: Connection, run_key: str) -> list[str]:
-    return [entry["manifest"] for entry in _run_archive_entries(connection, run_key) if entry.get("manifest")]
-
-
-def _pages_from(manifests: list[str], reader) -> Iterator:
-    for manifest in manifests:
-        yield from reader(Path(manifest))
+def _pages_from(shards: list[ShardWorkspace], reader) -> Iterator:
+    for shard in shards:
+        yield from reader(shard.manifest)
 
 
 def _load_quarantine(connection: Connection, current_run: int, quarantined) -> None:
@@ -479,7 +450,7 @@ def finish_run(
                 .values(status="finished", finished_at=finished_at or datetime.now(UTC), counts=counts)
             )
         # Every story's framing has read it by now: the warehouse holds the measures.
-        (cycle_context(config_dir, db_url, run_key).workdir / MEASURED_AHEAD_FILE).unlink(missing_ok=True)
+        cycle_context(config_dir, db_url, run_key).workspace.framing_measured_ahead.unlink(missing_ok=True)
         return {"run_id": current_run, "counts": counts}
     finally:
         engine.dispose()
@@ -505,13 +476,14 @@ def run_counts(connection: Connection, current_run: int) -> dict[str, dict[str, 
 def framing_stage(config_dir: str | Path, db_url: str, story_slug: str, run_key: str) -> dict[str, Any]:
     """Measure framing for the story's relevant articles whose content changed (measures are per article
     version: an article another story holds is measured once), and the story's outlet terms."""
-    from pipeline.framing.store import compute_story_framing, load_measured_ahead
+    from pipeline.framing.store import compute_story_framing
+    from pipeline.speedup.ahead import results_ahead
 
-    measured_ahead_path = cycle_context(config_dir, db_url, run_key).workdir / MEASURED_AHEAD_FILE
+    measured_ahead = cycle_context(config_dir, db_url, run_key).workspace.framing_measured_ahead
     engine = make_engine(db_url)
     try:
         with engine.begin() as connection:
-            counts = compute_story_framing(connection, story_slug, load_measured_ahead(measured_ahead_path))
+            counts = compute_story_framing(connection, story_slug, results_ahead([measured_ahead]))
             _record_story_outcomes(connection, run_id(connection, run_key), "framing", story_slug, counts)
         return {"counts": counts}
     finally:

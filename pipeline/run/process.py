@@ -20,6 +20,7 @@ from pipeline.extract.page_kind import PageReading, non_article_kind, visible_te
 from pipeline.match.relevance import relevance_outcome
 from pipeline.match.stories import StoryMatcher, match_article
 from pipeline.normalise.canonical import FUTURE_DATE_SOURCE, normalise_article, url_aliases
+from pipeline.speedup.ahead import input_key
 from pipeline.speedup.workers import MIN_PAGES_FOR_WORKERS, Item, Result, default_workers, ordered_map
 from schemas.records import ExtractedArticle, FetchedPage, NormalisedArticle, Outcome, StoryRelevance
 
@@ -174,8 +175,8 @@ def process_pages(
     when the batch has at least ``MIN_PAGES_FOR_WORKERS`` pages. Results are the same either way:
     pages are taken and results kept in input order.
 
-    ``known`` holds results computed earlier (``pipeline.speedup.early_extraction``) under ``early.page_key``: a page
-    whose key is there is not processed again."""
+    ``known`` holds results computed earlier (``pipeline.speedup``) under ``page_key``: a page whose
+    key is there is not processed again."""
     pages = iter(pages)
     head = list(islice(pages, MIN_PAGES_FOR_WORKERS))
     workers = default_workers() if workers is None else workers
@@ -189,6 +190,12 @@ def process_pages(
         return _batch(partial(ordered_map, pool), items, hosts_by_outlet, matcher)
 
 
+def page_key(page: FetchedPage, hosts_by_outlet: Mapping[str, Collection[str]]) -> str:
+    """Every input of ``process_page_or_quarantine`` for this page (the page, its own outlet's
+    hosts), and the code, hashed: the key its result is looked up under when computed ahead."""
+    return input_key((page, tuple(hosts_by_outlet.get(page.outlet, ()))))
+
+
 PageOrResult = tuple[FetchedPage | None, ProcessResult | None]
 _PENDING = object()  # the slot of a page sent to be processed
 
@@ -199,8 +206,6 @@ def _with_known_results(
     known: Mapping[str, ProcessResult],
 ) -> Iterator[PageOrResult]:
     """(page, None) to process, or (None, result) when the result is known."""
-    from pipeline.speedup.early_extraction import page_key
-
     for page in pages:
         result = known.get(page_key(page, hosts_by_outlet)) if known else None
         yield (None, result) if result is not None else (page, None)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.crawl.archive import page_or_outcome
-from pipeline.speedup.ahead import input_key, load_keyed, save_keyed
+from pipeline.speedup.ahead import save_keyed
 from pipeline.speedup.workers import default_workers
 from schemas.records import FetchedPage
 
@@ -31,15 +31,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-RESULTS_FILE = "early-results.pickle"
 # Pages read ahead of the pool at most: a fast crawl must not pile bodies up in this process's memory.
 MAX_IN_FLIGHT = 64
-
-
-def page_key(page: FetchedPage, hosts_by_outlet: Mapping[str, Collection[str]]) -> str:
-    """Every input of ``process_page_or_quarantine`` for this page (the page, its own outlet's
-    hosts), and the code, hashed."""
-    return input_key((page, tuple(hosts_by_outlet.get(page.outlet, ()))))
 
 
 class ManifestTail:
@@ -70,7 +63,9 @@ def process_manifest_line(
 ) -> tuple[str, ProcessResult] | None:
     """In a worker: read the page back from the WARC, process it, return it under its key. A line or
     record that cannot be read gives nothing: it is the process stage's to report."""
-    from pipeline.run.process import process_page_or_quarantine  # imported by the parent before the fork
+    # Imported by the parent at its first poll, before the pool forks (load_processing): importing it
+    # with this module would hold up the crawl's start by the extractors' import time.
+    from pipeline.run.process import page_key, process_page_or_quarantine
 
     page = page_or_outcome(manifest, number, line)
     if not isinstance(page, FetchedPage):
@@ -124,7 +119,7 @@ class EarlyProcessor:
         it), save the results, shut the pool down; returns how many results were saved."""
         try:
             self._guarded(lambda: self._collect(wait=True))
-            self._guarded(lambda: save_results(results_path, self.results))
+            self._guarded(lambda: save_keyed(results_path, self.results))
             saved = 0 if self.failed else len(self.results)
             logger.info(
                 "early processing: %d pages processed during the crawl, saved to %s", saved, results_path
@@ -180,15 +175,3 @@ def early_workers() -> int:
     needs it and they take what it and the rest leave: with one worker fewer than the cores, the
     5,000-article bench ran 2-4% slower (alternating runs, README "Performance")."""
     return default_workers()
-
-
-def save_results(path: Path, results: Mapping[str, ProcessResult]) -> None:
-    save_keyed(path, results)
-
-
-def load_results(paths: Iterator[Path] | list[Path]) -> dict[str, ProcessResult]:
-    """Saved results of these files; a missing or unreadable file gives none (its pages are processed)."""
-    results: dict[str, ProcessResult] = {}
-    for path in paths:
-        results.update(load_keyed(path))
-    return results
