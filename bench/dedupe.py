@@ -28,11 +28,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.memory_index import SyndicationIndex  # noqa: E402
 from pipeline.dedupe.copies import (  # noqa: E402
     COPY_THRESHOLD,
     LSH_BANDS,
     LSH_ROWS,
-    SyndicationIndex,
     estimated_jaccard,
     minhash_signature,
     signature_from_bytes,

@@ -181,6 +181,8 @@ class Article(Base):
     headline: Mapped[str | None] = mapped_column(Text)
     dek: Mapped[str | None] = mapped_column(Text)
     authors: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
+    # Agencies and outlets credited in the byline, not people ("Associated Press"; migration 0010).
+    credited_organisations: Mapped[list[Any]] = mapped_column(JsonDocument, default=list, server_default="[]")
     published_at: Mapped[datetime | None]
     published_source: Mapped[str | None] = mapped_column(String(40))
     # How far published_at can be trusted (``pipeline.extract.date_confidence``): corroborated, machine-readable,

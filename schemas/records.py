@@ -133,6 +133,8 @@ class NormalisedArticle:
     lead_image: str | None = None
     body_confidence: float = 0.0
     sources: Mapping[str, str] = field(default_factory=dict)
+    # Agencies and outlets the byline credits ("Associated Press"), kept apart from the people in authors.
+    credited_organisations: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         make_storable(self)

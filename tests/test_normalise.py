@@ -13,12 +13,12 @@ from hypothesis.provisional import urls
 from pipeline.normalise.canonical import (
     InvalidUrl,
     canonical_url,
+    canonical_url_hash,
     choose_canonical,
     content_hash,
     is_material_change,
     normalise_article,
     normalise_for_hash,
-    url_hash,
     version_delta,
 )
 from schemas.records import ExtractedArticle
@@ -138,8 +138,10 @@ def test_canonical_url_reports_malformed_hosts_and_ports_as_invalid_url(bad):
 
 
 def test_url_hash_is_sha256_of_the_canonical_url():
-    assert url_hash("HTTPS://Example.com/a?utm_source=x") == url_hash("https://example.com/a")
-    assert len(url_hash("https://example.com/a")) == 64
+    assert canonical_url_hash("HTTPS://Example.com/a?utm_source=x") == canonical_url_hash(
+        "https://example.com/a"
+    )
+    assert len(canonical_url_hash("https://example.com/a")) == 64
 
 
 # --- choose_canonical ------------------------------------------------------------------------
@@ -287,7 +289,7 @@ def normalise(article: ExtractedArticle, **changes):
 def test_normalise_article_sets_identity_from_the_canonical_url():
     article = normalise(extracted())
     assert article.canonical_url == "http://127.0.0.1:8001/world/boots-on-the-ground.html"
-    assert article.url_hash == url_hash(article.canonical_url)
+    assert article.url_hash == canonical_url_hash(article.canonical_url)
 
 
 def test_normalise_article_lists_every_alias_once_canonical_first():

@@ -43,7 +43,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import Connection, Engine, and_, func, select, update
+from sqlalchemy import Connection, Engine, and_, column, func, select, table, update
 from sqlalchemy.orm import Session, aliased
 
 from pipeline.config import AlertSettings, StoryConfig
@@ -117,19 +117,29 @@ def owed_item_keys(connection: Connection, story_id: int) -> list[dict[str, Any]
     ).all()
     # New coverage is announced once per article, whatever its later versions: key it by url_hash.
     keys = [{"article_id": a.id, "kind": NEW_COVERAGE, "content_hash": a.url_hash} for a in relevant]
-    keys += _headline_change_keys(connection, [a.id for a in relevant])
+    keys += _headline_change_keys(connection, story_id)
     return keys
 
 
-def _headline_change_keys(connection: Connection, article_ids: Sequence[int]) -> list[dict[str, Any]]:
-    keys = []
-    for article_id, versions in _versions_by_article(connection, article_ids).items():
-        for previous, current in zip(versions, versions[1:], strict=False):
-            if _clean(current.headline) != _clean(previous.headline):
-                keys.append(
-                    {"article_id": article_id, "kind": HEADLINE_CHANGE, "content_hash": current.content_hash}
-                )
-    return keys
+def _headline_change_keys(connection: Connection, story_id: int) -> list[dict[str, Any]]:
+    """Each headline change of the story's relevant articles, as ``v_headline_changes`` defines it (one
+    definition for the analysts' view and the alerts), keyed by the changed version's content hash."""
+    changes = table("v_headline_changes", column("story_slug"), column("article_id"), column("changed_at"))
+    rows = connection.execute(
+        select(changes.c.article_id, ArticleVersion.content_hash)
+        .join(Story, Story.slug == changes.c.story_slug)
+        .join(
+            ArticleVersion,
+            (ArticleVersion.article_id == changes.c.article_id)
+            & (ArticleVersion.fetched_at == changes.c.changed_at),
+        )
+        .where(Story.id == story_id)
+        .order_by(changes.c.article_id, changes.c.changed_at)
+    ).all()
+    return [
+        {"article_id": article_id, "kind": HEADLINE_CHANGE, "content_hash": content_hash}
+        for article_id, content_hash in rows
+    ]
 
 
 def _versions_by_article(

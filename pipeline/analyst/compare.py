@@ -1,7 +1,8 @@
 """The per-outlet comparison, formatted: a rich table for the terminal, CSV and JSON for export.
 
-Pure formatting of ``OutletComparison`` rows; building the rows from framing results is
-``comparison_rows``.
+Pure formatting of ``OutletComparison`` rows. The rows come from ``v_outlet_framing``
+(``pipeline.analyst.queries.comparison``): the view is the one definition of the comparison, so the
+terminal, the exports, the report and an analyst's SQL agree.
 """
 
 from __future__ import annotations
@@ -10,67 +11,16 @@ import csv
 import io
 import json
 import textwrap
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from statistics import fmean
+from collections.abc import Callable, Sequence
 
 from rich.table import Table
 
-from schemas.framing_records import ArticleFraming, OutletComparison, TermCount
+from schemas.framing_records import OutletComparison
 
 COLUMNS = (
     "outlet", "country", "language", "articles", "original_share", "mean_tone", "mean_certainty",
     "primary_frame", "top_loaded_terms", "voice_kinds", "translations_of",
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class OutletArticle:
-    """One framed article with the outlet facts the comparison groups by."""
-
-    outlet: str
-    framing: ArticleFraming
-    country: str | None = None
-    syndicated: bool = False
-
-
-def _mean(values: Sequence[float]) -> float | None:
-    return round(fmean(values), 4) if values else None
-
-
-def outlet_comparison(outlet: str, articles: Sequence[OutletArticle], top_terms: int = 5) -> OutletComparison:
-    framings = [a.framing for a in articles]
-    frame_totals: Counter[str] = Counter()
-    for framing in framings:
-        frame_totals.update({f.frame: f.share for f in framing.frames})
-    loaded = Counter({tc.term: 0 for f in framings for tc in f.loaded_terms})
-    for framing in framings:
-        loaded.update({tc.term: tc.count for tc in framing.loaded_terms})
-    kinds = Counter(voice.voice_kind for f in framings for voice in f.voices)
-    best_frame = max(frame_totals.items(), key=lambda kv: kv[1], default=(None, 0))
-    return OutletComparison(
-        outlet=outlet,
-        country=articles[0].country,
-        language=Counter(f.language for f in framings).most_common(1)[0][0],
-        articles=len(articles),
-        original_share=_mean([0.0 if a.syndicated else 1.0 for a in articles]),
-        mean_tone=_mean([f.tone.compound for f in framings]),
-        mean_certainty=_mean([f.certainty.score for f in framings]),
-        primary_frame=best_frame[0] if best_frame[1] > 0 else None,
-        top_loaded_terms=tuple(
-            term for term, _ in sorted(loaded.items(), key=lambda kv: (-kv[1], kv[0]))[:top_terms]
-        ),
-        voice_kinds=tuple(TermCount(k, n) for k, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))),
-    )
-
-
-def comparison_rows(articles: Iterable[OutletArticle]) -> tuple[OutletComparison, ...]:
-    """One comparison row per outlet, outlets in alphabetical order."""
-    by_outlet: dict[str, list[OutletArticle]] = {}
-    for article in articles:
-        by_outlet.setdefault(article.outlet, []).append(article)
-    return tuple(outlet_comparison(outlet, by_outlet[outlet]) for outlet in sorted(by_outlet))
 
 
 def row_as_dict(row: OutletComparison) -> dict[str, object]:

@@ -1,4 +1,4 @@
-"""Dedupe stage: exact duplicates, syndicated copies and which member of a copy cluster is original.
+"""Dedupe stage, pure part: text signatures of copies, and which member of a copy cluster is original.
 
 A *copy* republishes another article's text (wire copy with a new headline, a dateline, a trimmed
 ending, a local paragraph). A *rewrite* of the same report in other words is coverage, not a copy:
@@ -7,9 +7,11 @@ copy clusters must not absorb it, because comparing how outlets framed a story n
 Near-duplicates are found with MinHash over word 5-shingles (datasketch) and banded LSH. The band
 keys are plain ``(band, key)`` pairs so the warehouse can keep them in a table and find candidates
 for a new article with one indexed SQL lookup instead of comparing it with all of history:
-store ``lsh_band_keys(signature)`` as rows ``(band, key, url_hash)`` indexed on ``(band, key)``,
-and ``signature_to_bytes(signature)`` with ``SIGNATURE_SCHEME``; a new article's candidates are
-``SELECT DISTINCT url_hash ... WHERE (band, key) IN (<its band keys>)``, checked with ``match_copy``.
+``pipeline.dedupe.syndication`` stores ``lsh_band_keys(signature)`` as rows indexed on ``(band, key)``
+and ``signature_to_bytes(signature)`` per article, and is the one place a copy is matched: a new
+article's candidates share a band key with it, and the most similar one of another outlet at
+``COPY_THRESHOLD`` or above is the article it copies (or is copied by). Exact duplicates (the same text
+re-rendered) share a ``content_hash`` (``pipeline.normalise``) and are one article's versions.
 """
 
 from __future__ import annotations
@@ -19,8 +21,7 @@ import functools
 import hashlib
 import re
 import unicodedata
-from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Sequence
 
 import mmh3
 import numpy as np
@@ -28,15 +29,13 @@ from datasketch import MinHash
 from datasketch.lsh import _optimal_param
 
 from pipeline.normalise.canonical import normalise_for_hash, paragraphs
-from schemas.records import NormalisedArticle, SyndicationMatch
+from schemas.records import NormalisedArticle
 from schemas.timestamps import as_utc
 
 NUM_PERM = 128
 MINHASH_SEED = 1
 MINHASH_SCHEME = "affine32"  # datasketch >= 2.0 default; stored signatures are only comparable within it
 SHINGLE_WORDS = 5
-# Everything that makes two stored signatures comparable; store it beside them and recompute on change.
-SIGNATURE_SCHEME = f"minhash-{MINHASH_SCHEME}-mmh3_32-words{SHINGLE_WORDS}-perm{NUM_PERM}-seed{MINHASH_SEED}"
 # Chosen with bench/dedupe.py (exact shingle Jaccard, 500 pairs each): edited copies 0.62-1.0,
 # coverage quoting 2-3 paragraphs of another story 0.02-0.25, same-event rewrites <= 0.05; the
 # written examples in tests/test_dedupe.py agree (copies ~0.7-0.8, rewrites < 0.01). 0.5 sits
@@ -126,10 +125,10 @@ def estimated_jaccard(first: Signature, second: Signature) -> float:
 
 def lsh_band_keys(signature: Signature) -> list[tuple[int, str]]:
     """``(band, key)`` rows for the LSH table: two articles are candidates when they share a row."""
-    return [(band, f"{digest:016x}") for band, digest in enumerate(_band_digests(signature))]
+    return [(band, f"{digest:016x}") for band, digest in enumerate(band_digests(signature))]
 
 
-def _band_digests(signature: Signature) -> list[int]:
+def band_digests(signature: Signature) -> list[int]:
     """64-bit digest of each band's rows; the band number is hashed in, so digests differ across bands."""
     rows = np.asarray(signature, dtype="<u4")[: LSH_BANDS * LSH_ROWS].reshape(LSH_BANDS, LSH_ROWS)
     return [
@@ -138,115 +137,6 @@ def _band_digests(signature: Signature) -> list[int]:
         )
         for band, row in enumerate(rows)
     ]
-
-
-class SyndicationIndex:
-    """In-memory LSH index over the same band keys the warehouse stores (batch runs, bench).
-
-    Buckets are keyed by the integer band digests (the hex ``lsh_band_keys`` spell the same values)
-    and hold a bare url_hash until a second article shares the bucket: nearly every bucket has one
-    member, and lists and hex strings tripled the index's memory at 100k articles.
-    """
-
-    def __init__(self) -> None:
-        self._buckets: dict[int, str | list[str]] = {}
-        self._signatures: dict[str, Signature] = {}
-
-    def __len__(self) -> int:
-        return len(self._signatures)
-
-    def __contains__(self, url_hash: object) -> bool:
-        return url_hash in self._signatures
-
-    def add(self, url_hash: str, signature: Signature) -> None:
-        if url_hash in self._signatures:
-            return  # re-adding the same article must not duplicate its bucket entries
-        self._signatures[url_hash] = np.asarray(signature, dtype=np.uint32)
-        for digest in _band_digests(signature):
-            members = self._buckets.setdefault(digest, url_hash)
-            if isinstance(members, list):
-                members.append(url_hash)
-            elif members != url_hash:
-                self._buckets[digest] = [members, url_hash]
-
-    def signature(self, url_hash: str) -> Signature:
-        return self._signatures[url_hash]
-
-    def candidates(self, signature: Signature) -> set[str]:
-        """url_hashes sharing at least one band key with ``signature`` (unverified)."""
-        found: set[str] = set()
-        for digest in _band_digests(signature):
-            members = self._buckets.get(digest)
-            if isinstance(members, str):
-                found.add(members)
-            elif members:
-                found.update(members)
-        return found
-
-    def similar(self, signature: Signature, threshold: float = COPY_THRESHOLD) -> list[tuple[str, float]]:
-        """Verified candidates as ``(url_hash, estimated Jaccard)``, most similar first."""
-        scored = (
-            (url_hash, estimated_jaccard(signature, self._signatures[url_hash]))
-            for url_hash in self.candidates(signature)
-        )
-        return sorted((pair for pair in scored if pair[1] >= threshold), key=lambda pair: (-pair[1], pair[0]))
-
-
-# --- Exact duplicates --------------------------------------------------------------------------
-
-
-def exact_duplicate_groups(articles: Iterable[NormalisedArticle]) -> list[tuple[str, ...]]:
-    """url_hashes of articles sharing a ``content_hash``, only groups of two or more."""
-    groups: dict[str, set[str]] = defaultdict(set)
-    for article in articles:
-        groups[article.content_hash].add(article.url_hash)
-    return sorted(tuple(sorted(group)) for group in groups.values() if len(group) > 1)
-
-
-# --- Copies --------------------------------------------------------------------------------------
-
-
-def match_copy(
-    new: NormalisedArticle,
-    candidates: Iterable[NormalisedArticle],
-    signatures: Mapping[str, Signature] | None = None,
-    wire_outlets: Collection[str] = (),
-    threshold: float = COPY_THRESHOLD,
-) -> SyndicationMatch | None:
-    """The copy relation between ``new`` and its most similar candidate, if they are copies.
-
-    ``signatures`` holds stored signatures by url_hash (computed from the text when missing). The
-    direction (which one is original) is decided by ``likely_original``; its reason is kept in
-    ``differences["original_reason"]``.
-    """
-    known = signatures or {}
-    new_signature = _signature_of(new, known)
-    if new_signature is None:
-        return None
-    scored = [
-        (estimated_jaccard(new_signature, signature), candidate)
-        for candidate in candidates
-        if candidate.url_hash != new.url_hash and (signature := _signature_of(candidate, known)) is not None
-    ]
-    above = [(similarity, candidate) for similarity, candidate in scored if similarity >= threshold]
-    if not above:
-        return None
-    similarity, best = max(above, key=lambda pair: (pair[0], pair[1].url_hash))
-    original, reason = likely_original([new, best], wire_outlets)
-    copy = best if original is new else new
-    differences = copy_differences(original.body_text, copy.body_text, original.headline, copy.headline)
-    return SyndicationMatch(
-        original_url_hash=original.url_hash,
-        copy_url_hash=copy.url_hash,
-        similarity=similarity,
-        differences={**differences, "original_reason": reason},
-    )
-
-
-def _signature_of(article: NormalisedArticle, known: Mapping[str, Signature]) -> Signature | None:
-    if article.url_hash in known:
-        return known[article.url_hash]
-    return text_signature(article.body_text)
 
 
 def is_wire_outlet(article: NormalisedArticle, wire_outlets: Collection[str] = ()) -> bool:

@@ -235,6 +235,7 @@ def _article_values(article: NormalisedArticle, outlet_id: int, run_id: int | No
         "headline": article.headline,
         "dek": article.dek,
         "authors": list(article.authors),
+        "credited_organisations": list(article.credited_organisations),
         "published_at": article.published_at,
         "published_source": article.sources.get("published_at"),
         "published_confidence": article.sources.get("published_confidence"),
@@ -257,7 +258,7 @@ def _article_values(article: NormalisedArticle, outlet_id: int, run_id: int | No
 
 # Columns that follow the newest fetch; first_seen_at and first_run_id are kept from the first load.
 _ARTICLE_STATE_COLUMNS = [
-    "canonical_url", "headline", "dek", "authors", "published_at", "published_source", "published_confidence",
+    "canonical_url", "headline", "dek", "authors", "credited_organisations", "published_at", "published_source", "published_confidence",
     "modified_at",
     "modified_source", "language", "section", "body_text", "word_count", "content_hash", "lead_image",
     "body_confidence", "sources", "last_seen_at", "last_run_id",
@@ -288,7 +289,12 @@ def _keep_known_values(table: Table, excluded: Any, dialect: str) -> dict[str, A
         (missing_date, table.c.published_confidence), else_=excluded.published_confidence
     )
     array_length = func.jsonb_array_length if dialect == "postgresql" else func.json_array_length
-    values["authors"] = case((array_length(excluded.authors) == 0, table.c.authors), else_=excluded.authors)
+    # A byline the re-fetch lacks (its feed answered 304) is missing evidence, as a missing date is.
+    byline_missing = (array_length(excluded.authors) == 0) & (
+        array_length(excluded.credited_organisations) == 0
+    )
+    for credit in ("authors", "credited_organisations"):
+        values[credit] = case((byline_missing, table.c[credit]), else_=excluded[credit])
     return values
 
 

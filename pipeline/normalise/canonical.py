@@ -100,8 +100,9 @@ def is_tracking_param(name: str) -> bool:
     return lowered in EXTRA_TRACKING_PARAMS or bool(TRACKERS_RE.search(lowered))
 
 
-def url_hash(url: str) -> str:
-    """sha256 hex of the canonical URL: the article's key in the warehouse."""
+def canonical_url_hash(url: str) -> str:
+    """The article's key in the warehouse: ``identity.url_hash`` of its canonical URL (an alias, a cache
+    entry or a fetch is keyed by ``identity.url_hash`` of the address exactly as given)."""
     return identity.url_hash(canonical_url(url))
 
 
@@ -328,11 +329,14 @@ def normalise_article(
     return NormalisedArticle(
         outlet=outlet,
         canonical_url=canonical,
-        url_hash=identity.url_hash(canonical),
+        url_hash=identity.url_hash(canonical),  # canonical_url_hash, the URL already canonical
         aliases=url_aliases(canonical, seen),
         headline=headline,
         dek=plain_text_field(extracted.dek),
         authors=tuple(name for name in map(plain_text_field, extracted.authors) if name),
+        credited_organisations=tuple(
+            name for name in map(plain_text_field, extracted.credited_organisations) if name
+        ),
         published_at=published_at,
         modified_at=extracted.modified_at,
         language=extracted.language,

@@ -6,7 +6,8 @@ import hashlib
 
 
 def url_hash(url: str) -> str:
-    """sha256 hex of a URL exactly as given (canonicalise first when identity matters)."""
+    """sha256 hex of an address exactly as given: the key of an alias, an HTTP cache entry, a fetch.
+    An article's key is this hash of its canonical URL (``canonical.canonical_url_hash``)."""
     return hashlib.sha256(url.encode("utf-8")).hexdigest()
 
 
