@@ -15,7 +15,7 @@ from io import BytesIO
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from scrapy import Request
+from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
@@ -218,7 +218,6 @@ class WarcArchiveMiddleware:
         if not path:
             raise NotConfigured("FRAMEWATCH_WARC_PATH not set: responses are not archived")
         middleware = cls(Path(path), crawler.stats)
-        from scrapy import signals
 
         crawler.signals.connect(middleware.close, signal=signals.spider_closed)
         return middleware

@@ -47,6 +47,8 @@ from sqlalchemy import Connection, Engine, and_, column, func, select, table, up
 from sqlalchemy.orm import Session, aliased
 
 from pipeline.config import AlertSettings, StoryConfig
+from pipeline.dedupe.translation import rendering_note
+from pipeline.framing.lexicon import load_frames
 from pipeline.load.warehouse import upsert_rows
 from schemas.models import (
     AlertDigest,
@@ -355,7 +357,6 @@ def syndication_note(connection: Session, article_id: int) -> str:
 
 
 def translation_note(connection: Session, article_id: int) -> str | None:
-    from pipeline.dedupe.translation import rendering_note
 
     translation, original = aliased(Article), aliased(Article)
     link = connection.execute(
@@ -406,7 +407,6 @@ def _template_environment() -> Environment:
 
 def frame_label(key: str) -> str:
     """A frame dimension in words ("Security and defense"), as the codebook names it."""
-    from pipeline.framing.lexicon import load_frames
 
     frames = load_frames().frames
     return frames[key].label if key in frames else key.replace("_", " ")

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 from rich.table import Table
 
+from pipeline.framing.lexicon import load_frames
 from schemas.framing_records import OutletComparison
 
 COLUMNS = (
@@ -47,7 +48,6 @@ def frame_name(key: str | None) -> str:
     """The frame dimension's label in words ("Security and defense"), not its code."""
     if not key:
         return "—"
-    from pipeline.framing.lexicon import load_frames
 
     frames = load_frames().frames
     return frames[key].label if key in frames else key.replace("_", " ")

@@ -39,9 +39,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
 
 from pipeline.analyst.compare import spreadsheet_safe
+from pipeline.dedupe.translation import rendering_note
 from pipeline.framing.lexicon import load_frames, word_tokens
 from pipeline.framing.outlets import lede_of
 from pipeline.framing.voice_review import ReviewedVoice, review_voice
+from pipeline.health.store import incidents_during
 from pipeline.text import fold
 from schemas.database import make_engine
 from schemas.framing_records import OutletComparison, TermCount
@@ -176,6 +178,7 @@ def read_only_engine(url: str) -> Engine:
 
 def migrations_behind(engine: Engine, url: str) -> tuple[str, str] | None:
     """(current, head) when the warehouse's schema is older than this code's migrations, else None."""
+    # Alembic is imported when a command checks the schema, not at every CLI start-up.
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
@@ -353,7 +356,6 @@ def report_data(connection: Connection, story_slug: str, generated_at: datetime 
 
 def outlet_health_notes(connection: Connection, definition: StoryDefinition) -> tuple[OutletHealthNote, ...]:
     """The outlets unhealthy at some time in the story's window (``pipeline.health.store``)."""
-    from pipeline.health.store import incidents_during
 
     if definition.window_start is None or definition.window_end is None:
         return ()
@@ -533,7 +535,6 @@ def syndication_groups(connection: Connection, story_slug: str) -> tuple[Syndica
 def translation_pairs(connection: Connection, story_slug: str) -> tuple[TranslationPair, ...]:
     """The story's translations (the linked articles themselves, not their copies) with their originals
     (which may be outside the story), in the translations' publication order."""
-    from pipeline.dedupe.translation import rendering_note
 
     original, original_outlet = aliased(Article), aliased(Outlet)
     c = STORY_COVERAGE.c
@@ -674,7 +675,7 @@ def write_csv(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Any]])
 
 
 def arrow_type(sql_type: Any) -> Any:
-    import pyarrow as pa
+    import pyarrow as pa  # only exports need it: not imported at the CLI's start-up
 
     if isinstance(sql_type, UtcDateTime):
         return pa.timestamp("us", tz="UTC")
@@ -696,7 +697,7 @@ def arrow_value(value: object) -> object:
 def write_parquet(
     path: Path, columns: Sequence[str], types: Sequence[Any], rows: Sequence[Sequence[Any]]
 ) -> None:
-    import pyarrow as pa
+    import pyarrow as pa  # as in arrow_type
     import pyarrow.parquet as pq
 
     arrays = [
@@ -755,7 +756,7 @@ def grant_analyst(connection: Connection, role: str, password: str | None = None
 
 def revoke_memberships(connection: Connection, role: str) -> None:
     """An existing role may inherit wide rights from roles it belongs to: it leaves them (issue 20)."""
-    from psycopg import sql
+    from psycopg import sql  # PostgreSQL only: a SQLite warehouse never needs the driver
 
     granted = connection.execute(
         text(
@@ -795,7 +796,7 @@ def check_no_table_access(connection: Connection, role: str, schema: str) -> Non
 
 
 def ensure_role(connection: Connection, role: str, password: str | None) -> None:
-    from psycopg import sql
+    from psycopg import sql  # PostgreSQL only: a SQLite warehouse never needs the driver
 
     existing = connection.execute(
         text("SELECT rolsuper OR rolname = current_user FROM pg_roles WHERE rolname = :role"), {"role": role}
@@ -816,7 +817,7 @@ def ensure_role(connection: Connection, role: str, password: str | None) -> None
 
 
 def run_privileges(connection: Connection, role: str, schema: str, views: Sequence[str]) -> None:
-    from psycopg import sql
+    from psycopg import sql  # PostgreSQL only: a SQLite warehouse never needs the driver
 
     who, where = sql.Identifier(role), sql.Identifier(schema)
     statements = [

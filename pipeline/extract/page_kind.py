@@ -14,6 +14,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import lxml.html
+from lxml.etree import ParserError
+
 CONSENT_PAGE = "consent-page"
 PAYWALL_STUB = "paywall-stub"
 BOT_CHALLENGE = "bot-challenge"
@@ -154,8 +157,6 @@ def _word_share(paragraphs: Sequence[str], body_words: int) -> float:
 def visible_text(html: bytes, limit: int = 20_000) -> str:
     """The page's title and visible text (scripts and styles left out; ``noscript`` kept: a challenge
     says "enable JavaScript" there), at most ``limit`` characters."""
-    import lxml.html
-    from lxml.etree import ParserError
 
     try:
         root = lxml.html.fromstring(html[:500_000])

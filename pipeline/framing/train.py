@@ -109,6 +109,8 @@ def fit_logistic(
     """L2-regularised softmax regression, classes weighted by inverse frequency, fitted by L-BFGS on
     standardised features (sparse counts are left as they are); returned folded back onto the raw
     features."""
+    # SciPy and the encoder are dev dependencies (training only): the pipeline imports this module's
+    # constants without them.
     from scipy import sparse
     from scipy.optimize import minimize
 

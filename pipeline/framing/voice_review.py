@@ -22,6 +22,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 
+from babel import Locale
+
 from pipeline.text import fold
 
 # A country or capital speaking is its government; the kinds are those of config/framing/voices.yaml.
@@ -83,7 +85,6 @@ class ReviewedVoice:
 @lru_cache(maxsize=1)
 def place_names() -> frozenset[str]:
     """Folded names of countries and regions (CLDR, in English and Spanish) and of US and Mexican states."""
-    from babel import Locale
 
     names = {fold(name) for code in ("en", "es") for name in Locale(code).territories.values()}
     for listing in (US_STATES, MEXICAN_STATES):

@@ -9,15 +9,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
 from pipeline.load.warehouse import RefusedArticle, load_articles_isolated
-from schemas.records import Outcome
-
-if TYPE_CHECKING:
-    from pipeline.run.process import ProcessedBatch
+from schemas.records import Outcome, ProcessedBatch, Quarantined
 
 
 def load_batch_isolated(
@@ -30,7 +26,6 @@ def load_batch_isolated(
 
 def without_refused(batch: ProcessedBatch, refused: list[RefusedArticle]) -> ProcessedBatch:
     """The batch less the refused articles, which move to its quarantine (stage ``load``)."""
-    from pipeline.run.process import Quarantined
 
     if not refused:
         return batch

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, delete, func, or_, select, tuple_, update
 from pipeline.config import StoryConfig
 from pipeline.load.warehouse import load_story, upsert_rows
 from pipeline.match.stories import compile_stories, definition_fingerprint, match_article
+from schemas.database import make_engine
 from schemas.models import AlertDigest, AlertItem, Article, Story, StoryArticle, StoryMatchRun
 from schemas.records import NormalisedArticle, StoryRelevance
 
@@ -401,7 +402,6 @@ def _story_status(story: StoryConfig | None, row: Any, fingerprint: str | None, 
 
 def forget_matched_fingerprint(db_url: str, story_slug: str) -> None:
     """Make the story's stored decisions stale: the next match stage rebuilds them."""
-    from schemas.database import make_engine
 
     engine = make_engine(db_url)
     try:

@@ -8,6 +8,10 @@ stored articles (backfill, no fetch). Then, per story with new coverage: framing
 The CLI (`framewatch run`) calls them in sequence; the Airflow DAG calls each as its own task. Every
 stage is keyed by ``run_key`` (the Airflow run's data interval, or a CLI timestamp) and can run twice
 with the same result: rows are upserted by natural keys and the run's raw archive is only appended.
+
+Each stage imports its own stage modules inside its function: an Airflow task runs one stage in a
+fresh process, and importing every stage's libraries (Scrapy's reactor, trafilatura and the language
+models, the sentence encoder) for a task that needs none of them would add seconds to each task.
 """
 
 from __future__ import annotations
@@ -27,11 +31,10 @@ from pipeline.load.warehouse import load_outlets, upsert_rows
 from pipeline.normalise.identity import url_hash
 from schemas.database import make_engine, upgrade_database
 from schemas.models import CrawlRun, Quarantine, RunOutcome
-from schemas.records import Outcome
+from schemas.records import Outcome, ProcessedBatch, Quarantined
 
 if TYPE_CHECKING:
     from pipeline.framing.store import MeasureInputs
-    from pipeline.run.process import ProcessedBatch
 
 
 @dataclass(frozen=True)
@@ -267,8 +270,6 @@ def _framing_inputs(batch: ProcessedBatch) -> list[MeasureInputs]:
 
 
 def _quarantined(outcome: Outcome):
-    from pipeline.run.process import Quarantined
-
     return Quarantined(outcome.url or "(unknown)", f"{outcome.kind}: {outcome.detail}", None)
 
 

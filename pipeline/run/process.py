@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import partial
 from itertools import chain, islice
 
@@ -22,32 +22,20 @@ from pipeline.match.stories import StoryMatcher, match_article
 from pipeline.normalise.canonical import FUTURE_DATE_SOURCE, normalise_article, url_aliases
 from pipeline.speedup.ahead import input_key
 from pipeline.speedup.workers import MIN_PAGES_FOR_WORKERS, Item, Result, default_workers, ordered_map
-from schemas.records import ExtractedArticle, FetchedPage, NormalisedArticle, Outcome, StoryRelevance
+from schemas.records import (
+    ExtractedArticle,
+    FetchedPage,
+    NormalisedArticle,
+    Outcome,
+    ProcessedBatch,
+    Quarantined,
+    StoryRelevance,
+)
 
 # Below this many words a page is a teaser, a gallery or an error page, not an article.
 MIN_BODY_WORDS = 40
 HTML_TYPES = ("text/html", "application/xhtml+xml", "")
 BINARY_SIGNATURES = (b"%PDF-", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"\x1f\x8b", b"PK\x03\x04", b"RIFF")
-
-
-@dataclass(frozen=True)
-class Quarantined:
-    url: str
-    error: str
-    warc_record_id: str | None
-
-
-@dataclass(frozen=True)
-class ProcessedBatch:
-    articles: tuple[NormalisedArticle, ...] = ()
-    # Every (story, article) decision where the article held the story's entities and key terms.
-    relevance: tuple[StoryRelevance, ...] = ()
-    quarantined: tuple[Quarantined, ...] = ()
-    outcomes: tuple[Outcome, ...] = ()
-    counts: Counter = field(default_factory=Counter)
-    # url_hash -> MinHash of the body as stored (``dedupe.text_signature``, ``signature_to_bytes``) for
-    # the articles with words: computed in the workers beside relevance, not in the loading process.
-    signatures: Mapping[str, bytes] = field(default_factory=dict)
 
 
 def process_page(

@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from pipeline.config import load_config
+from pipeline.match.store import forget_matched_fingerprint
 from pipeline.run import cycle
 from pipeline.run.status import mark_run_failed
 from schemas.database import make_engine
@@ -82,8 +84,6 @@ def _run_stages(stages: list[tuple[str, Callable[[], Any]]], label: str) -> dict
 def rematch_story(config_dir: str | Path, db_url: str, story_slug: str) -> dict[str, Any]:
     """Forget the fingerprint the story's decisions were made under and run the cycle without the
     crawl: its decisions are rebuilt from the stored articles, then framing and alerts follow."""
-    from pipeline.config import load_config
-    from pipeline.match.store import forget_matched_fingerprint
 
     load_config(config_dir).story(story_slug)  # an unknown or invalid story is refused before anything
     as_of = datetime.now(UTC)
