@@ -28,9 +28,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.measure import print_report  # noqa: E402
-from pipeline.framing_lexicon import word_tokens  # noqa: E402
-from pipeline.framing_model import WINDOW_WORDS, PieceVocabulary, mention_window  # noqa: E402
-from pipeline.framing_train import (  # noqa: E402
+from pipeline.framing.lexicon import word_tokens  # noqa: E402
+from pipeline.framing.tone_model import WINDOW_WORDS, PieceVocabulary, mention_window  # noqa: E402
+from pipeline.framing.train import (  # noqa: E402
     NEWSMTSC_DIR,
     DistilledVectors,
     Mention,
@@ -157,7 +157,7 @@ def distilled_vectors(mentions: Sequence[Mention]) -> FeatureMaker:
 
 
 def tone_scores(mentions: list[Mention], folds: np.ndarray) -> list[Score]:
-    from pipeline.framing_model import lexicon_compounds
+    from pipeline.framing.tone_model import lexicon_compounds
 
     labels = np.array([m.label for m in mentions])
     majority = np.array([np.bincount(labels[folds != f]).argmax() for f in folds])
@@ -198,10 +198,10 @@ def tone_scores(mentions: list[Mention], folds: np.ndarray) -> list[Score]:
 def cost_figures(scale: int, seed: int) -> dict:
     """CPU ms per story article of the bench world: today's framing measures, and tone toward actors."""
     from pipeline.config import load_story
-    from pipeline.framing import article_framing
-    from pipeline.framing_actors import story_actors
-    from pipeline.framing_model import actor_tones, load_tone_model
-    from pipeline.framing_tone import sentence_tone
+    from pipeline.framing.actors import story_actors
+    from pipeline.framing.measures import article_framing
+    from pipeline.framing.tone import sentence_tone
+    from pipeline.framing.tone_model import actor_tones, load_tone_model
 
     story = load_story(ROOT / "config" / "stories" / "mexico-cartel-intervention.yaml")
     actors = story_actors(story)
@@ -270,6 +270,7 @@ def timed_stage(url: str, story, articles: Sequence) -> dict:
     import resource
 
     from pipeline.framing_store import compute_story_framing
+
     from schemas.database import make_engine, upgrade_database
 
     upgrade_database(url)
@@ -282,7 +283,12 @@ def timed_stage(url: str, story, articles: Sequence) -> dict:
         counts = compute_story_framing(connection, story.slug)
     wall = time.perf_counter() - wall
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = time.process_time() - cpu + (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
+    cpu = (
+        time.process_time()
+        - cpu
+        + (after.ru_utime + after.ru_stime)
+        - (children.ru_utime + children.ru_stime)
+    )
     engine.dispose()
     return {"cpu": cpu, "wall": wall, "counts": counts}
 
@@ -291,6 +297,7 @@ def load_story_articles(connection, story, articles: Sequence) -> None:
     from datetime import UTC, datetime
 
     from pipeline.identity import url_hash
+
     from pipeline.load import load_articles, load_story, upsert_rows
     from schemas.models import Outlet, StoryArticle
     from schemas.records import NormalisedArticle
@@ -372,7 +379,9 @@ def main() -> int:
     parser.add_argument("--cost-only", action="store_true", help="only the cost row")
     options = parser.parse_args()
     if options.cost_only:  # one JSON line, for bench/all.py
-        print_report({**cost_figures(options.scale, options.seed), **stage_cost_figures(options.scale, options.seed)})
+        print_report(
+            {**cost_figures(options.scale, options.seed), **stage_cost_figures(options.scale, options.seed)}
+        )
         return 0
     path = NEWSMTSC_DIR / "train.jsonl"
     if not path.is_file():

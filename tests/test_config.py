@@ -110,8 +110,6 @@ def test_a_broken_story_never_stops_the_others_and_check_config_names_it(tmp_pat
     assert "broken.yaml" in result.output and "mexico-cartel-intervention" in result.output
 
 
-
-
 def shipped_copy(tmp_path: Path) -> Path:
     config_dir = tmp_path / "config"
     shutil.copytree(SHIPPED, config_dir)
@@ -231,13 +229,16 @@ def test_a_name_standing_for_two_actors_is_refused(tmp_path: Path) -> None:
 
 
 def test_entities_stand_in_for_the_actors_of_a_story_without_them() -> None:
-    from pipeline.config import StoryConfig
     from pipeline.framing_actors import story_actors
+
+    from pipeline.config import StoryConfig
 
     story = load_config(SHIPPED).story("mexico-cartel-intervention")
     bare = StoryConfig.model_validate({**story.model_dump(), "actors": []})
     actors = {actor.label: actor for actor in story_actors(bare)}
-    assert actors["Mexico"].en == ("Mexico",) and actors["Mexico"].es == ("México",)  # one actor, both spellings
+    assert actors["Mexico"].en == ("Mexico",) and actors["Mexico"].es == (
+        "México",
+    )  # one actor, both spellings
     assert actors["Mexican government"].es == ("Mexican government",)  # no Spanish spelling: the English one
     # The 10 English entities, and the 6 Spanish ones that are no spelling of an English one.
     assert "gobierno mexicano" in actors and len(actors) == 16

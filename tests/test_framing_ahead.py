@@ -11,12 +11,13 @@ import sqlalchemy as sa
 
 from demo.world import ReplayWorld
 from demo.world.config import write_demo_config
-from pipeline import cycle, framing_store, workers
-from pipeline.ahead import save_keyed
-from pipeline.framing import article_framing, warehouse_fields
-from pipeline.framing_store import load_measured_ahead
+from pipeline.framing.measures import article_framing, warehouse_fields
+from pipeline.framing.store import MeasuredArticle
+from pipeline.run import cycle
+from pipeline.speedup import workers
+from pipeline.speedup.ahead import results_ahead, save_keyed
 from schemas.database import make_engine
-from schemas.framing_records import ActorTone, ArticleFraming
+from schemas.framing_records import ActorTone
 
 STORY = "mexico-cartel-intervention"
 AS_OF = datetime(2025, 11, 28, 12, 0, tzinfo=UTC)
@@ -30,7 +31,6 @@ pytestmark = pytest.mark.skipif(
 def processed(tmp_path, monkeypatch, empty_database_url):
     """A cycle up to its process stage, on each dialect; any batch is measured ahead (the world is
     small). The keys must match the articles as each database gives them back."""
-    monkeypatch.setattr(framing_store, "MIN_PAGES_FOR_WORKERS", 1)
     monkeypatch.setattr(workers, "MIN_PAGES_FOR_WORKERS", 1)
     db_url = empty_database_url
     with ReplayWorld(base_port=None) as world:
@@ -39,7 +39,7 @@ def processed(tmp_path, monkeypatch, empty_database_url):
         cycle.crawl_stage(config_dir, db_url, "ahead", as_of=AS_OF)
     cycle.process_stage(config_dir, db_url, "ahead")
     cycle.match_stage(config_dir, db_url, "ahead")
-    path = cycle.cycle_context(config_dir, db_url, "ahead").workdir / cycle.MEASURED_AHEAD_FILE
+    path = cycle.cycle_context(config_dir, db_url, "ahead").workspace.framing_measured_ahead
     return (config_dir, db_url, STORY, "ahead"), path
 
 
@@ -54,7 +54,7 @@ def stored_tones(db_url: str) -> dict[int, float]:
 
 def test_the_framing_stage_stores_what_the_process_stage_measured_ahead(processed) -> None:
     arguments, path = processed
-    measured = load_measured_ahead(path)
+    measured = results_ahead([path])
     assert measured, "the process stage saved no measures"
     # Put one recognisable measure under every saved key: the stored rows show they were taken.
     marker = article_framing("Marker headline", "Officials reportedly weighed strikes. " * 20, "en")
@@ -69,11 +69,11 @@ def test_the_framing_stage_stores_what_the_process_stage_measured_ahead(processe
 
 
 def save_measured_ahead_as(path, measured: dict, framing, tones: tuple = ()) -> None:
-    """Rewrite the file with ``framing`` under each of its framing keys and ``tones`` under each of its
-    keys of tone toward actors (the keys stay the process stage's)."""
+    """Rewrite the file with ``framing`` as every article's measures and ``tones`` as its tone toward
+    every actor list it was measured for (the keys stay the process stage's)."""
     save_keyed(
         path,
-        {key: framing if isinstance(value, ArticleFraming) else tones for key, value in measured.items()},
+        {key: MeasuredArticle(framing, dict.fromkeys(value.tones, tones)) for key, value in measured.items()},
     )
 
 
@@ -81,9 +81,8 @@ def test_tone_toward_actors_is_measured_ahead_and_stored_from_there(processed) -
     """Issue 21: the process stage measures each relevant article's tone toward its stories' actors
     with its framing (they share its sentences); the framing stage stores those."""
     arguments, path = processed
-    measured = load_measured_ahead(path)
-    tone_keys = [key for key, value in measured.items() if isinstance(value, tuple)]
-    assert tone_keys, "no tone toward actors was measured ahead"
+    measured = results_ahead([path])
+    assert any(result.tones for result in measured.values()), "no tone toward actors was measured ahead"
     marker = ActorTone("marker actor", 1, 0.5, 0, 0, 1, ())
     save_measured_ahead_as(
         path, measured, article_framing("Marker", "Officials said. " * 20, "en"), (marker,)
@@ -101,7 +100,7 @@ def test_tone_toward_actors_is_measured_ahead_and_stored_from_there(processed) -
 
 def test_without_the_file_the_framing_stage_measures_the_same_rows(processed) -> None:
     arguments, path = processed
-    assert load_measured_ahead(path)
+    assert results_ahead([path])
     cycle.framing_stage(*arguments)
     with_file = stored_tones(arguments[1])
     cycle.finish_run(arguments[0], arguments[1], arguments[3])

@@ -9,22 +9,24 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from pipeline.framing import article_framing, warehouse_fields
-from pipeline.framing_actors import story_actors
-from pipeline.framing_lexicon import measures_version
-from pipeline.framing_model import actor_tones
-from pipeline.framing_store import (
+from pipeline.analyst.report_charts import VOICE_COLOURS
+from pipeline.framing.actors import story_actors
+from pipeline.framing.lexicon import measures_version
+from pipeline.framing.measures import article_framing, warehouse_fields
+from pipeline.framing.store import (
+    actors_digest,
+    ahead_key,
     articles_to_frame,
     compute_story_framing,
-    load_measured_ahead,
+    measure_ahead,
     measure_inputs,
     measures_key,
-    save_measured_ahead,
     story_id_of,
-    tones_key,
 )
-from pipeline.load import load_articles
-from pipeline.report_charts import VOICE_COLOURS
+from pipeline.framing.tone_model import actor_tones
+from pipeline.load.warehouse import load_articles
+from pipeline.speedup import workers as worker_pool
+from pipeline.speedup.ahead import computing_ahead, results_ahead
 from schemas.models import Article, ArticleFrame, ArticleFraming, ArticleLoadedTerm, ArticleVoice
 from tests.framing_warehouse import (
     ARTICLES,
@@ -271,23 +273,26 @@ def test_a_measure_computed_ahead_is_taken_only_for_the_same_inputs(warehouse: s
     assert measured_fields(other_framing) != measured_fields(article_framing(*ledger))
 
 
-def test_measures_saved_ahead_come_back_and_a_broken_file_gives_none(tmp_path) -> None:
-    """Framing measures under their inputs' key; tone toward actors (issue 21) under the key of the
-    inputs and the actors: another story's actors find nothing."""
+def test_measures_computed_ahead_come_back_and_a_broken_file_gives_none(tmp_path, monkeypatch) -> None:
+    """Framing measures, and tone toward actors (issue 21) with them, under their inputs' key; tones
+    toward another story's actors are not there."""
+    monkeypatch.setattr(worker_pool, "MIN_PAGES_FOR_WORKERS", 1)
     actors = story_actors(story_config())
     inputs = [measure_inputs(a.headline, a.body, a.language) for a in (LEDGER, DIARIO)]
     framings = [article_framing(*text) for text in inputs]
     tones = [actor_tones(*text, actors) for text in inputs]
     path = tmp_path / "measured-ahead.pickle"
-    save_measured_ahead(
-        path, [(t, (actors,)) for t in inputs], [(f, (a,)) for f, a in zip(framings, tones, strict=True)]
-    )
-    assert load_measured_ahead(path) == {
-        **{measures_key(t): f for t, f in zip(inputs, framings, strict=True)},
-        **{tones_key(t, actors): a for t, a in zip(inputs, tones, strict=True)},
+    jobs = [(text, (actors,)) for text in inputs]
+    with computing_ahead(measure_ahead, jobs, ahead_key, path, workers=1):
+        pass
+    found = results_ahead([path])
+    assert {key: result.framing for key, result in found.items()} == {
+        measures_key(t): f for t, f in zip(inputs, framings, strict=True)
     }
-    assert tones_key(inputs[0], actors[:1]) not in load_measured_ahead(path) and all(tones)
+    digest = actors_digest(actors)
+    assert [found[measures_key(t)].tones for t in inputs] == [{digest: a} for a in tones] and all(tones)
+    assert actors_digest(actors[:1]) != digest
     path.write_bytes(b"not a pickle")
-    assert load_measured_ahead(path) == {}
-    assert load_measured_ahead(tmp_path / "missing.pickle") == {}
+    assert results_ahead([path]) == {}
+    assert results_ahead([tmp_path / "missing.pickle"]) == {}
     assert measure_inputs("Titre", "Texte", "fr") is None  # framing is undefined for French
