@@ -269,8 +269,7 @@ def timed_stage(url: str, story, articles: Sequence) -> dict:
     """Load the articles as relevant to ``story`` into a new warehouse at ``url``, then time the stage."""
     import resource
 
-    from pipeline.framing_store import compute_story_framing
-
+    from pipeline.framing.store import compute_story_framing
     from schemas.database import make_engine, upgrade_database
 
     upgrade_database(url)
@@ -296,9 +295,8 @@ def timed_stage(url: str, story, articles: Sequence) -> dict:
 def load_story_articles(connection, story, articles: Sequence) -> None:
     from datetime import UTC, datetime
 
-    from pipeline.identity import url_hash
-
-    from pipeline.load import load_articles, load_story, upsert_rows
+    from pipeline.load.warehouse import load_articles, load_story, upsert_rows
+    from pipeline.normalise.identity import url_hash
     from schemas.models import Outlet, StoryArticle
     from schemas.records import NormalisedArticle
 

@@ -161,7 +161,7 @@ class StoryConfig(Strict):
     schedule_minutes: int = Field(default=30, ge=5, le=1440)
     query_discovery: bool = True
     # Whose portrayal the framing stage measures (tone toward actors). Empty: each entity is an actor
-    # of its own (``pipeline.framing_actors.story_actors``).
+    # of its own (``pipeline.framing.actors.story_actors``).
     actors: tuple[ActorConfig, ...] = ()
 
     @model_validator(mode="after")

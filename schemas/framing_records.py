@@ -146,7 +146,7 @@ class OutletComparison:
 @dataclass(frozen=True)
 class StoryActor:
     """An actor of a story and the names that identify it in each framing language
-    (``pipeline.framing_actors``)."""
+    (``pipeline.framing.actors``)."""
 
     label: str  # how views and reports name it: "US administration"
     en: tuple[str, ...]

@@ -244,7 +244,7 @@ class StoryArticle(Base):
     evidence: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
     scored_at: Mapped[datetime]
     # What the stored tones toward the story's actors (``article_actor_tones``) were computed from:
-    # content, actors' names, code and model (``pipeline.framing_actors.actor_tones_key``); NULL until
+    # content, actors' names, code and model (``pipeline.framing.actors.actor_tones_key``); NULL until
     # measured. An article naming no actor has this key and no tone row.
     actor_tones_key: Mapped[str | None] = mapped_column(String(16))
 

@@ -15,11 +15,11 @@ import pytest
 import sqlalchemy as sa
 
 from pipeline.config import StoryTerms, load_story
-from pipeline.framing_actors import story_actors
-from pipeline.framing_model import actor_tones
-from pipeline.framing_store import compute_story_framing
-from pipeline.load import load_articles
-from pipeline.load import load_story as store_story
+from pipeline.framing.actors import story_actors
+from pipeline.framing.store import compute_story_framing
+from pipeline.framing.tone_model import actor_tones
+from pipeline.load.warehouse import load_articles
+from pipeline.load.warehouse import load_story as store_story
 from schemas.models import Article, ArticleActorTone, Story, StoryArticle
 from tests.framing_warehouse import (
     ARTICLES,
@@ -188,7 +188,7 @@ def replayed(request, tmp_path_factory):
     """One real cycle of the replay world (first story) into a warehouse of each dialect."""
     from demo.world import ReplayWorld
     from demo.world.config import write_demo_config
-    from pipeline.cycle_runner import run_cycle
+    from pipeline.run.runner import run_cycle
     from schemas.database import make_engine
 
     directory = tmp_path_factory.mktemp(f"actor-tones-{request.param}")

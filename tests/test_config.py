@@ -229,9 +229,8 @@ def test_a_name_standing_for_two_actors_is_refused(tmp_path: Path) -> None:
 
 
 def test_entities_stand_in_for_the_actors_of_a_story_without_them() -> None:
-    from pipeline.framing_actors import story_actors
-
     from pipeline.config import StoryConfig
+    from pipeline.framing.actors import story_actors
 
     story = load_config(SHIPPED).story("mexico-cartel-intervention")
     bare = StoryConfig.model_validate({**story.model_dump(), "actors": []})

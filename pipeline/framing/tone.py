@@ -149,7 +149,7 @@ def spanish_sentence_tone(sentence: str) -> SentenceTone:
 
 
 # The tone measure and tone toward actors read the same sentences of an article in the same process
-# (``pipeline.framing_store``): the second reading is a look-up. The framing stage empties it between
+# (``pipeline.framing.store``): the second reading is a look-up. The framing stage empties it between
 # articles (``sentence_tone.cache_clear``), so what it saves is one article's, whatever else repeats.
 @lru_cache(maxsize=4096)
 def sentence_tone(sentence: str, language: str) -> SentenceTone:
