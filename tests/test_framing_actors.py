@@ -24,7 +24,7 @@ from pipeline.framing.train import (
     macro_f1,
     mention_features,
 )
-from schemas.framing_records import ActorTone
+from schemas.framing_records import ActorTone, StoryActor
 
 ACTORS_EN = ("Sheinbaum", "Mexican government", "cartels", "US military")
 ACTORS_ES = ("Sheinbaum", "gobierno mexicano", "cárteles", "ejército estadounidense")
@@ -185,3 +185,18 @@ def test_outlet_portrayal_averages_articles_not_mentions():
         ("wire", "Sheinbaum", 1, 1, 0.1, 0),
         ("wire", "cartels", 2, 5, -0.4, 4),
     ]
+
+
+def test_a_role_and_a_name_side_by_side_are_one_mention():
+    """Issue 21: "Mexican President Claudia Sheinbaum" names one person once, as NewsMTSC marks it; a
+    name elsewhere in the sentence is a mention of its own."""
+    actor = StoryActor(
+        "Mexico's government", ("Mexican President", "Claudia Sheinbaum", "Sheinbaum"),
+        ("la presidenta", "Claudia Sheinbaum", "Sheinbaum"),
+    )  # fmt: skip
+    (english,) = actor_tones(
+        "", "Mexican President Claudia Sheinbaum met Sheinbaum's allies.", "en", (actor,)
+    )
+    assert [m.mention for m in english.evidence] == ["Mexican President Claudia Sheinbaum", "Sheinbaum"]
+    (spanish,) = actor_tones("", "La presidenta, Claudia Sheinbaum, rechazó el plan.", "es", (actor,))
+    assert [m.mention for m in spanish.evidence] == ["La presidenta, Claudia Sheinbaum"]

@@ -11,8 +11,9 @@ words that pushed hardest. Agreement with human labels: docs/framing.md, "Tone t
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -307,12 +308,31 @@ def actor_tones(
     by_actor: dict[str, list[MentionTone]] = {}
     for raw in sentences:
         sentence, folded = _matchable(raw)
-        hits = find_compiled(folded, present)
+        hits = joined_mentions(folded, find_compiled(folded, present), label_of)
         reading = read_sentence(sentence, code, model) if hits else None
-        for start, end, name in hits:
-            by_actor.setdefault(label_of[name], []).append(mention_tone(reading, start, end, code, model))
+        for start, end, label in hits:
+            by_actor.setdefault(label, []).append(mention_tone(reading, start, end, code, model))
     labels = dict.fromkeys(label_of.values())
     return tuple(summarise_actor(label, by_actor[label]) for label in labels if label in by_actor)
+
+
+_APPOSITION = re.compile(r"[\s,]*")
+
+
+def joined_mentions(
+    folded: str, hits: Sequence[tuple[int, int, str]], label_of: Mapping[str, str]
+) -> list[tuple[int, int, str]]:
+    """(start, end, actor label) of each mention; two names of one actor side by side ("Mexican
+    President Claudia Sheinbaum", "la presidenta, Claudia Sheinbaum") are one mention spanning both,
+    as NewsMTSC's annotators marked a person named by role and name."""
+    joined: list[tuple[int, int, str]] = []
+    for start, end, name in hits:
+        label = label_of[name]
+        if joined and joined[-1][2] == label and _APPOSITION.fullmatch(folded, joined[-1][1], start):
+            joined[-1] = (joined[-1][0], end, label)
+        else:
+            joined.append((start, end, label))
+    return joined
 
 
 def names_to_labels(actors: Sequence[str | StoryActor], language: str) -> dict[str, str]:
