@@ -342,7 +342,9 @@ def compare(
     from pipeline.analyst.compare import (
         COLUMNS,
         NARROW_COLUMNS,
+        WIDE_COLUMNS,
         WIDE_TABLE,
+        as_actor_table,
         as_csv,
         as_json,
         as_long_text,
@@ -350,6 +352,7 @@ def compare(
         legend_text,
         unknown_columns,
     )
+    from pipeline.analyst.portrayal import story_actor_labels
     from pipeline.analyst.queries import comparison, discovered_outlets, empty_coverage_reason, story_title
 
     chosen = [name.strip() for name in columns.split(",") if name.strip()] if columns else None
@@ -360,6 +363,7 @@ def compare(
         rows = comparison(connection, story)
         reason = None if rows else empty_coverage_reason(connection, story)
         discovered = discovered_outlets(connection)
+        actor_order = story_actor_labels(connection, story)
     if output_format is not CompareFormat.table:
         typer.echo(as_csv(rows) if output_format is CompareFormat.csv else as_json(rows), nl=False)
         if reason:
@@ -374,8 +378,12 @@ def compare(
     if layout is CompareLayout.long or (layout is CompareLayout.auto and not chosen and width < 120):
         typer.echo(as_long_text(rows, title, width))
     else:
-        default = COLUMNS if width >= WIDE_TABLE else NARROW_COLUMNS
+        default = WIDE_COLUMNS if width >= WIDE_TABLE else NARROW_COLUMNS
         console.print(as_rich_table(rows, title=title, columns=chosen or default))
+        heading = f"Tone toward the story's actors: {title}"
+        actor_table = None if chosen else as_actor_table(rows, heading, actor_order)
+        if actor_table is not None:
+            console.print(actor_table)
         typer.echo("")
     typer.echo(legend_text(width))
 

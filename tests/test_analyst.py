@@ -312,6 +312,9 @@ def test_compare_fits_the_terminal_and_explains_its_scales(framed, warehouse_url
     if columns == 80:  # the long format: one block per outlet, nothing split across cells
         assert "main frame: External regulation and reputation" in text and "mexican government" in text
         assert "tone toward actors: Mexico's government" in text
+    else:  # a table of its own: outlets by actors (issue 21)
+        header = next(line for line in lines if "Outlet" in line and "cartels" in line)
+        assert header.index("Mexico") < header.index("cartels") < header.index("US")  # the story's order
     assert "Tone: -1 negative to +1 positive" in text and "a stem matching any ending" in text
 
 

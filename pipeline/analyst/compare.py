@@ -92,6 +92,9 @@ TABLE_COLUMNS: dict[str, tuple[str, str, Callable[[OutletComparison], str]]] = {
 NARROW_COLUMNS = ("outlet", "language", "articles", "original_share", "mean_tone", "mean_certainty",
                   "primary_frame", "top_loaded_terms")  # fmt: skip
 WIDE_TABLE = 150
+# The wide table's columns: tone toward each actor is a table of its own (``as_actor_table``), outlets by
+# actors, which reads better than a list squeezed into one cell.
+WIDE_COLUMNS = tuple(name for name in COLUMNS if name != "actor_tones")
 # Columns of free text share the width left by the figures, the lists taking the larger share.
 FLEXIBLE_COLUMNS = {
     "outlet": 2,
@@ -138,6 +141,28 @@ def as_rich_table(
         )  # fmt: skip
     for row in rows:
         table.add_row(*(TABLE_COLUMNS[name][2](row) for name in columns))
+    return table
+
+
+def as_actor_table(
+    rows: Sequence[OutletComparison], title: str = "Tone toward actors", order: Sequence[str] = ()
+) -> Table | None:
+    """Outlets by actors, each cell the outlet's mean tone toward the actor and (in brackets) its
+    articles naming it; actors in ``order`` (the story's), any other after. None when no outlet named
+    any actor."""
+    named = {t.actor for row in rows for t in row.actor_tones}
+    actors = [a for a in order if a in named] + sorted(named - set(order))
+    if not actors:
+        return None
+    table = Table(title=title, expand=True)
+    table.add_column("Outlet", overflow="fold", ratio=2)
+    table.add_column("Lang", overflow="fold")  # Spanish figures are descriptive only (the legend says so)
+    for actor in actors:
+        table.add_column(actor, justify="right", overflow="fold", min_width=max(map(len, actor.split())))
+    for row in rows:
+        tones = {t.actor: t for t in row.actor_tones}
+        cells = [f"{tones[a].mean_score:+.2f} ({tones[a].articles})" if a in tones else "—" for a in actors]
+        table.add_row(row.outlet, row.language or "—", *cells)
     return table
 
 
