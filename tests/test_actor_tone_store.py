@@ -195,7 +195,9 @@ def replayed(request, tmp_path_factory):
     if request.param == "sqlite":
         db_url = f"sqlite:///{directory / 'warehouse.sqlite'}"
     else:
-        db_url = request.getfixturevalue("postgres_schema_url")
+        db_url = request.getfixturevalue(
+            "postgres_schemas"
+        )()  # a schema of its own: others share the session one
     with ReplayWorld(base_port=None) as world:
         config_dir = write_demo_config(
             world, directory / "config", directory / "warc", directory / "outbox", stories=[STORY]
