@@ -47,7 +47,7 @@ from test_fault_injection import assert_same_warehouse, warehouse_content
 
 from demo.world import ReplayWorld
 from demo.world.config import write_demo_config
-from pipeline.cycle import outlet_shards
+from pipeline.run.cycle import outlet_shards
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
