@@ -15,8 +15,8 @@ page (``ShardGate``), so no worker can finish one shard and take the next before
 taken its own.
 
 The broker is reached through a TCP relay the test controls (``BrokerRelay``): the machine's Redis
-cannot be stopped by a test, and a relay that closes every connection, refuses new ones and comes back
-with an emptied database is what clients see when a Redis without persistence restarts.
+cannot be stopped by a test. Cutting the relay (every connection closed, new ones refused) and emptying
+the database is what clients see when a Redis without persistence restarts (``restart_broker_empty``).
 """
 
 from __future__ import annotations
