@@ -5,7 +5,8 @@ a bot challenge, a login wall or an error page served with status 200 still retu
 text; stored as an article, that text would pass for the outlet's coverage. The rules read what would
 be stored (headline and extracted body) and, for a page too short to be an article anyway, the page's
 visible text too (then only the outcome's name changes), in English and Spanish. A long article that merely carries a cookie banner or a
-"subscribe" box is an article: only a short page, or a body that is itself mostly such text, is not.
+"subscribe" box is an article: only a short page, or a body that is itself mostly such text, is not; and
+a short page is a consent page only when consent is what it says, not a banner beside a failed article.
 """
 
 from __future__ import annotations
@@ -132,10 +133,12 @@ def non_article_kind(reading: PageReading) -> str | None:
     text holds; a longer body only when most of its words are a kind's text (a consent dialog extracted
     as the body)."""
     if reading.body_words < SHORT_PAGE_WORDS:
-        text = "\n".join((reading.headline, *reading.body_paragraphs, reading.visible_text))
-        if not mentions_a_cue(text):
+        stored = "\n".join((reading.headline, *reading.body_paragraphs))
+        if not mentions_a_cue(f"{stored}\n{reading.visible_text}"):
             return None
-        return next((kind for kind in NON_ARTICLE_KINDS if CUES[kind].search(text)), None)
+        return next(
+            (kind for kind in NON_ARTICLE_KINDS if _stub_is(kind, stored, reading.visible_text)), None
+        )
     # Only paragraphs with a cue word can be cued: when they are too few, no pattern needs to run.
     candidates = [p for p in reading.body_paragraphs if mentions_a_cue(p)]
     if _word_share(candidates, reading.body_words) < CUE_SHARE:
@@ -145,6 +148,23 @@ def non_article_kind(reading: PageReading) -> str | None:
          if _word_share([p for p in candidates if CUES[kind].search(p)], reading.body_words) >= CUE_SHARE),
         None,
     )  # fmt: skip
+
+
+def _stub_is(kind: str, stored: str, page_text: str) -> bool:
+    """A stub is of a kind when what would be stored holds its cues, or the page's text does; for
+    consent only when the cued sentences are most of that text. A cookie banner is chrome on nearly
+    every page, so a page whose article failed to extract (a changed layout) still carries one; a
+    consent interstitial is the page."""
+    cues = CUES[kind]
+    if cues.search(stored):
+        return True
+    if kind != CONSENT_PAGE:
+        return bool(cues.search(page_text))
+    sentences = SENTENCE_END.split(page_text)
+    return _word_share([s for s in sentences if cues.search(s)], len(page_text.split())) >= CUE_SHARE
+
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 def _word_share(paragraphs: Sequence[str], body_words: int) -> float:
