@@ -18,7 +18,10 @@ from pipeline.health import (
     SERVER_ERROR,
     TIMEOUT,
     HealthContext,
+    ListingFreshness,
+    ListingHealth,
     fetch_class,
+    listing_freshness,
     measure_outlets,
 )
 from pipeline.health_drift import assess_outlet
@@ -114,6 +117,45 @@ def test_a_failed_page_is_the_outlet_whose_fetch_log_holds_it_else_its_hosts() -
     context = HealthContext(measured_at=NOW, hosts_by_outlet={"beta": ("beta.example",)})
     alpha, beta = measure_outlets(["alpha", "beta"], events, outcomes, [], context)
     assert (alpha.extraction, beta.extraction) == ({"no-text": 1}, {"quarantined": 1})
+
+
+def test_a_listing_counts_its_entries_and_takes_no_date_after_the_cycle_for_its_newest() -> None:
+    hour = timedelta(hours=1)
+    listed = [NOW - 3 * hour, None, NOW - hour, NOW - 2 * hour, NOW + 48 * hour]  # one undated, one ahead
+    freshness = listing_freshness(listed, NOW)
+    assert (freshness.entries, freshness.newest, freshness.gap_hours) == (5, NOW - hour, 1.0)
+    assert listing_freshness([], NOW) == ListingFreshness(0, None, None)
+
+
+def listing_event(kind: str, entries: int | None, newest: datetime | None = None, gap: float | None = None):
+    return {"url": f"https://alpha.example/{kind}", "outlet": "alpha", "kind": kind, "status": 200,
+            "outcome": "ok" if entries is not None else "not-modified", "entries": entries,
+            "newest_entry": newest.isoformat() if newest else None, "entry_gap_hours": gap}  # fmt: skip
+
+
+def test_a_listing_that_answers_304_keeps_its_last_newest_entry_and_grows_silent() -> None:
+    before = ListingHealth(entries=40, newest=NOW - timedelta(hours=5), gap_hours=0.5, silence_hours=3.0)
+    context = HealthContext(measured_at=NOW, previous_listings={"alpha": {"feed": before}})
+    events = [listing_event("feed", None), listing_event("sitemap", 30, NOW - timedelta(hours=1), 2.0)]
+    (alpha,) = measure_outlets(["alpha"], events, [], [], context)
+    assert alpha.feeds == ListingHealth(0, NOW - timedelta(hours=5), 0.5, 5.0)
+    assert alpha.sitemaps == ListingHealth(30, NOW - timedelta(hours=1), 2.0, 1.0)
+    read_again = [listing_event("feed", 40, NOW - timedelta(minutes=30), 0.25)]
+    (alpha,) = measure_outlets(["alpha"], read_again, [], [], context)
+    assert (alpha.feeds.newest, alpha.feeds.gap_hours, alpha.feeds.silence_hours) == (
+        NOW - timedelta(minutes=30), 0.25, 0.5,
+    )  # fmt: skip
+
+
+def test_a_304_repeats_an_earlier_answer_so_the_blocked_share_leaves_it_out() -> None:
+    events = [
+        event("alpha", "feed", kind="feed"),
+        event("alpha", "a1"),
+        event("alpha", "a2", "http-403", 403),
+    ]
+    events += [event("alpha", f"old{i}", "not-modified", 304) for i in range(7)]
+    (alpha,) = measure_outlets(["alpha"], events, [], [], HealthContext(measured_at=NOW))
+    assert (alpha.requests, alpha.answered_afresh, alpha.blocked_share) == (10, 3, pytest.approx(1 / 3))
 
 
 # The process stage stores the measures: one cycle over the replay world.

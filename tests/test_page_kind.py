@@ -90,6 +90,25 @@ def test_a_consent_dialog_extracted_as_the_body_is_a_consent_page() -> None:
     assert non_article_kind(PageReading("Before you continue", dialog)) == CONSENT_PAGE
 
 
+def test_a_page_whose_article_did_not_extract_is_no_text_even_under_a_cookie_banner() -> None:
+    """A redesign that moved the body into a script: what is left (a banner, the headline, the page's
+    navigation and related links) is a failed extraction, not a consent page."""
+    chrome = (
+        '<div class="cookie-consent">We use cookies to improve your experience. <button>Accept all</button></div>'
+        "<nav>Home World Politics Business Sports Opinion</nav>"
+    )
+    related = "".join(
+        f'<li><a href="/r/{i}">Council weighs the harbour plan, part {i}</a></li>' for i in range(4)
+    )
+    html = (f"<!doctype html><html><head><title>Night buses reach the north</title></head><body>{chrome}"
+            "<main><h1>Night buses reach the north</h1><p>Four new routes from March.</p>"
+            f'<div id="story-root"></div><script type="application/json">{{"blocks": ["{ARTICLE_PARAGRAPH}"]}}</script>'
+            f"<aside><h2>Related coverage</h2><ul>{related}</ul></aside></main>"
+            "<footer>Privacy Terms Contact</footer></body></html>")  # fmt: skip
+    result = process_page(page(html), HOSTS)
+    assert isinstance(result, Outcome) and result.kind == "no-text"
+
+
 def test_a_challenge_page_is_counted_as_a_challenge_not_stored() -> None:
     html = ("<html><head><title>Just a moment...</title></head><body><h1>Checking your browser before "
             "accessing news.example</h1><noscript>Please enable JavaScript and cookies to continue"

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import urllib.robotparser
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import feedparser
@@ -17,6 +18,7 @@ import pytest
 import yaml
 
 from demo.world import ReplayWorld, render_outlets_config
+from pipeline.page_kind import BOT_CHALLENGE, CONSENT_PAGE, CUES
 
 SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 NEWS_NS = "{http://www.google.com/schemas/sitemap-news/0.9}"
@@ -27,7 +29,9 @@ def fetch(url: str, headers: dict | None = None, method: str = "GET") -> tuple[i
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     try:
-        connection.request(method, parts.path + (f"?{parts.query}" if parts.query else ""), headers=headers or {})
+        connection.request(
+            method, parts.path + (f"?{parts.query}" if parts.query else ""), headers=headers or {}
+        )
         response = connection.getresponse()
         return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
     finally:
@@ -52,7 +56,9 @@ def visible_headline(body: bytes) -> str:
 
 def body_paragraphs(body: bytes) -> list[str]:
     tree = lxml.html.fromstring(body)
-    return [" ".join(p.text_content().split()) for p in tree.xpath("//div[contains(@class, 'article-body')]/p")]
+    return [
+        " ".join(p.text_content().split()) for p in tree.xpath("//div[contains(@class, 'article-body')]/p")
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +76,15 @@ def fault(truth: dict, fault_id: str) -> dict:
 
 # Content --------------------------------------------------------------------------------------------
 
+
 def test_world_has_the_outlets_and_coverage_the_brief_asks_for(truth):
     configured = [o for o in truth["outlets"].values() if o["configured"]]
     assert len(configured) >= 10
     assert {o["language"] for o in configured} == {"en", "es"}
     assert {"US", "MX", "GB"} <= {o["country"] for o in configured}
-    assert {"wire", "aggregator", "national", "regional", "international"} <= {o["outlet_type"] for o in configured}
+    assert {"wire", "aggregator", "national", "regional", "international"} <= {
+        o["outlet_type"] for o in configured
+    }
     articles = truth["articles"].values()
     stories = [a for a in articles if a["is_story"]]
     assert 25 <= len(stories) <= 40
@@ -83,7 +92,9 @@ def test_world_has_the_outlets_and_coverage_the_brief_asks_for(truth):
     assert {a["language"] for a in stories} == {"en", "es"}
     copies = [a for a in articles if a["syndicates"]]
     assert {a["language"] for a in copies} == {"en", "es"}
-    assert all(a["published"].startswith("2025-11-") and "18" <= a["published"][8:10] <= "27" for a in articles)
+    assert all(
+        a["published"].startswith("2025-11-") and "18" <= a["published"][8:10] <= "27" for a in articles
+    )
 
 
 def test_original_articles_are_realistic_length(replay_world, truth):
@@ -95,7 +106,10 @@ def test_original_articles_are_realistic_length(replay_world, truth):
 
 # Homepages, robots, feeds, sitemaps --------------------------------------------------------------------
 
-@pytest.mark.parametrize("outlet_name", ["Continental Wire Service", "El Heraldo Nacional", "The Meridian Review"])
+
+@pytest.mark.parametrize(
+    "outlet_name", ["Continental Wire Service", "El Heraldo Nacional", "The Meridian Review"]
+)
 def test_homepage_advertises_every_feed_by_autodiscovery(replay_world, truth, outlet_name):
     outlet = truth["outlets"][outlet_name]
     status, _, body = fetch(outlet["base_url"] + "/")
@@ -109,7 +123,9 @@ def test_every_outlet_serves_homepage_and_robots_with_its_sitemaps(replay_world,
         assert fetch(outlet["base_url"] + "/")[0] == 200, name
         status, _, robots = fetch(outlet["base_url"] + "/robots.txt")
         assert status == 200
-        sitemap_lines = [line.split(": ", 1)[1] for line in robots.decode().splitlines() if line.startswith("Sitemap:")]
+        sitemap_lines = [
+            line.split(": ", 1)[1] for line in robots.decode().splitlines() if line.startswith("Sitemap:")
+        ]
         assert sitemap_lines == [s["url"] for s in outlet["sitemaps"]], name
         assert "Disallow: /private/" in robots.decode()
 
@@ -175,6 +191,7 @@ def test_sitemaps_and_indexes_list_the_outlets_articles(replay_world, truth):
 
 # Article pages -----------------------------------------------------------------------------------------
 
+
 def test_every_article_shows_its_expected_headline(replay_world, truth):
     for url, article in articles_in_state(truth, 1).items():
         status, _, body = fetch_with_retry(url)
@@ -239,6 +256,7 @@ def test_conditional_get_answers_304_and_is_logged(replay_world, truth):
 
 
 # Faults ------------------------------------------------------------------------------------------------
+
 
 def check_not_found(world, f):
     assert fetch(f["url"])[0] == 404
@@ -309,17 +327,33 @@ def check_robots_disallowed(world, f):
     # This test only reads robots.txt and the homepage: the page itself must stay unfetched for everyone.
 
 
-FAULT_CHECKS = {name.removeprefix("check_").replace("_", "-"): check for name, check in globals().items()
-                if name.startswith("check_")}
+FAULT_CHECKS = {
+    name.removeprefix("check_").replace("_", "-"): check
+    for name, check in globals().items()
+    if name.startswith("check_")
+}
 
 
 def test_every_fault_kind_has_a_check(truth):
     assert {f["kind"] for f in truth["faults"]} <= set(FAULT_CHECKS)
 
 
-@pytest.mark.parametrize("fault_id", [
-    "feed-link-404", "retry-after-503", "moved-301", "redirect-to-internal", "truncated-feed", "huge-page",
-    "octet-stream-article", "text-plain-article", "script-in-headline", "crlf-in-headline", "robots-disallowed"])
+@pytest.mark.parametrize(
+    "fault_id",
+    [
+        "feed-link-404",
+        "retry-after-503",
+        "moved-301",
+        "redirect-to-internal",
+        "truncated-feed",
+        "huge-page",
+        "octet-stream-article",
+        "text-plain-article",
+        "script-in-headline",
+        "crlf-in-headline",
+        "robots-disallowed",
+    ],
+)
 def test_fault_behaves_as_labelled(replay_world, truth, fault_id):
     labelled = fault(truth, fault_id)
     assert labelled["expected"] and labelled["outcome"]
@@ -333,12 +367,21 @@ def test_never_stored_urls_include_every_unfetchable_fault(truth):
 
 # Query discovery and config -------------------------------------------------------------------------------
 
+
 def test_query_api_lists_configured_and_unconfigured_outlets(replay_world, truth):
     status, _, body = fetch(replay_world.gdelt_url + "?query=cartels%20mexico&mode=ArtList&format=json")
     assert status == 200
     listed = json.loads(body)["articles"]
-    assert {"url", "url_mobile", "title", "seendate", "socialimage", "domain", "language", "sourcecountry"} \
-        <= set(listed[0])
+    assert {
+        "url",
+        "url_mobile",
+        "title",
+        "seendate",
+        "socialimage",
+        "domain",
+        "language",
+        "sourcecountry",
+    } <= set(listed[0])
     bases = {urlsplit(u).netloc for u in replay_world.outlets.values()}
     discovered = {urlsplit(u).netloc for u in replay_world.discovered_outlets.values()}
     netlocs = {urlsplit(a["url"]).netloc for a in listed}
@@ -365,6 +408,7 @@ def test_outlets_config_lists_only_configured_outlets(replay_world):
 
 # State switch, scale, lifecycle ---------------------------------------------------------------------------
 
+
 def test_state_switch_changes_exactly_the_labelled_articles():
     with ReplayWorld() as world:  # a world of its own: the session world stays in state 1
         truth = world.truth()
@@ -388,6 +432,62 @@ def test_state_switch_changes_exactly_the_labelled_articles():
         assert visible_headline(pages[2][url]) == truth["articles"][url]["versions"]["2"]["headline"]
 
 
+def listed_links(url: str) -> list[str]:
+    return [entry.link for entry in feedparser.parse(fetch(url)[2]).entries]
+
+
+def test_the_publishing_clock_keeps_every_outlet_publishing_every_20_minutes():
+    start = datetime(2025, 11, 28, 12, tzinfo=UTC)
+    with ReplayWorld() as world:
+        feed = world.outlets["The Metropolitan Chronicle"] + "/rss/world.xml"
+        before = listed_links(feed)
+        world.set_clock(start)  # the clock starts an hour back: three stories each
+        first = listed_links(feed)
+        world.set_clock(start + timedelta(hours=1))
+        later = listed_links(feed)
+        newest = fetch(first[0].split("?")[0])
+    assert [link for link in first if "-live-" in link] == first[:3] and before == first[3:]
+    assert later[3:] == first and all("-live-" in link for link in later[:3])
+    assert newest[0] == 200 and b"article-body" in newest[2]
+
+
+def test_state_3_breaks_four_outlets_and_state_2_repairs_them():
+    at = datetime(2025, 11, 28, 12, tzinfo=UTC)
+    with ReplayWorld() as world:
+        world.set_state(2)
+        world.set_clock(at)
+        silent_feed = world.outlets["The Coronado Border Sentinel"] + "/feed/"
+        listed, validator = fetch(silent_feed)[2], fetch(silent_feed)[1]["etag"]
+        world.set_state(3)
+        world.set_clock(at + timedelta(hours=1))
+        broken = {name: [fetch(link.split("?")[0]) for link in listed_links(world.outlets[name] + path)[:6]]
+                  for name, path in (("The Metropolitan Chronicle", "/rss/world.xml"),
+                                     ("The Liberty Ledger", "/atom.xml"), ("Diario del Golfo", "/feed/atom"))}  # fmt: skip
+        frozen = fetch(silent_feed)[2], fetch(silent_feed, {"If-None-Match": validator})[0]
+        homepage = fetch(world.outlets["The Coronado Border Sentinel"] + "/")[2].decode()
+        world.set_state(2)
+        repaired = [
+            fetch(link.split("?")[0])
+            for link in listed_links(world.outlets["The Liberty Ledger"] + "/atom.xml")[:6]
+        ]
+    moved = [body.decode() for _, _, body in broken["The Metropolitan Chronicle"]]
+    assert all("article-body" not in page and "__STORY_STATE__" in page for page in moved)
+    assert not any(
+        marker in page for page in moved for marker in ("datePublished", "<time", "published_time")
+    )
+    challenged = [body.decode() for _, _, body in broken["The Liberty Ledger"]]
+    assert all(CUES[BOT_CHALLENGE].search(page) for page in challenged)
+    walled = [
+        CUES[CONSENT_PAGE].search(body.decode()) is not None and b"article-body" not in body
+        for _, _, body in broken["Diario del Golfo"]
+    ]
+    assert 0 < sum(walled) < len(walled)  # some articles, not all
+    assert all(status == 200 for pages in broken.values() for status, _, _ in pages)
+    assert frozen == (listed, 304)  # the silent feed: what it listed when the break began, unchanged
+    assert "-live-00005" in homepage  # while the site goes on publishing
+    assert all(b"article-body" in body for _, _, body in repaired)
+
+
 def test_scale_mode_is_deterministic_and_served():
     def scale_truth(seed):
         with ReplayWorld(scale=300, seed=seed) as world:
@@ -395,8 +495,11 @@ def test_scale_mode_is_deterministic_and_served():
             generated = {u: a for u, a in truth["articles"].items() if a["id"].startswith("scale-")}
             sample_url = sorted(generated)[0]
             assert fetch(sample_url)[0] == 200
-            bulk = next(s["url"] for s in truth["outlets"][generated[sample_url]["outlet"]]["sitemaps"]
-                        if s["url"].endswith("/sitemap-bulk.xml"))
+            bulk = next(
+                s["url"]
+                for s in truth["outlets"][generated[sample_url]["outlet"]]["sitemaps"]
+                if s["url"].endswith("/sitemap-bulk.xml")
+            )
             assert sample_url in fetch(bulk)[2].decode()
             return [(urlsplit(u).path, a["expected_headline"], a["syndicates"]) for u, a in generated.items()]
 
@@ -417,15 +520,19 @@ def test_world_stops_cleanly_without_stray_threads():
 
 def test_cli_writes_truth_file(tmp_path):
     out = tmp_path / "truth.json"
-    subprocess.run([sys.executable, "-m", "demo.world", "truth", "--base-port", "0", "--out", str(out)],
-                   check=True, timeout=60)
+    subprocess.run(
+        [sys.executable, "-m", "demo.world", "truth", "--base-port", "0", "--out", str(out)],
+        check=True,
+        timeout=60,
+    )
     written = json.loads(out.read_text(encoding="utf-8"))
     assert len(written["articles"]) >= 40 and written["faults"]
 
 
 def test_cli_serve_prints_outlet_urls_and_stops_on_interrupt():
-    process = subprocess.Popen([sys.executable, "-m", "demo.world", "serve", "--base-port", "0"],
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "demo.world", "serve", "--base-port", "0"], stdout=subprocess.PIPE, text=True
+    )
     try:
         lines = [process.stdout.readline() for _ in range(3)]
         url = lines[0].split()[0]
