@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from demo.world import ReplayWorld, render_outlets_config
-from pipeline.page_kind import BOT_CHALLENGE, CONSENT_PAGE, CUES
+from pipeline.extract.page_kind import BOT_CHALLENGE, CONSENT_PAGE, CUES
 
 SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 NEWS_NS = "{http://www.google.com/schemas/sitemap-news/0.9}"
