@@ -24,6 +24,7 @@ from pipeline.health.measures import (
     measure_outlets,
 )
 from pipeline.normalise.identity import url_hash
+from schemas.models import OutletHealth
 from schemas.records import NormalisedArticle, Outcome
 from spiders.discovery import ListingFreshness, listing_freshness
 
@@ -231,8 +232,8 @@ def test_ten_unchanged_cycles_of_the_replay_world_raise_no_incident(tmp_path, em
         ).scalar_one()
         incidents = connection.execute(sa.text("SELECT outlet, measure FROM outlet_incidents")).all()
         notices = connection.execute(sa.text("SELECT COUNT(*) FROM operator_notices")).scalar_one()
-        rows = [dict(r) for r in connection.execute(sa.text(
-            "SELECT * FROM outlet_health ORDER BY measured_at DESC")).mappings()]  # fmt: skip
+        newest_first = sa.select(OutletHealth).order_by(OutletHealth.measured_at.desc())
+        rows = [dict(r) for r in connection.execute(newest_first).mappings()]  # JSON columns decoded
     engine.dispose()
     assert measured_runs == 10 and assessed > 0
     # The last cycle was judged against a baseline (the test could fail): measures were assessed.

@@ -120,12 +120,13 @@ def listing_columns(kind: str, listing: ListingHealth) -> dict[str, Any]:
 def previous_listings(
     connection: Connection, measured_at: datetime, stored_names: Mapping[str, str]
 ) -> dict[str, dict[str, ListingHealth]]:
-    """Each outlet's feeds and sitemaps as its latest earlier cycle left them (keyed by its name, and
-    by its host for a discovered outlet, the key its fetches carry)."""
+    """Each outlet's feeds and sitemaps as its latest cycle so far left them (keyed by its name, and
+    by its host for a discovered outlet, the key its fetches carry). A re-run of a cycle starts from
+    the cycle's own earlier row: its listings now answer 304 for what that attempt read."""
     h = OutletHealth
     latest = (
         select(h.outlet, func.max(h.measured_at).label("at"))
-        .where(h.measured_at < measured_at)
+        .where(h.measured_at <= measured_at)
         .group_by(h.outlet)
         .subquery()
     )
