@@ -170,17 +170,15 @@ def test_a_cycle_stores_one_row_per_outlet_that_agrees_with_its_fetch_log_and_ar
     from pipeline.run.runner import run_cycle
     from schemas.database import make_engine
 
+    as_of = datetime(2025, 11, 28, 12, tzinfo=UTC)
     with ReplayWorld(base_port=None) as world:
         config_dir = write_demo_config(world, tmp_path / "config", tmp_path / "warc", tmp_path / "outbox")
-        run_cycle(
-            config_dir, empty_database_url, run_key="health-1", as_of=datetime(2025, 11, 28, 12, tzinfo=UTC)
-        )
-        outlets = [name for name, outlet in world.truth()["outlets"].items() if outlet["configured"]]
+        run_cycle(config_dir, empty_database_url, run_key="health-1", as_of=as_of)
+        truth = world.truth()
+        outlets = [name for name, outlet in truth["outlets"].items() if outlet["configured"]]
     engine = make_engine(empty_database_url)
     with engine.connect() as connection:
-        rows = connection.execute(sa.text(
-            "SELECT outlet, requests, articles, new_articles, median_body_words FROM outlet_health"
-        )).all()  # fmt: skip
+        rows = connection.execute(sa.select(OutletHealth.__table__)).all()
         logged = dict(
             connection.execute(sa.text("SELECT outlet, COUNT(*) FROM fetch_log GROUP BY outlet")).all()
         )
@@ -201,6 +199,21 @@ def test_a_cycle_stores_one_row_per_outlet_that_agrees_with_its_fetch_log_and_ar
     assert {name: row.new_articles for name, row in measured.items() if row.new_articles} == stored
     assert all(row.articles >= row.new_articles for row in rows)
     assert all(row.median_body_words >= 40 for row in rows if row.articles)
+    # Feeds and sitemaps: an outlet whose sitemaps list each of its articles once (a news sitemap or a
+    # plain one, not an index of both) lists exactly the world's articles of state 1, the newest first.
+    checked = 0
+    for name in outlets:
+        kinds = {sitemap["kind"] for sitemap in truth["outlets"][name]["sitemaps"]}
+        own = [a for a in truth["articles"].values() if a["outlet"] == name and "1" in a["versions"]]
+        if kinds in ({"news"}, {"urlset"}):
+            newest = max(datetime.fromisoformat(a["published"]) for a in own)
+            listed = (measured[name].sitemap_entries, measured[name].newest_sitemap_entry_at)
+            assert listed == (len(own), newest), name
+            checked += 1
+        assert measured[name].feed_entries > 0 and measured[name].newest_feed_entry_at <= as_of
+        silence = (as_of - measured[name].newest_feed_entry_at).total_seconds() / 3600
+        assert measured[name].feed_silence_hours == pytest.approx(silence)
+    assert checked >= 5
 
 
 @pytest.mark.slow
