@@ -116,6 +116,21 @@ CUE_WORDS = (
 )  # fmt: skip
 
 
+# Of those, the words one of which every wall's cue (LOGIN_WALL, PAYWALL_STUB) contains, as the page's
+# bytes carry them: a teaser's page is parsed for its text only when one is there (``may_hold_a_wall``).
+WALL_CUE_WORDS = tuple(
+    word.encode()
+    for word in ("sign in", "log in", "you must be", "free account", "sesi", "registrad", "strate", "strese",
+                 "subscri", "continue reading", "suscr", "leyendo", "abonados")
+)  # fmt: skip
+
+
+def may_hold_a_wall(html: bytes) -> bool:
+    """False when the page cannot hold a wall's cue (a necessary condition, never a sufficient one)."""
+    lowered = html.lower()
+    return any(word in lowered for word in WALL_CUE_WORDS)
+
+
 def mentions_a_cue(text: str) -> bool:
     """False when ``text`` cannot hold any cue (a necessary condition, never a sufficient one)."""
     lowered = text.lower()

@@ -20,6 +20,7 @@ from pipeline.extract.page_kind import (
     SHORT_PAGE_WORDS,
     STUB_WORDS,
     PageReading,
+    may_hold_a_wall,
     non_article_kind,
     visible_text,
 )
@@ -91,10 +92,11 @@ def _with_date_confidence(article: NormalisedArticle, page: FetchedPage) -> Norm
 
 def _non_article_kind(page: FetchedPage, extracted: ExtractedArticle, word_count: int) -> str | None:
     """A consent, paywall, challenge, login or error page (``pipeline.extract.page_kind``); the whole page's
-    text is read only when the body is too short to be stored anyway."""
-    short = word_count < SHORT_PAGE_WORDS
+    text is read only when the body is too short to be stored anyway, or is a teaser on a page whose
+    bytes hold a wall's words (parsing every short article's page would cost more than the rest)."""
+    read_page = word_count < MIN_BODY_WORDS or (word_count < SHORT_PAGE_WORDS and may_hold_a_wall(page.body))
     reading = PageReading(
-        extracted.headline or "", extracted.body_paragraphs, visible_text(page.body) if short else ""
+        extracted.headline or "", extracted.body_paragraphs, visible_text(page.body) if read_page else ""
     )
     return non_article_kind(reading)
 
