@@ -343,21 +343,23 @@ def _validated(path: Path, model: type[M]) -> M:
     document = _read_yaml(path)
     if not isinstance(document, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
-    try:
-        return model.model_validate(document)
-    except ValidationError as exc:
-        raise ConfigError(f"{path}: {_describe(exc, model)}") from None
+    return _validated_mapping(f"{path}", document, model)
 
 
 def _validated_entry(path: Path, index: int, entry: object, model: type[M]) -> M:
     label = entry.get("name") if isinstance(entry, dict) else None
-    where = f"entry {index + 1}" + (f" ({label!r})" if label else "")
+    where = f"{path}: entry {index + 1}" + (f" ({label!r})" if label else "")
     if not isinstance(entry, dict):
-        raise ConfigError(f"{path}: {where}: expected a mapping, got {type(entry).__name__}")
+        raise ConfigError(f"{where}: expected a mapping, got {type(entry).__name__}")
+    return _validated_mapping(where, entry, model)
+
+
+def _validated_mapping(where: str, document: dict, model: type[M]) -> M:
+    """The document as ``model``; a validation error names ``where`` (the file, and the entry in it)."""
     try:
-        return model.model_validate(entry)
+        return model.model_validate(document)
     except ValidationError as exc:
-        raise ConfigError(f"{path}: {where}: {_describe(exc, model)}") from None
+        raise ConfigError(f"{where}: {_describe(exc, model)}") from None
 
 
 # Plain words for the patterns of the code fields, by field name (pydantic would print the regex).

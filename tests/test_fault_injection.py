@@ -3,8 +3,8 @@ corrupt raw archive each end, after recovery and a re-run, in the warehouse a cl
 every alert delivered exactly once.
 
 "The warehouse a clean run builds" is compared by content (``warehouse_content``): every table except
-the ones that describe a run rather than the world (``crawl_runs``, ``fetch_log``, ``run_outcomes``,
-``quarantine``), with surrogate ids, run ids and wall-clock times left out, foreign keys written as the
+the ones that describe a run rather than the world (``crawl_runs``, ``crawl_shards``, ``fetch_log``,
+``run_outcomes``, ``quarantine``), with surrogate ids, run ids and wall-clock times left out, foreign keys written as the
 natural key of the row they point at, and each replay world's loopback ports written as its site name
 (the clean run and the faulty run use worlds of their own, on different ports). Alert digests are
 compared as "subscriber, status and the items they carry"; their keys hash article ids and are left out.
@@ -59,6 +59,7 @@ PG_BIN = Path("/usr/lib/postgresql/15/bin")
 # Tables describing one run (its fetches, counts, quarantined items), not the world: they differ by design.
 PER_RUN_TABLES = {
     "crawl_runs",
+    "crawl_shards",
     "fetch_log",
     "run_outcomes",
     "quarantine",
