@@ -163,3 +163,68 @@ def test_a_script_left_unescaped_in_a_headline_is_not_what_the_reader_sees():
     head = f'<meta property="og:title" content="{escape(raw)}"><title>{escape(raw)}</title>'
     html = article_page(head=head).replace(b"Strikes &lt;b&gt;near&lt;/b&gt; the border", raw.encode())
     assert extract_article(html, "https://outlet.example/a").headline == "Strikes near"
+
+
+# ---------------------------------------------------------------- paragraphs with links (issue 19, fold 3)
+
+# under 100 characters: the <div> holding it is "short" by both of trafilatura's modes
+LINKED = 'Ministers met again on Wednesday, after <a href="/talks">the first round of talks</a> failed.'
+
+
+def text_block_page(middle: str, tail: str = "", middle_class: str = "text-block") -> bytes:
+    """Every paragraph in its own <div>, as some layouts write them; ``middle`` sits between the
+    second and third paragraphs, ``tail`` after the last."""
+    blocks = [f'<div class="text-block"><p>{PROSE} Paragraph {n}.</p></div>' for n in range(4)]
+    blocks.insert(2, f'<div class="{middle_class}"><p>{middle}</p></div>')
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"></head><body><article>'
+        f"<h1>Strikes near the border</h1>{''.join(blocks)}{tail}</article></body></html>"
+    ).encode()
+
+
+def shown(html: str) -> str:
+    return " ".join(parse_tree(html).text_content().split())
+
+
+def test_a_paragraph_with_an_inline_link_in_a_text_block_layout_stays_in_place():
+    """trafilatura's precision mode deletes a short <div> holding a link whatever the link's share."""
+    article = extract_article(text_block_page(LINKED), "https://outlet.example/a")
+    assert article.body_paragraphs[2] == shown(LINKED)
+    assert article.body_paragraphs[1].endswith("Paragraph 1.")
+    assert article.body_paragraphs[3].endswith("Paragraph 2.")
+
+
+def test_a_link_line_between_paragraphs_stays_out():
+    line = '<a href="/other">Read the story of the ministers who walked out of the talks</a>'
+    article = extract_article(text_block_page(line), "https://outlet.example/a")
+    assert len(article.body_paragraphs) == 4
+    assert not any("walked out" in p for p in article.body_paragraphs)
+
+
+def test_a_linked_notice_in_other_markup_stays_out():
+    notice = 'External content may send personal data to third parties, see <a href="/privacy">privacy</a>.'
+    article = extract_article(
+        text_block_page(notice, middle_class="embed-consent"), "https://outlet.example/a"
+    )
+    assert not any("third parties" in p for p in article.body_paragraphs)
+
+
+def test_linked_blocks_after_the_last_kept_paragraph_stay_out():
+    bio = '<div class="text-block"><p>Ana Torres covers security. Follow her on <a href="/t">Mastodon</a>.</p></div>'
+    article = extract_article(text_block_page(LINKED, tail=bio), "https://outlet.example/a")
+    assert article.body_paragraphs[-1].endswith("Paragraph 3.")
+
+
+def test_blocks_are_put_back_in_place_and_never_twice():
+    from pipeline.body import add_linked_paragraphs
+
+    tree = parse_tree(text_block_page(LINKED).decode())
+    kept = tuple(f"{PROSE} Paragraph {n}." for n in range(4))
+    recovered = add_linked_paragraphs(tree, kept)
+    assert recovered == (*kept[:2], shown(LINKED), *kept[2:])
+    assert add_linked_paragraphs(tree, recovered) == recovered
+    # a block the kept text holds split in two lines (at a <br>) is not put back a third time
+    split = LINKED.replace(" after ", " after<br>")
+    tree = parse_tree(text_block_page(split).decode())
+    lines = tuple(shown(line) for line in split.split("<br>"))
+    assert add_linked_paragraphs(tree, (*kept[:2], *lines, *kept[2:])) == (*kept[:2], *lines, *kept[2:])
