@@ -178,14 +178,14 @@ def _dropped_between(
         elif (
             _markup(element) in kept_markup
             and _partly_linked(element)
-            and not _already_kept(text, kept_shingles)
+            and not _already_kept(_normalise(text), kept_shingles)
         ):
-            inserts.setdefault(kept_before, []).append(" ".join(element.text_content().split()))
+            inserts.setdefault(kept_before, []).append(" ".join(text.split()))
     return inserts
 
 
 def _text_blocks(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
-    """(block, its normalised text) for every non-empty innermost <p> or <div>, in document order.
+    """(block, its text) for every innermost <p> or <div> with text, in document order.
 
     Every ancestor of a block-level element is marked once (the climb stops at a marked one), so
     the page is walked twice however deep it nests."""
@@ -197,7 +197,7 @@ def _text_blocks(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
             outer.add(ancestor)
     blocks = []
     for element in tree.iter("p", "div"):
-        if element not in outer and (text := _normalise(element.text_content())):
+        if element not in outer and not (text := element.text_content()).isspace() and text:
             blocks.append((element, text))
     return blocks
 
@@ -212,9 +212,11 @@ def _place_blocks(
     placed: dict[int, int] = {}
     position = 0
     for number, (_, text) in enumerate(blocks):
-        if _opening(text) not in kept_shingles:
+        opening = _opening(text)
+        if len(opening) < 3 or opening not in kept_shingles:
             continue
-        index = next((i for i in range(position, len(normalised)) if text in normalised[i]), None)
+        whole = _normalise(text)
+        index = next((i for i in range(position, len(normalised)) if whole in normalised[i]), None)
         if index is not None:
             placed[number] = position = index
     return placed
@@ -227,11 +229,18 @@ def _markup(element: HtmlElement) -> tuple:
 
 def _shingles(normalised: str) -> set[tuple[str, ...]]:
     words = normalised.split()
-    return {tuple(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
+    return {tuple(words[i : i + 3]) for i in range(max(1, len(words) - 2))} if words else set()
 
 
-def _opening(normalised: str) -> tuple[str, ...]:
-    return tuple(normalised.split(maxsplit=3)[:3])
+_OPENING_CHARS = 200
+
+
+def _opening(text: str) -> tuple[str, ...]:
+    """A block's first three words, read from its first characters: most blocks are never read whole."""
+    words = _normalise(text[:_OPENING_CHARS]).split(maxsplit=3)
+    if len(words) < 4 and len(text) > _OPENING_CHARS:  # the cut may have split the third word
+        words = _normalise(text).split(maxsplit=3)
+    return tuple(words[:3])
 
 
 def _already_kept(normalised: str, kept_shingles: set[tuple[str, ...]]) -> bool:
