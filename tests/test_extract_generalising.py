@@ -228,3 +228,45 @@ def test_blocks_are_put_back_in_place_and_never_twice():
     tree = parse_tree(text_block_page(split).decode())
     lines = tuple(shown(line) for line in split.split("<br>"))
     assert add_linked_paragraphs(tree, (*kept[:2], *lines, *kept[2:])) == (*kept[:2], *lines, *kept[2:])
+
+
+# ---------------------------------------------------------------- trafilatura's fallback comparison (speed)
+
+
+def trafilatura_calls(monkeypatch) -> list[dict]:
+    """The settings of every trafilatura.bare_extraction call, the real one still doing the work."""
+    import trafilatura
+
+    calls: list[dict] = []
+    real = trafilatura.bare_extraction
+
+    def recording(*args, **settings):
+        calls.append(settings)
+        return real(*args, **settings)
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", recording)
+    return calls
+
+
+def test_a_long_article_is_extracted_once_without_the_fallback_comparison(monkeypatch):
+    calls = trafilatura_calls(monkeypatch)
+    more = "".join(f"<p>{PROSE} More {n}.</p>" for n in range(4)).encode()
+    long_page = article_page().replace(b'<p class="byline">', more + b'<p class="byline">')
+    article = extract_article(long_page, "https://outlet.example/a")
+    assert sum(PROSE in p for p in article.body_paragraphs) == 8
+    assert [(c.get("favor_precision"), c.get("fast")) for c in calls] == [(True, True)]
+
+
+def test_a_short_text_gets_the_fallback_comparison_and_the_balanced_run(monkeypatch):
+    calls = trafilatura_calls(monkeypatch)
+    short = (
+        b'<html lang="en"><body><article><h1>Strikes near the border</h1>'
+        b"<p>Officials described phone calls between the two governments over the weekend.</p>"
+        b"</article></body></html>"
+    )
+    extract_article(short, "https://outlet.example/a")
+    assert [(c.get("favor_precision", False), c.get("fast", False)) for c in calls] == [
+        (True, True),
+        (True, False),
+        (False, False),
+    ]
