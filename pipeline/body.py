@@ -207,13 +207,14 @@ def _place_blocks(
 ) -> dict[int, int]:
     """{block number: paragraph number} for the blocks whose text is a kept paragraph or part of
     one, matched in document order (a paragraph number never goes back). A block whose first three
-    words are nowhere in the kept text is passed over without a search (most of a page's blocks),
-    and so is a block of one or two words: too short to say where in the text it stands."""
+    words are nowhere in the kept text is passed over without a search (most of a page's blocks);
+    a block of one or two words is placed only as a whole kept paragraph of its own (a short
+    heading, or a line of text written without spaces)."""
     placed: dict[int, int] = {}
     position = 0
     for number, (_, text) in enumerate(blocks):
         opening = _opening(text)
-        if len(opening) < 3 or opening not in kept_shingles:
+        if not opening or opening not in kept_shingles:
             continue
         whole = _normalise(text)
         index = next((i for i in range(position, len(normalised)) if whole in normalised[i]), None)

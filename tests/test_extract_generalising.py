@@ -270,3 +270,18 @@ def test_a_short_text_gets_the_fallback_comparison_and_the_balanced_run(monkeypa
         (True, False),
         (False, False),
     ]
+
+
+def test_a_line_written_without_spaces_places_the_blocks_around_it():
+    """Japanese lines are one or two \\w-runs each: a short kept line is an anchor of its own."""
+    from pipeline.body import add_linked_paragraphs
+
+    lines = [
+        "気象庁は13日、地震があったと発表した。津波注意報を出した。",
+        "各地の震度は次のとおり。",
+        "福岡県：久留米市",
+    ]
+    linked = '宮崎県：<a href="/t">高鍋町</a>、新富町、宮崎市'
+    blocks = [f'<div class="t"><p>{line}</p></div>' for line in (lines[0], lines[1], linked, lines[2])]
+    tree = parse_tree(f"<html><body><article>{''.join(blocks)}</article></body></html>")
+    assert add_linked_paragraphs(tree, tuple(lines)) == (*lines[:2], shown(linked), lines[2])
