@@ -65,7 +65,7 @@ bench-framing: setup
 
 # Rebuilds config/framing/tone_model.npz from NewsMTSC and the packaged encoder (docs/framing.md).
 train-framing: setup
-	$(PY) -m pipeline.framing_train
+	$(PY) -m pipeline.framing.train
 
 # Translated copies (#17): precision, recall, CPU and peak memory on the 5,000-article world.
 bench-translation: setup

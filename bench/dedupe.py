@@ -28,18 +28,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.dedupe import (  # noqa: E402
+from bench.memory_index import SyndicationIndex  # noqa: E402
+from pipeline.dedupe.copies import (  # noqa: E402
     COPY_THRESHOLD,
     LSH_BANDS,
     LSH_ROWS,
-    SyndicationIndex,
     estimated_jaccard,
     minhash_signature,
     signature_from_bytes,
     signature_to_bytes,
     word_shingles,
 )
-from pipeline.normalise import content_hash  # noqa: E402
+from pipeline.normalise.canonical import content_hash  # noqa: E402
 
 COPY_SHARE, DUPLICATE_SHARE = 0.10, 0.05
 BORROWER_SHARE = 0.10  # originals that quote 2-3 paragraphs of another outlet's story (hard negatives)

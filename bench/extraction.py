@@ -30,14 +30,14 @@ sys.path.insert(0, str(REPO_ROOT))
 import trafilatura  # noqa: E402
 
 from bench.body_metric import score_bodies  # noqa: E402
-from pipeline.extract import (  # noqa: E402
+from pipeline.extract.fields import is_person_name  # noqa: E402
+from pipeline.extract.page import (  # noqa: E402
     decode_html,
     extract_article,
     outlet_names,
     parse_tree,
     read_structured_data,
 )
-from pipeline.fields import is_person_name  # noqa: E402
 
 EVAL_ROOT = REPO_ROOT.parent / "shared" / "eval"
 BODY_SET = EVAL_ROOT / "article-extraction-benchmark"

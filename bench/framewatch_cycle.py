@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from bench.measure import print_report
-from pipeline import cycle
+from pipeline.run import cycle
 
 
 def timed_stages(config_dir: Path, db_url: str, run_key: str) -> dict[str, float]:
@@ -38,7 +38,7 @@ def timed_stages(config_dir: Path, db_url: str, run_key: str) -> dict[str, float
 
 def article_pages(config_dir: Path, db_url: str, run_key: str) -> int:
     """Article pages this run fetched and archived (200s; 304s and skipped URLs are not pages)."""
-    workdir = cycle.cycle_context(config_dir, db_url, run_key).workdir
+    workdir = cycle.cycle_context(config_dir, db_url, run_key).workspace.directory
     return sum(len(path.read_text(encoding="utf-8").splitlines()) for path in workdir.rglob("manifest.jsonl"))
 
 

@@ -28,9 +28,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.measure import print_report  # noqa: E402
-from pipeline.framing_lexicon import word_tokens  # noqa: E402
-from pipeline.framing_model import WINDOW_WORDS, PieceVocabulary, mention_window  # noqa: E402
-from pipeline.framing_train import (  # noqa: E402
+from pipeline.framing.lexicon import word_tokens  # noqa: E402
+from pipeline.framing.tone_model import WINDOW_WORDS, PieceVocabulary, mention_window  # noqa: E402
+from pipeline.framing.train import (  # noqa: E402
     NEWSMTSC_DIR,
     DistilledVectors,
     Mention,
@@ -156,7 +156,7 @@ def distilled_vectors(mentions: Sequence[Mention]) -> FeatureMaker:
 
 
 def tone_scores(mentions: list[Mention], folds: np.ndarray) -> list[Score]:
-    from pipeline.framing_model import lexicon_compounds
+    from pipeline.framing.tone_model import lexicon_compounds
 
     labels = np.array([m.label for m in mentions])
     majority = np.array([np.bincount(labels[folds != f]).argmax() for f in folds])
@@ -199,8 +199,8 @@ def cost_figures(scale: int, seed: int) -> dict:
     from demo.world.content import load_articles, load_outlets
     from demo.world.scale import ScaleCatalogue
     from pipeline.config import load_story
-    from pipeline.framing import article_framing
-    from pipeline.framing_model import actor_tones, load_tone_model
+    from pipeline.framing.measures import article_framing
+    from pipeline.framing.tone_model import actor_tones, load_tone_model
 
     story = load_story(ROOT / "config" / "stories" / "mexico-cartel-intervention.yaml")
     handwritten = load_articles()

@@ -29,8 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.replay import write_bench_config  # noqa: E402
 from demo.world import ReplayWorld  # noqa: E402
-from pipeline import cycle, process  # noqa: E402
-from pipeline.workers import default_workers  # noqa: E402
+from pipeline.run import (
+    cycle,  # noqa: E402
+    process,  # noqa: E402
+)
+from pipeline.speedup.workers import default_workers  # noqa: E402
 
 CLASSIFIER_SECONDS = multiprocessing.Value("d", 0.0)  # shared with forked workers
 RECORD_SECONDS = [0.0]
@@ -103,14 +106,18 @@ def main() -> None:
         "measures (process stage)": RECORD_SECONDS[0],
         "health stage": seconds["health"],
     }
-    print(f"cycle on the replay world +{options.scale} articles: {cycle_wall:.1f} s wall, {articles} articles loaded")
+    print(
+        f"cycle on the replay world +{options.scale} articles: {cycle_wall:.1f} s wall, {articles} articles loaded"
+    )
     print("| piece | seconds | share of the cycle |")
     print("|---|---|---|")
     for name, value in pieces.items():
         print(f"| {name} | {value:.2f} | {100 * value / cycle_wall:.2f}% |")
     total = sum(pieces.values())
     verdict = "met" if total / cycle_wall <= TARGET_SHARE else "MISSED"
-    print(f"| outlet health, total | {total:.2f} | {100 * total / cycle_wall:.2f}% (target <= 3%: {verdict}) |")
+    print(
+        f"| outlet health, total | {total:.2f} | {100 * total / cycle_wall:.2f}% (target <= 3%: {verdict}) |"
+    )
 
 
 if __name__ == "__main__":

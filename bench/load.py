@@ -1,4 +1,4 @@
-"""Load benchmark (``make bench-load``): ``pipeline.load.load_articles`` beside a raw COPY of the same rows.
+"""Load benchmark (``make bench-load``): ``pipeline.load.warehouse.load_articles`` beside a raw COPY of the same rows.
 
 10,000 synthetic ``NormalisedArticle`` records go into a fresh warehouse schema with ``load_articles``
 (upserts of articles, URL aliases and versions, one transaction); then the very rows it wrote (article,
@@ -29,10 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import sqlalchemy as sa  # noqa: E402
 
 from bench.measure import print_report  # noqa: E402
-from pipeline import load  # noqa: E402
 from pipeline.config import OutletConfig  # noqa: E402
-from pipeline.identity import url_hash  # noqa: E402
-from pipeline.normalise import content_hash  # noqa: E402
+from pipeline.load import warehouse as load  # noqa: E402
+from pipeline.normalise.canonical import content_hash  # noqa: E402
+from pipeline.normalise.identity import url_hash  # noqa: E402
 from schemas.database import make_engine, upgrade_database  # noqa: E402
 from schemas.models import Article, ArticleUrl, ArticleVersion  # noqa: E402
 from schemas.records import NormalisedArticle  # noqa: E402

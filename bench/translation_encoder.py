@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from pipeline.translation import (
+from pipeline.dedupe.translation import (
     AnchorIndex,
     TranslationCandidate,
     TranslationEvidence,

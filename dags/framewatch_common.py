@@ -88,7 +88,7 @@ def run_key_of(context: Any) -> str:
 def mark_run_failed_on_failure(context: Any) -> None:
     """on_failure_callback: the warehouse's run for this data interval ends as ``failed`` (with the
     error) when one of its tasks fails after its retries; a cleared run's ``start`` sets it running."""
-    from pipeline.run_status import mark_run_failed
+    from pipeline.run.status import mark_run_failed
 
     error = context.get("exception") or RuntimeError(f"task {context['task_instance'].task_id} failed")
     try:

@@ -8,7 +8,7 @@ article once and matches each new or changed one against every story in the same
 stage backfills new or edited stories from the stored articles. Only the stories with new coverage
 (or articles still to frame) get the per-story tasks, as mapped task instances named by the story.
 
-Orchestration only: every task is a call into ``pipeline.cycle``. Parsing stays cheap (Airflow's best
+Orchestration only: every task is a call into ``pipeline.run.cycle``. Parsing stays cheap (Airflow's best
 practices): at module level this file reads the story files' schedules with ``yaml.safe_load``; it
 touches no database, connection or Variable and imports no pipeline module.
 
@@ -59,7 +59,7 @@ def _ingest_tasks() -> None:  # noqa: C901 - one nested function per task is the
     def start() -> str:
         from framewatch_common import current_logical_time, current_run_key, warehouse_url
 
-        from pipeline import cycle
+        from pipeline.run import cycle
 
         run_key = current_run_key()
         cycle.start_run(config_dir(), warehouse_url(), run_key, started_at=current_logical_time())
@@ -67,7 +67,7 @@ def _ingest_tasks() -> None:  # noqa: C901 - one nested function per task is the
 
     @task(execution_timeout=timedelta(minutes=5))
     def shards() -> list[list[str]]:
-        from pipeline import cycle
+        from pipeline.run import cycle
 
         return cycle.outlet_shards(config_dir(), crawl_shard_count())
 
@@ -78,7 +78,7 @@ def _ingest_tasks() -> None:  # noqa: C901 - one nested function per task is the
         from airflow.sdk import get_current_context
         from framewatch_common import allow_child_processes, current_logical_time, warehouse_url
 
-        from pipeline import cycle
+        from pipeline.run import cycle
 
         allow_child_processes()  # early processing runs in a process pool beside the crawl
         # Names the mapped task in the UI ("Continental Wire +5") instead of a bare index.
@@ -91,7 +91,7 @@ def _ingest_tasks() -> None:  # noqa: C901 - one nested function per task is the
     def process(run_key: str) -> dict[str, Any]:
         from framewatch_common import allow_child_processes, warehouse_url
 
-        from pipeline import cycle
+        from pipeline.run import cycle
 
         allow_child_processes()  # pages are processed in a process pool
         return cycle.process_stage(config_dir(), warehouse_url(), run_key)
@@ -101,7 +101,7 @@ def _ingest_tasks() -> None:  # noqa: C901 - one nested function per task is the
         """Outlet health: drift against each outlet's baseline, incidents and the operator's emails."""
         from framewatch_common import smtp_url_in_environment, warehouse_url
 
-        from pipeline import cycle
+        from pipeline.run import cycle
 
         with smtp_url_in_environment():
             return cycle.health_stage(config_dir(), warehouse_url(), run_key)
@@ -111,7 +111,7 @@ def _ingest_tasks() -> None:  # noqa: C901 - one nested function per task is the
         """The stories to follow up: new coverage, a backfill, or articles still to frame."""
         from framewatch_common import allow_child_processes, warehouse_url
 
-        from pipeline import cycle
+        from pipeline.run import cycle
 
         allow_child_processes()  # a backfill matches the stored articles in a process pool
         return cycle.match_stage(config_dir(), warehouse_url(), run_key)["follow_up"]
@@ -120,7 +120,7 @@ def _ingest_tasks() -> None:  # noqa: C901 - one nested function per task is the
     def framing(run_key: str, story_slug: str) -> dict[str, Any]:
         from framewatch_common import allow_child_processes, warehouse_url
 
-        from pipeline import cycle
+        from pipeline.run import cycle
 
         allow_child_processes()  # measures are computed in a process pool
         return cycle.framing_stage(config_dir(), warehouse_url(), story_slug, run_key)
@@ -129,7 +129,7 @@ def _ingest_tasks() -> None:  # noqa: C901 - one nested function per task is the
     def alert(run_key: str, story_slug: str) -> dict[str, Any]:
         from framewatch_common import smtp_url_in_environment, warehouse_url
 
-        from pipeline import cycle
+        from pipeline.run import cycle
 
         with smtp_url_in_environment():
             return cycle.alert_stage(config_dir(), warehouse_url(), story_slug, run_key)
@@ -138,7 +138,7 @@ def _ingest_tasks() -> None:  # noqa: C901 - one nested function per task is the
     def report(story_slug: str) -> str:
         from framewatch_common import warehouse_url
 
-        from pipeline import cycle
+        from pipeline.run import cycle
 
         return cycle.report_stage(config_dir(), warehouse_url(), story_slug, report_path(story_slug))
 
@@ -147,7 +147,7 @@ def _ingest_tasks() -> None:  # noqa: C901 - one nested function per task is the
     def send_pending(run_key: str, followed_up: list[str]) -> dict[str, Any]:
         from framewatch_common import smtp_url_in_environment, warehouse_url
 
-        from pipeline import cycle
+        from pipeline.run import cycle
 
         with smtp_url_in_environment():
             return cycle.send_pending_stage(config_dir(), warehouse_url(), run_key, attempted=followed_up)
@@ -156,7 +156,7 @@ def _ingest_tasks() -> None:  # noqa: C901 - one nested function per task is the
     def finish(run_key: str) -> dict[str, Any]:
         from framewatch_common import current_logical_time, warehouse_url
 
-        from pipeline import cycle
+        from pipeline.run import cycle
 
         # The run closes at the end of its data interval: a re-run stamps the same time.
         return cycle.finish_run(config_dir(), warehouse_url(), run_key, finished_at=current_logical_time())

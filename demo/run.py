@@ -70,8 +70,8 @@ def start_world() -> ReplayWorld:
 
 
 def main() -> int:
-    from pipeline.cycle import report_stage
-    from pipeline.cycle_runner import run_cycle
+    from pipeline.run.cycle import report_stage
+    from pipeline.run.runner import run_cycle
     from schemas.database import upgrade_database
 
     url = f"sqlite:///{DEMO_DATABASE}"
@@ -119,9 +119,9 @@ def print_backfill(second_cycle: dict) -> None:
 
 
 def print_stories(config_dir: Path, url: str) -> None:
+    from pipeline.analyst.story_listing import as_rich_table
     from pipeline.config import load_config
-    from pipeline.match_store import story_overview
-    from pipeline.story_listing import as_rich_table
+    from pipeline.match.store import story_overview
     from schemas.database import make_engine
 
     engine = make_engine(url)
@@ -145,8 +145,8 @@ def print_next_steps() -> None:
 
 
 def print_comparison(url: str, slug: str) -> None:
-    from pipeline.analyst import comparison
-    from pipeline.compare import as_rich_table
+    from pipeline.analyst.compare import as_rich_table
+    from pipeline.analyst.queries import comparison
     from schemas.database import make_engine
 
     engine = make_engine(url)

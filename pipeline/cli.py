@@ -77,7 +77,7 @@ def db_upgrade(db: DbOption = None) -> None:
 def check_config(config: ConfigOption = Path("config")) -> None:
     """Validate a config directory and list its outlets and stories."""
     from pipeline.config import ConfigError, load_config
-    from pipeline.load import check_config_fits
+    from pipeline.load.warehouse import check_config_fits
 
     try:
         loaded = load_config(config)
@@ -109,8 +109,8 @@ def run(config: ConfigOption = Path("config"), db: DbOption = None) -> None:
     from sqlalchemy.exc import OperationalError
 
     from pipeline.config import ConfigError
-    from pipeline.cycle_runner import run_cycle
-    from pipeline.termination import Terminated, stop_on_sigterm
+    from pipeline.run.runner import run_cycle
+    from pipeline.run.termination import Terminated, stop_on_sigterm
 
     stop_on_sigterm()  # SIGTERM stops the crawl and the workers too, and the run ends as failed
     url = migrated_database(db)
@@ -138,7 +138,7 @@ def rematch(
     """Match a story again against every stored article in its window, now, without crawling; its
     decisions are replaced (a new or edited story is re-matched at the next cycle anyway)."""
     from pipeline.config import ConfigError
-    from pipeline.cycle_runner import rematch_story
+    from pipeline.run.runner import rematch_story
 
     url = migrated_database(db)
     try:
@@ -170,9 +170,9 @@ def stories(
 
     from rich.console import Console
 
+    from pipeline.analyst.story_listing import as_rich_table
     from pipeline.config import ConfigError, load_config
-    from pipeline.match_store import story_overview
-    from pipeline.story_listing import as_rich_table
+    from pipeline.match.store import story_overview
 
     try:
         loaded = load_config(config)
@@ -206,7 +206,7 @@ def health(
     from rich.console import Console
     from rich.table import Table
 
-    from pipeline.health_store import health_overview
+    from pipeline.health.store import health_overview
 
     with analyst_connection(db) as connection:
         rows = health_overview(connection)
@@ -236,7 +236,7 @@ def reprocess(
 ) -> None:
     """Rebuild a run's warehouse rows from its raw archive (WARC), without re-crawling."""
     from pipeline.config import ConfigError
-    from pipeline.cycle_runner import reprocess_run
+    from pipeline.run.runner import reprocess_run
 
     url = migrated_database(db)
     try:
@@ -254,7 +254,7 @@ def extract(
     ] = None,
 ) -> None:
     """Extract body, title, authors, date and language from saved pages, without the warehouse."""
-    from pipeline.extract import ExtractInputError, extract_command
+    from pipeline.extract.page import ExtractInputError, extract_command
 
     try:
         results = extract_command(paths, out, urls)
@@ -286,7 +286,7 @@ def analyst_connection(db: str | None) -> Iterator[Connection]:
     """A read-only session on an existing warehouse: never creates or migrates one."""
     from sqlalchemy.exc import OperationalError
 
-    from pipeline.analyst import UnknownStoryError, WarehouseUnavailable, read_only_engine
+    from pipeline.analyst.queries import UnknownStoryError, WarehouseUnavailable, read_only_engine
     from schemas.database import DatabaseUrlError, resolve_database_url
 
     try:
@@ -337,8 +337,7 @@ def compare(
 
     from rich.console import Console
 
-    from pipeline.analyst import comparison, discovered_outlets, empty_coverage_reason, story_title
-    from pipeline.compare import (
+    from pipeline.analyst.compare import (
         COLUMNS,
         NARROW_COLUMNS,
         WIDE_TABLE,
@@ -349,6 +348,7 @@ def compare(
         legend_text,
         unknown_columns,
     )
+    from pipeline.analyst.queries import comparison, discovered_outlets, empty_coverage_reason, story_title
 
     chosen = [name.strip() for name in columns.split(",") if name.strip()] if columns else None
     if chosen and (unknown := unknown_columns(chosen)):
@@ -397,8 +397,8 @@ def report(
     headline edits) and print its path."""
     from datetime import UTC, datetime
 
-    from pipeline.analyst import report_data
-    from pipeline.report import render_report
+    from pipeline.analyst.queries import report_data
+    from pipeline.analyst.report import render_report
 
     if out.is_dir():
         raise fail(f"--out {out} is a folder: give the path of the HTML file to write")
@@ -423,7 +423,7 @@ def export(
     db: DbOption = None,
 ) -> None:
     """Export a story's coverage, outlet framing, headline changes and quoted voices, one file each."""
-    from pipeline.analyst import export_story
+    from pipeline.analyst.queries import export_story
 
     if out.exists() and not out.is_dir():
         raise fail(f"--out {out} is a file: give a folder for the exported files")
@@ -453,7 +453,7 @@ def db_grant_analyst(
     Without --password-env the role cannot log in; grant it to people's own roles."""
     import os
 
-    from pipeline.analyst import AnalystRoleError, grant_analyst
+    from pipeline.analyst.queries import AnalystRoleError, grant_analyst
     from schemas.database import make_engine
 
     password = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 from collections.abc import Collection
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -27,7 +27,12 @@ from pydantic import (
     model_validator,
 )
 
+from schemas.timestamps import as_utc
+
 M = TypeVar("M", bound=BaseModel)
+
+# The checkout or installed tree that holds pipeline/, spiders/ and config/.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class ConfigError(ValueError):
@@ -60,7 +65,7 @@ class OutletCrawlSettings(Strict):
     download_delay: float | None = Field(default=None, ge=0, le=120)
     concurrency: int | None = Field(default=None, ge=1, le=16)
     max_pages: int | None = Field(default=None, ge=1)
-    # This outlet's budgets, when not the crawl's defaults (pipeline.budget).
+    # This outlet's budgets, when not the crawl's defaults (spiders.budget).
     max_requests: int | None = Field(default=None, ge=1)
     max_seconds: float | None = Field(default=None, gt=0)
 
@@ -103,7 +108,7 @@ class StoryWindow(Strict):
     @field_validator("start", "end")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return as_utc(value)
 
     @model_validator(mode="after")
     def _ordered(self) -> StoryWindow:
@@ -141,13 +146,13 @@ class CrawlSettings(Strict):
     retry_times: int = Field(default=2, ge=0, le=10)
     query_api: PublicUrl | None = None  # GDELT DOC 2.0 compatible endpoint for query discovery
     max_articles_per_outlet: int = Field(default=500, ge=1)
-    # Every outlet's budgets (pipeline.budget): requests and seconds from its first request, and how
+    # Every outlet's budgets (spiders.budget): requests and seconds from its first request, and how
     # deep and wide a sitemap index tree is followed.
     outlet_max_requests: int = Field(default=5000, ge=1)
     outlet_max_seconds: float = Field(default=1800, gt=0)
     sitemap_max_depth: int = Field(default=3, ge=0, le=10)
     sitemap_max_children: int = Field(default=500, ge=1)
-    # Extract pages in the cores Scrapy leaves idle while it still fetches (pipeline.early).
+    # Extract pages in the cores Scrapy leaves idle while it still fetches (pipeline.speedup.early_extraction).
     process_while_crawling: bool = True
 
     @field_validator("user_agent")
@@ -338,21 +343,23 @@ def _validated(path: Path, model: type[M]) -> M:
     document = _read_yaml(path)
     if not isinstance(document, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
-    try:
-        return model.model_validate(document)
-    except ValidationError as exc:
-        raise ConfigError(f"{path}: {_describe(exc, model)}") from None
+    return _validated_mapping(f"{path}", document, model)
 
 
 def _validated_entry(path: Path, index: int, entry: object, model: type[M]) -> M:
     label = entry.get("name") if isinstance(entry, dict) else None
-    where = f"entry {index + 1}" + (f" ({label!r})" if label else "")
+    where = f"{path}: entry {index + 1}" + (f" ({label!r})" if label else "")
     if not isinstance(entry, dict):
-        raise ConfigError(f"{path}: {where}: expected a mapping, got {type(entry).__name__}")
+        raise ConfigError(f"{where}: expected a mapping, got {type(entry).__name__}")
+    return _validated_mapping(where, entry, model)
+
+
+def _validated_mapping(where: str, document: dict, model: type[M]) -> M:
+    """The document as ``model``; a validation error names ``where`` (the file, and the entry in it)."""
     try:
-        return model.model_validate(entry)
+        return model.model_validate(document)
     except ValidationError as exc:
-        raise ConfigError(f"{path}: {where}: {_describe(exc, model)}") from None
+        raise ConfigError(f"{where}: {_describe(exc, model)}") from None
 
 
 # Plain words for the patterns of the code fields, by field name (pydantic would print the regex).

@@ -1,4 +1,5 @@
-"""Text shared by the stages: visible text kept as the reader sees it, and accents folded at C speed.
+"""Text shared by the stages: visible text kept as the reader sees it, and words folded (case,
+accents) at C speed.
 
 ``unicodedata.combining`` per character is exact but a Python-level loop; the same set of code points
 as one regex character class strips them in one pass (the relevance and framing stages fold every
@@ -33,6 +34,15 @@ def _combining_class() -> re.Pattern[str]:
 def strip_accents(decomposed: str) -> str:
     """Drop the combining marks of an NFD/NFKD-decomposed text ("me\u0301xico" -> "mexico")."""
     return decomposed if decomposed.isascii() else _combining_class().sub("", decomposed)
+
+
+def fold(text: str) -> str:
+    """The form every stage compares words in: case-folded, accents removed (ñ too), compatibility
+    forms decomposed, curly apostrophes straightened: "México’s" and "MEXICO's" both become "mexico's".
+
+    Relevance, the framing codebooks and the translation anchors all match text this way, so a term
+    found by one stage is found by the others."""
+    return strip_accents(unicodedata.normalize("NFKD", text.casefold().replace("\u2019", "'")))
 
 
 # C0 and C1 control characters (Unicode category Cc) other than the whitespace ones, which the

@@ -143,7 +143,7 @@ class OutletComparison:
 
 @dataclass(frozen=True)
 class MentionTone:
-    """The tone of one sentence toward one mention of an actor (pipeline/framing_model.py)."""
+    """The tone of one sentence toward one mention of an actor (pipeline/framing/tone_model.py)."""
 
     mention: str  # the text that named the actor
     label: str  # negative | neutral | positive: the model's most probable class

@@ -29,6 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from schemas.timestamps import as_utc
+
 # Stable constraint names, so Alembic migrations name things the same way on every dialect.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -59,7 +61,7 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return as_utc(value)
 
 
 class Base(DeclarativeBase):
@@ -92,7 +94,7 @@ class Story(Base):
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     title: Mapped[str] = mapped_column(String(500))
     definition: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
-    # Hash of what its decisions depend on (pipeline.match.definition_fingerprint) as configured now,
+    # Hash of what its decisions depend on (pipeline.match.stories.definition_fingerprint) as configured now,
     # and the one its stored decisions were made under: they differ for a new or edited story, which
     # the next cycle matches against every stored article in its window (backfill, re-match).
     fingerprint: Mapped[str | None] = mapped_column(String(16))
@@ -114,9 +116,27 @@ class CrawlRun(Base):
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(20), default="running")
-    warc_paths: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
     # Outcome counts per stage, e.g. {"fetch": {"ok": 40, "not-modified": 12}, "relevance": {...}}.
     counts: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+
+
+class CrawlShard(Base):
+    """Where one crawl process of a run left its files (``pipeline.crawl.workspace``): one row per run
+    and shard, replaced when the shard is retried."""
+
+    __tablename__ = "crawl_shards"
+    __table_args__ = (UniqueConstraint("run_id", "shard"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id", ondelete="CASCADE"))
+    # "all" for a crawl of every outlet, else "shard-" and a hash of the outlets it was asked for.
+    shard: Mapped[str] = mapped_column(String(40))
+    # The shard's working directory: every file named in ShardWorkspace is found in it.
+    directory: Mapped[str] = mapped_column(Text)
+    # The outlets it was asked for (empty: all configured ones).
+    outlets: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
+    # Whether it archived any page (a WARC file exists); a crawl that fetched no article writes none.
+    has_warc: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class FetchLog(Base):
@@ -161,9 +181,11 @@ class Article(Base):
     headline: Mapped[str | None] = mapped_column(Text)
     dek: Mapped[str | None] = mapped_column(Text)
     authors: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
+    # Agencies and outlets credited in the byline, not people ("Associated Press"; migration 0010).
+    credited_organisations: Mapped[list[Any]] = mapped_column(JsonDocument, default=list, server_default="[]")
     published_at: Mapped[datetime | None]
     published_source: Mapped[str | None] = mapped_column(String(40))
-    # How far published_at can be trusted (``pipeline.date_confidence``): corroborated, machine-readable,
+    # How far published_at can be trusted (``pipeline.extract.date_confidence``): corroborated, machine-readable,
     # conflicting, url-only, text-only (migration 0007).
     published_confidence: Mapped[str | None] = mapped_column(String(20))
     modified_at: Mapped[datetime | None]
@@ -269,7 +291,7 @@ class TranslationLink(Base):
 
     The translated article is the original of its own copy cluster or alone (its copies reach the link
     through their cluster); ``evidence`` holds the aligned anchors and passages
-    (``pipeline.translation.TranslationEvidence.as_dict``)."""
+    (``pipeline.dedupe.translation.TranslationEvidence.as_dict``)."""
 
     __tablename__ = "translation_links"
 
@@ -328,7 +350,7 @@ class ArticleVoice(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
     ordinal: Mapped[int] = mapped_column(Integer)
-    # The framing module's names (pipeline/framing_sources.py): us_government, mexican_government, anonymous,
+    # The framing module's names (pipeline/framing/sources.py): us_government, mexican_government, anonymous,
     # expert, other_media, named_person, other.
     voice_kind: Mapped[str] = mapped_column(String(40))
     name: Mapped[str | None] = mapped_column(String(300))
@@ -442,12 +464,8 @@ class Quarantine(Base):
     recorded_at: Mapped[datetime]
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class OutletHealth(Base):
-    """One outlet's measures for one cycle (issue 16; ``pipeline.health``), documented in
+    """One outlet's measures for one cycle (issue 16; ``pipeline.health.measures``), documented in
     docs/warehouse.md under ``v_outlet_health``."""
 
     __tablename__ = "outlet_health"
@@ -476,12 +494,12 @@ class OutletHealth(Base):
     median_body_words: Mapped[float | None] = mapped_column(Float)
     newest_article_age_hours: Mapped[float | None] = mapped_column(Float)
     examples: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
-    # The measures out of their band this cycle (``pipeline.health_drift``): left out of later baselines.
+    # The measures out of their band this cycle (``pipeline.health.drift``): left out of later baselines.
     breaches: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
 
 
 class OutletIncident(Base):
-    """A measure of an outlet out of its band (``pipeline.health_drift``): opened once, closed once."""
+    """A measure of an outlet out of its band (``pipeline.health.drift``): opened once, closed once."""
 
     __tablename__ = "outlet_incidents"
     __table_args__ = (UniqueConstraint("outlet", "measure", "opened_run_id"),)

@@ -8,6 +8,7 @@ new record (``dataclasses.replace``).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -133,6 +134,8 @@ class NormalisedArticle:
     lead_image: str | None = None
     body_confidence: float = 0.0
     sources: Mapping[str, str] = field(default_factory=dict)
+    # Agencies and outlets the byline credits ("Associated Press"), kept apart from the people in authors.
+    credited_organisations: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         make_storable(self)
@@ -165,3 +168,27 @@ class Outcome:
     kind: str  # "ok" | "no-text" | "duplicate" | "not-relevant" | "out-of-window" | "blocked-by-robots" ...
     url: str | None = None
     detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A page the process stage could not turn into an article, with the error and its archive record."""
+
+    url: str
+    error: str
+    warc_record_id: str | None
+
+
+@dataclass(frozen=True)
+class ProcessedBatch:
+    """What the process stage made of a run's pages: loaded by the load stage, matched, indexed."""
+
+    articles: tuple[NormalisedArticle, ...] = ()
+    # Every (story, article) decision where the article held the story's entities and key terms.
+    relevance: tuple[StoryRelevance, ...] = ()
+    quarantined: tuple[Quarantined, ...] = ()
+    outcomes: tuple[Outcome, ...] = ()
+    counts: Counter = field(default_factory=Counter)
+    # url_hash -> MinHash of the body as stored (``dedupe.text_signature``, ``signature_to_bytes``) for
+    # the articles with words: computed in the workers beside relevance, not in the loading process.
+    signatures: Mapping[str, bytes] = field(default_factory=dict)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from pipeline.politeness import without_credentials
 from schemas.records import FetchedPage, make_storable
+from spiders.politeness import without_credentials
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Downloader middlewares: per-outlet slots, address safety, conditional GET, Retry-After, WARC archive.
 
 Each reads its settings in ``from_crawler`` and takes plain arguments in ``__init__``; the decisions
-themselves are pure functions in ``pipeline.politeness``.
+themselves are pure functions in ``spiders.politeness``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from io import BytesIO
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from scrapy import Request
+from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
@@ -25,9 +25,8 @@ from twisted.web.http import RESPONSES
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from pipeline import politeness
-from pipeline.identity import url_hash
-from spiders import resolver
+from pipeline.normalise.identity import url_hash
+from spiders import politeness, resolver
 from spiders.state import CrawlState, crawl_state_for
 
 CONDITIONAL_HEADERS = (b"If-None-Match", b"If-Modified-Since")
@@ -98,7 +97,7 @@ class AddressSafetyMiddleware:
 
 
 class OutletBudgetMiddleware:
-    """Refuses a request once its outlet has spent its requests or its time (``pipeline.budget``)."""
+    """Refuses a request once its outlet has spent its requests or its time (``spiders.budget``)."""
 
     def __init__(self, state: CrawlState):
         self.state = state
@@ -219,7 +218,6 @@ class WarcArchiveMiddleware:
         if not path:
             raise NotConfigured("FRAMEWATCH_WARC_PATH not set: responses are not archived")
         middleware = cls(Path(path), crawler.stats)
-        from scrapy import signals
 
         crawler.signals.connect(middleware.close, signal=signals.spider_closed)
         return middleware

@@ -1,6 +1,6 @@
 """Item pipelines: write the run's JSONL manifest, fetch log, counts, cache updates and discovered outlets.
 
-They write files only; loading them into the warehouse is ``pipeline.crawl_state``'s job, outside the
+They write files only; loading them into the warehouse is ``pipeline.crawl.state``'s job, outside the
 crawl process.
 """
 
@@ -14,21 +14,17 @@ from pathlib import Path
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 
-from pipeline.archive import MANIFEST_NAME, manifest_line
+from pipeline.crawl.archive import manifest_line
+from pipeline.crawl.workspace import ShardWorkspace
 from spiders.items import ArchivedPage, DiscoveredOutlet, FetchEvent
 from spiders.state import CrawlState, crawl_state_for
 
-FETCH_LOG = "fetch_log.jsonl"
-COUNTS = "counts.json"
-CACHE_UPDATES = "http_cache_updates.json"
-DISCOVERED = "discovered_outlets.json"
 
-
-def _workdir(crawler: Crawler) -> Path:
-    workdir = crawler.settings.get("FRAMEWATCH_WORKDIR")
-    if not workdir:
-        raise NotConfigured("FRAMEWATCH_WORKDIR not set")
-    return Path(workdir)
+def _workspace(crawler: Crawler) -> ShardWorkspace:
+    workdir, run_key = crawler.settings.get("FRAMEWATCH_WORKDIR"), crawler.settings.get("FRAMEWATCH_RUN_KEY")
+    if not workdir or not run_key:
+        raise NotConfigured("FRAMEWATCH_WORKDIR and FRAMEWATCH_RUN_KEY must be set")
+    return ShardWorkspace(Path(workdir), run_key)
 
 
 class ManifestPipeline:
@@ -46,7 +42,7 @@ class ManifestPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ManifestPipeline:
-        return cls(_workdir(crawler) / MANIFEST_NAME, crawl_state_for(crawler), crawler.stats)
+        return cls(_workspace(crawler).manifest, crawl_state_for(crawler), crawler.stats)
 
     def open_spider(self, spider=None) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,8 +77,8 @@ class ManifestPipeline:
 class RecorderPipeline:
     """Fetch events to fetch_log.jsonl; at the end, outcome counts, cache updates and discovered outlets."""
 
-    def __init__(self, workdir: Path, state: CrawlState, stats):
-        self.workdir = workdir
+    def __init__(self, workspace: ShardWorkspace, state: CrawlState, stats):
+        self.workspace = workspace
         self.state = state
         self.stats = stats
         self.counts: Counter[str] = Counter()
@@ -91,11 +87,11 @@ class RecorderPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RecorderPipeline:
-        return cls(_workdir(crawler), crawl_state_for(crawler), crawler.stats)
+        return cls(_workspace(crawler), crawl_state_for(crawler), crawler.stats)
 
     def open_spider(self, spider=None) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.log = (self.workdir / FETCH_LOG).open("w", encoding="utf-8")
+        self.workspace.directory.mkdir(parents=True, exist_ok=True)
+        self.log = self.workspace.fetch_log.open("w", encoding="utf-8")
 
     def process_item(self, item, spider=None):
         if isinstance(item, FetchEvent):
@@ -114,9 +110,10 @@ class RecorderPipeline:
             if k.startswith("framewatch/skipped/")
         }
         self.counts.update(skipped)
-        _write_json(self.workdir / COUNTS, dict(sorted(self.counts.items())))
-        _write_json(self.workdir / CACHE_UPDATES, self.state.cache_updates)
-        _write_json(self.workdir / DISCOVERED, sorted(self.discovered.values(), key=lambda o: o["name"]))
+        _write_json(self.workspace.counts, dict(sorted(self.counts.items())))
+        _write_json(self.workspace.http_cache_updates, self.state.cache_updates)
+        discovered = sorted(self.discovered.values(), key=lambda o: o["name"])
+        _write_json(self.workspace.discovered_outlets, discovered)
 
 
 def _write_json(path: Path, value) -> None:

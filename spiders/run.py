@@ -1,6 +1,6 @@
 """python -m spiders.run: one crawl in its own process (Twisted's reactor cannot restart in a process).
 
-Called by ``pipeline.crawl.run_crawl``; the arguments say where the config, the state and the outputs are.
+Called by ``pipeline.crawl.crawler.run_crawl``; the arguments say where the config, the state and the outputs are.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from pipeline.config import load_config
-from pipeline.politeness import without_credentials
+from pipeline.crawl.workspace import ShardWorkspace
+from spiders.politeness import without_credentials
 from spiders.settings import crawl_settings
 from spiders.spiders.news import NewsSpider
 
@@ -38,7 +39,8 @@ def scrapy_settings(args: argparse.Namespace) -> Settings:
     settings.update(
         {
             "FRAMEWATCH_WORKDIR": str(args.workdir),
-            "FRAMEWATCH_WARC_PATH": str(args.workdir / f"{args.run_key}.warc.gz"),
+            "FRAMEWATCH_RUN_KEY": args.run_key,
+            "FRAMEWATCH_WARC_PATH": str(ShardWorkspace(args.workdir, args.run_key).warc),
             "FRAMEWATCH_HTTP_CACHE": str(args.http_cache) if args.http_cache else None,
             "FRAMEWATCH_NOW": args.now,
             "LOG_LEVEL": args.log_level,

@@ -4,7 +4,7 @@ by ``crawl_settings``; what stays here is how the crawler behaves regardless of 
 from __future__ import annotations
 
 from pipeline.config import Config
-from pipeline.politeness import host_port
+from spiders.politeness import host_port
 
 BOT_NAME = "framewatch"
 SPIDER_MODULES = ["spiders.spiders"]
@@ -22,7 +22,7 @@ LOG_LEVEL = "INFO"
 CONCURRENT_ITEMS = 8
 # Connections go only to addresses AddressSafetyMiddleware approved (spiders/resolver.py).
 TWISTED_DNS_RESOLVER = "spiders.resolver.PinnedResolver"
-# Scrapy's UrlLengthMiddleware drops a long URL without an outcome; pipeline.politeness refuses it by name.
+# Scrapy's UrlLengthMiddleware drops a long URL without an outcome; spiders.politeness refuses it by name.
 URLLENGTH_LIMIT = 0
 
 DOWNLOADER_MIDDLEWARES = {

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from scrapy.crawler import Crawler
 
-from pipeline.budget import OutletBudget
+from spiders.budget import OutletBudget
 
 
 @dataclass
@@ -22,7 +22,7 @@ class CrawlState:
     http_cache: dict[str, dict] = field(default_factory=dict)  # url -> http_cache row (JSON values)
     cache_updates: dict[str, dict] = field(default_factory=dict)
     # host:port pairs allowed even when the address is private: configured outlets, the query API and
-    # the outlets it listed (see pipeline.politeness.refusal_reason).
+    # the outlets it listed (see spiders.politeness.refusal_reason).
     trusted_host_ports: set[str] = field(default_factory=set)
     # outlet name -> [max requests, max seconds]; an outlet not listed (a discovered one) has no budget
     # of its own beyond the query hits that lead to it.

@@ -31,7 +31,9 @@ def postgres_server_url() -> str:
             connection.execute(sa.text("select 1"))
         engine.dispose()
     except Exception as exc:  # any failure to connect means "no PostgreSQL here"
-        reason = f"PostgreSQL not reachable at {url} ({type(exc).__name__}: {exc}); set FRAMEWATCH_TEST_PG_URL"
+        reason = (
+            f"PostgreSQL not reachable at {url} ({type(exc).__name__}: {exc}); set FRAMEWATCH_TEST_PG_URL"
+        )
         if _running_in_ci():
             pytest.fail(f"CI requires PostgreSQL: {reason}")
         pytest.skip(reason)

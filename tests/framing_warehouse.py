@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from pipeline.config import OutletConfig, StoryConfig
-from pipeline.identity import url_hash
-from pipeline.load import load_articles, load_outlets, load_story, upsert_rows
+from pipeline.load.warehouse import load_articles, load_outlets, load_story, upsert_rows
+from pipeline.normalise.identity import url_hash
 from schemas.models import Base, StoryArticle, SyndicationCluster, SyndicationMember
 from schemas.records import NormalisedArticle
 

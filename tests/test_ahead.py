@@ -1,8 +1,8 @@
-"""pipeline/ahead.py: results computed ahead are keyed by every input and the code, and saved whole."""
+"""pipeline/speedup/ahead.py: results computed ahead are keyed by every input and the code, and saved whole."""
 
 from __future__ import annotations
 
-from pipeline.ahead import code_fingerprint, input_key, load_keyed, save_keyed
+from pipeline.speedup.ahead import code_fingerprint, input_key, load_keyed, save_keyed
 
 
 def test_the_key_changes_with_any_input_or_version_and_only_then() -> None:

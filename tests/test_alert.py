@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
-from pipeline.alert import (
+from pipeline.alert.digests import (
     Digest,
     DigestEntry,
     OutboxTransport,
@@ -26,9 +26,9 @@ from pipeline.alert import (
     transport_from_environment,
 )
 from pipeline.config import AlertSettings, OutletConfig, load_story
-from pipeline.identity import url_hash
-from pipeline.load import load_articles, load_outlets, upsert_rows
-from pipeline.load import load_story as load_story_row
+from pipeline.load.warehouse import load_articles, load_outlets, upsert_rows
+from pipeline.load.warehouse import load_story as load_story_row
+from pipeline.normalise.identity import url_hash
 from schemas.models import AlertDigest, AlertItem, ArticleFraming, StoryArticle
 from schemas.records import NormalisedArticle
 
@@ -209,7 +209,10 @@ def test_framing_summary_and_syndication_appear_when_known(warehouse, story, smt
         )  # fmt: skip
     run_cycle(warehouse, story, SmtpTransport(url), CYCLE_1)
     text = text_part(handler.messages[0])
-    assert "framing: tone -0.42; certainty +0.30; frame: Security and defense; loaded terms: war on cartels" in text
+    assert (
+        "framing: tone -0.42; certainty +0.30; frame: Security and defense; loaded terms: war on cartels"
+        in text
+    )
     assert "original" in text
 
 
@@ -280,7 +283,7 @@ def test_a_digest_already_claimed_by_another_sender_is_skipped(warehouse, story,
         queue_digests(connection, story, now=CYCLE_1)
         # A concurrent sender read attempts=0 and claimed it first.
         connection.execute(sa.update(AlertDigest).values(attempts=AlertDigest.attempts + 1))
-    from pipeline import alert
+    from pipeline.alert import digests as alert
 
     report = alert.SendReport()
     digest = digests(warehouse)[0]
@@ -348,7 +351,9 @@ def test_a_digest_lists_coverage_in_publication_order_with_copies_under_their_or
     """Issue 23: the first digest listed its items in no time order."""
     entries = (
         digest_entry("Late story", "Heraldo Nacional", 18, first_from_outlet=True),
-        digest_entry("Copy of the wire", "Harbor Post", 12, cluster_id=7, is_copy=True, first_from_outlet=True),
+        digest_entry(
+            "Copy of the wire", "Harbor Post", 12, cluster_id=7, is_copy=True, first_from_outlet=True
+        ),
         digest_entry("Undated story", "Continental Wire", None),
         digest_entry("Wire original", "Continental Wire", 9, cluster_id=7, first_from_outlet=True),
         digest_entry("Midday story", "Continental Wire", 11),
@@ -373,7 +378,10 @@ def test_a_digest_footer_says_how_to_stop_or_change_the_subscription():
                     (digest_entry("A story", "Continental Wire", 9),))  # fmt: skip
     text, html = render_digest(digest, "desk@framewatch.example")
     footer = " ".join(text.split("--\n", 1)[1].split())
-    assert 'remove or edit that address under "subscribers:" in config/stories/mexico-cartel-intervention.yaml' in footer
+    assert (
+        'remove or edit that address under "subscribers:" in config/stories/mexico-cartel-intervention.yaml'
+        in footer
+    )
     assert "ask desk@framewatch.example" in footer
     assert "<code>config/stories/mexico-cartel-intervention.yaml</code>" in html
 
@@ -385,5 +393,7 @@ def test_first_coverage_from_an_outlet_is_its_earliest_published_article(warehou
                       published_at=CYCLE_1 - timedelta(hours=5))  # fmt: skip
     load_coverage(warehouse, story, [later, earlier])  # loaded in this order: "later" has the smaller id
     run_cycle(warehouse, story, SmtpTransport(url), CYCLE_1)
-    order = [line.strip(" *") for line in text_part(handler.messages[0]).splitlines() if line.startswith("* ")]
+    order = [
+        line.strip(" *") for line in text_part(handler.messages[0]).splitlines() if line.startswith("* ")
+    ]
     assert order == ["[FIRST FROM THIS OUTLET] Earlier story", "Later story"]

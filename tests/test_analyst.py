@@ -19,7 +19,8 @@ import pytest
 import sqlalchemy as sa
 from rich.console import Console
 
-from pipeline.analyst import (
+from pipeline.analyst.compare import as_csv, as_json, as_rich_table
+from pipeline.analyst.queries import (
     AnalystRoleError,
     UnknownStoryError,
     check_role_name,
@@ -28,9 +29,8 @@ from pipeline.analyst import (
     grant_analyst,
     report_data,
 )
-from pipeline.compare import as_csv, as_json, as_rich_table
-from pipeline.framing_store import compute_story_framing
-from pipeline.report import render_report
+from pipeline.analyst.report import render_report
+from pipeline.framing.store import compute_story_framing
 from tests.framing_warehouse import (
     ARTICLES,
     HOSTILE_HEADLINE,
@@ -101,16 +101,26 @@ def test_report_renders_from_the_warehouse_with_markup_escaped(framed: sa.Engine
     assert data.distinctive_terms == () and "No term is distinctive at that threshold." in html
 
 
-def test_distinctive_words_respect_the_threshold_and_leave_out_the_outlets_own_name(framed: sa.Engine) -> None:
+def test_distinctive_words_respect_the_threshold_and_leave_out_the_outlets_own_name(
+    framed: sa.Engine,
+) -> None:
     """Issue 23: the report showed terms below its own threshold and outlets' names as distinctive."""
-    from pipeline.analyst import DISTINCTIVE_Z, distinctive_term_rows
+    from pipeline.analyst.queries import DISTINCTIVE_Z, distinctive_term_rows
     from schemas.models import Outlet, OutletStoryTerm, Story
 
     with framed.begin() as connection:
         connection.execute(sa.delete(OutletStoryTerm))
         story_id = connection.execute(sa.select(Story.id).where(Story.slug == SLUG)).scalar_one()
-        outlet_id = connection.execute(sa.select(Outlet.id).where(Outlet.name == "Diario del Norte")).scalar_one()
-        terms = [("soberanía", 3.1), ("diario norte", 2.9), ("norte", 2.5), ("injerencia", DISTINCTIVE_Z), ("invasión", 1.5)]
+        outlet_id = connection.execute(
+            sa.select(Outlet.id).where(Outlet.name == "Diario del Norte")
+        ).scalar_one()
+        terms = [
+            ("soberanía", 3.1),
+            ("diario norte", 2.9),
+            ("norte", 2.5),
+            ("injerencia", DISTINCTIVE_Z),
+            ("invasión", 1.5),
+        ]
         connection.execute(
             sa.insert(OutletStoryTerm),
             [{"story_id": story_id, "outlet_id": outlet_id, "term": term, "z_score": z, "rank": rank}
@@ -123,7 +133,7 @@ def test_distinctive_words_respect_the_threshold_and_leave_out_the_outlets_own_n
 
 def test_headline_changes_name_the_story_of_each_edit(framed: sa.Engine) -> None:
     """Issue 23: v_headline_changes has story_slug, one row per story the edited article is relevant to."""
-    from pipeline.load import load_story
+    from pipeline.load.warehouse import load_story
     from schemas.models import StoryArticle
 
     other = story_config().model_copy(update={"slug": "other-story", "title": "Another story"})
@@ -274,7 +284,7 @@ def test_compare_with_chosen_columns_shows_only_those(framed, warehouse_url) -> 
 
 @sqlite_only
 def test_an_empty_compare_says_why(framed, warehouse_url) -> None:
-    from pipeline.load import load_story
+    from pipeline.load.warehouse import load_story
 
     with framed.begin() as connection:
         load_story(connection, story_config().model_copy(update={"slug": "quiet-story", "title": "Quiet"}))
@@ -312,12 +322,14 @@ def test_grant_analyst_command_on_sqlite_says_it_needs_postgresql(tmp_path: Path
 
 
 @sqlite_only
-def test_a_warehouse_behind_the_code_asks_for_an_upgrade_and_an_upgrade_brings_it_back(framed, warehouse_url) -> None:
+def test_a_warehouse_behind_the_code_asks_for_an_upgrade_and_an_upgrade_brings_it_back(
+    framed, warehouse_url
+) -> None:
     """Issue 23: reading an older warehouse failed with "no such column"; it now says what to run.
     Also runs migration 0005's downgrade and upgrade."""
     from alembic import command
 
-    from pipeline.analyst import WarehouseUnavailable, read_only_engine
+    from pipeline.analyst.queries import WarehouseUnavailable, read_only_engine
     from schemas.database import alembic_config, upgrade_database
 
     command.downgrade(alembic_config(warehouse_url), "0004")
@@ -326,13 +338,15 @@ def test_a_warehouse_behind_the_code_asks_for_an_upgrade_and_an_upgrade_brings_i
     upgrade_database(warehouse_url)
     engine = read_only_engine(warehouse_url)
     with engine.connect() as connection:
-        assert [edit.new_headline for edit in report_data(connection, SLUG).headline_edits] == [HOSTILE_HEADLINE]
+        assert [edit.new_headline for edit in report_data(connection, SLUG).headline_edits] == [
+            HOSTILE_HEADLINE
+        ]
     engine.dispose()
 
 
 @sqlite_only
 def test_an_empty_report_says_why(framed, warehouse_url, tmp_path: Path) -> None:
-    from pipeline.load import load_story
+    from pipeline.load.warehouse import load_story
 
     with framed.begin() as connection:
         load_story(connection, story_config().model_copy(update={"slug": "quiet-story", "title": "Quiet"}))
@@ -351,7 +365,9 @@ def test_compare_marks_discovered_outlets(framed, warehouse_url) -> None:
         connection.execute(sa.update(Outlet).where(Outlet.name == "Harbor Post").values(discovered=True))
     result = framewatch("compare", "--story", SLUG, "--db", warehouse_url, columns=80)
     assert result.returncode == 0, result.stderr
-    assert "Harbor Post (discovered) (" in result.stdout and "Capital Ledger (discovered)" not in result.stdout
+    assert (
+        "Harbor Post (discovered) (" in result.stdout and "Capital Ledger (discovered)" not in result.stdout
+    )
     exported = framewatch("compare", "--story", SLUG, "--db", warehouse_url, "--format", "json")
     assert "Harbor Post" in {row["outlet"] for row in json.loads(exported.stdout)}  # data stays as stored
 

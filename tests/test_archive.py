@@ -9,7 +9,7 @@ from io import BytesIO
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from pipeline.archive import manifest_line, page_or_outcome
+from pipeline.crawl.archive import manifest_line, page_or_outcome
 from schemas.records import FeedEntry, FetchedPage
 
 RECORD_ID = "<urn:uuid:00000000-0000-4000-8000-000000000001>"

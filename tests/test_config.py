@@ -110,8 +110,6 @@ def test_a_broken_story_never_stops_the_others_and_check_config_names_it(tmp_pat
     assert "broken.yaml" in result.output and "mexico-cartel-intervention" in result.output
 
 
-
-
 def shipped_copy(tmp_path: Path) -> Path:
     config_dir = tmp_path / "config"
     shutil.copytree(SHIPPED, config_dir)

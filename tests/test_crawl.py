@@ -25,10 +25,17 @@ import yaml
 
 from demo.world import ReplayWorld
 from demo.world.config import write_config
-from pipeline.archive import iter_fetched_pages
-from pipeline.crawl import CrawlResult, run_crawl
-from pipeline.crawl_state import read_http_cache, record_crawl
-from schemas.models import CrawlRun, FetchLog, HttpCacheEntry, Outlet, RunOutcome
+from pipeline.crawl.archive import iter_fetched_pages
+from pipeline.crawl.crawler import CrawlResult, run_crawl
+from pipeline.crawl.state import (
+    read_cache_updates,
+    read_http_cache,
+    record_crawl,
+    run_shards,
+    save_http_cache,
+)
+from pipeline.crawl.workspace import ShardWorkspace
+from schemas.models import CrawlRun, CrawlShard, FetchLog, HttpCacheEntry, Outlet, RunOutcome
 
 REPO = Path(__file__).resolve().parent.parent
 # Ordinary pages must never reach the timeout on a loaded 2-core CI machine (a retried timeout would
@@ -65,11 +72,15 @@ def request_total(world: ReplayWorld) -> int:
 
 
 def manifest(result: CrawlResult) -> list[dict]:
-    return [json.loads(line) for line in result.manifest_path.read_text(encoding="utf-8").splitlines()]
+    return [json.loads(line) for line in result.workspace.manifest.read_text(encoding="utf-8").splitlines()]
+
+
+def cache_updates(result: CrawlResult) -> dict[str, dict]:
+    return read_cache_updates([result.workspace])
 
 
 def fetch_log(result: CrawlResult) -> list[dict]:
-    return [json.loads(line) for line in result.fetch_log_path.read_text(encoding="utf-8").splitlines()]
+    return [json.loads(line) for line in result.workspace.fetch_log.read_text(encoding="utf-8").splitlines()]
 
 
 def outcome_of(result: CrawlResult, url: str) -> str:
@@ -115,9 +126,7 @@ def first_run(world, config_dir, tmp_path_factory):
 @pytest.fixture(scope="module")
 def second_run(world, config_dir, first_run, tmp_path_factory):
     before = {site: len(records) for site, records in world.request_log.items()}
-    result = run_crawl(
-        config_dir, tmp_path_factory.mktemp("run2"), "run-2", first_run.http_cache_updates
-    )
+    result = run_crawl(config_dir, tmp_path_factory.mktemp("run2"), "run-2", cache_updates(first_run))
     records = [r for site, records in world.request_log.items() for r in records[before[site] :]]
     print(
         f"\nsecond run: {len(records)} requests ({sum(r.status == 304 for r in records)} answered 304); "
@@ -130,7 +139,7 @@ def second_run(world, config_dir, first_run, tmp_path_factory):
 def third_run(world, config_dir, first_run, second_run, tmp_path_factory):
     """The world moves to state 2; two hours later every fresh article is due for its re-check."""
     world.set_state(2)
-    cache = {**first_run.http_cache_updates, **second_run[0].http_cache_updates}
+    cache = {**cache_updates(first_run), **cache_updates(second_run[0])}
     later = datetime.now(UTC) + timedelta(hours=2)
     result = run_crawl(config_dir, tmp_path_factory.mktemp("run3"), "run-3", cache, now=later)
     print(f"\nthird run (state 2, +2h): outcomes {result.counts}")
@@ -213,7 +222,7 @@ def test_wrong_content_types_are_handed_on_for_extraction_to_sniff(first_run, tr
 
 
 def test_pages_read_back_from_the_warc_are_the_pages_served(first_run, truth):
-    pages = list(iter_fetched_pages(first_run.manifest_path))
+    pages = list(iter_fetched_pages(first_run.workspace.manifest))
     assert len(pages) == len(manifest(first_run))
     for page in pages:
         assert page.warc_record_id.startswith("<urn:uuid:")
@@ -222,7 +231,7 @@ def test_pages_read_back_from_the_warc_are_the_pages_served(first_run, truth):
 
 
 def test_a_corrupt_warc_record_becomes_an_error_outcome(first_run, tmp_path):
-    shutil.copytree(first_run.workdir, tmp_path / "copy")
+    shutil.copytree(first_run.workspace.directory, tmp_path / "copy")
     lines = (tmp_path / "copy" / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
     victim = json.loads(lines[len(lines) // 2])
     warc = tmp_path / "copy" / victim["warc_file"]
@@ -237,7 +246,7 @@ def test_a_corrupt_warc_record_becomes_an_error_outcome(first_run, tmp_path):
 
 
 def test_warc_file_is_gzipped_per_record_and_holds_robots_and_redirects(first_run):
-    with gzip.open(first_run.warc_paths[0], "rb") as stream:
+    with gzip.open(first_run.workspace.warc, "rb") as stream:
         text = stream.read()
     assert b"WARC-Target-URI: " in text and b"/robots.txt" in text and b"301 Moved Permanently" in text
 
@@ -248,7 +257,7 @@ def test_a_crawl_can_be_limited_to_some_outlets(world, config_dir, truth, tmp_pa
     assert {p["outlet"] for p in manifest(result)} == {"The Liberty Ledger"}
     # not the shard holding the first configured outlet: no query discovery, so only the outlet's host
     assert {urlsplit(e["url"]).netloc for e in fetch_log(result)} == {ledger}
-    assert not result.asked_query_api and result.shard_key.startswith("shard-")
+    assert not result.asked_query_api and result.shard.startswith("shard-")
     assert result.discovered_outlets == []
 
 
@@ -277,7 +286,6 @@ def open_run(connection, run_key: str) -> int:
         "started_at": datetime.now(UTC),
         "story_slug": STORY,
         "counts": {},
-        "warc_paths": [],
     }
     return connection.execute(sa.insert(CrawlRun).values(**values).returning(CrawlRun.id)).scalar_one()
 
@@ -291,28 +299,26 @@ def test_crawl_state_round_trips_through_the_warehouse(first_run, warehouse, tru
         run_id = open_run(connection, "run-1")
         for _ in range(2):  # a retried task changes nothing
             record_crawl(connection, run_id, first_run)
+            save_http_cache(connection, cache_updates(first_run))  # the process stage's, once pages load
         cache = read_http_cache(connection)
-        assert cache == first_run.http_cache_updates
+        assert cache == cache_updates(first_run)
         assert count_rows(connection, HttpCacheEntry) == len(cache)
         assert count_rows(connection, FetchLog) == len(fetch_log(first_run))
         outcomes = dict(connection.execute(sa.select(RunOutcome.outcome, RunOutcome.count)).all())
         assert outcomes == first_run.counts
-        run = connection.execute(sa.select(CrawlRun.counts, CrawlRun.warc_paths)).one()
-        assert run.counts["fetch"] == first_run.counts
-        assert [entry["manifest"] for entry in run.warc_paths] == [str(first_run.manifest_path)]
+        assert connection.execute(sa.select(CrawlRun.counts)).scalar_one()["fetch"] == first_run.counts
+        assert [shard.manifest for shard in run_shards(connection, "run-1")] == [first_run.workspace.manifest]
         discovered = connection.execute(sa.select(Outlet.name).where(Outlet.discovered.is_(True))).scalars()
         # issue 19: named by the site name their pages give, not by host and port
         assert set(discovered) == set(truth["world"]["discovered_outlets"])
 
 
 def test_shards_of_one_run_add_up_and_a_retried_shard_replaces_its_share(first_run, warehouse, tmp_path):
-    no_log = tmp_path / "none.jsonl"
     shard_a = replace(
         first_run,
+        workspace=ShardWorkspace(tmp_path / "no-files", "sharded"),
         outlets=("A",),
         counts={"ok": 2},
-        fetch_log_path=no_log,
-        http_cache_updates={},
         discovered_outlets=[],
     )
     shard_b = replace(shard_a, outlets=("B",), counts={"ok": 3, "http-404": 1})
@@ -322,10 +328,8 @@ def test_shards_of_one_run_add_up_and_a_retried_shard_replaces_its_share(first_r
             record_crawl(connection, run_id, result)
         outcomes = dict(connection.execute(sa.select(RunOutcome.outcome, RunOutcome.count)).all())
         assert outcomes == {"ok": 7, "http-404": 1}
-        run = connection.execute(sa.select(CrawlRun.counts, CrawlRun.warc_paths)).one()
-        assert sorted(entry["shard"] for entry in run.warc_paths) == sorted(
-            {shard_a.shard_key, shard_b.shard_key}
-        )
+        shards = connection.execute(sa.select(CrawlShard.shard)).scalars()
+        assert sorted(shards) == sorted({shard_a.shard, shard_b.shard})
 
 
 # Faults the world does not serve, on a small server of our own ----------------------------------------

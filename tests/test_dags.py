@@ -272,13 +272,15 @@ def test_a_failed_task_notifies_the_operator_by_email(migrated_airflow_home, mai
 
 def missing_cycle_parts() -> list[str]:
     """The parts of the real cycle the end-to-end run needs that this build does not have yet."""
-    missing = [m for m in ("pipeline.cycle", "pipeline.crawl") if importlib.util.find_spec(m) is None]
+    missing = [
+        m for m in ("pipeline.run.cycle", "pipeline.crawl.crawler") if importlib.util.find_spec(m) is None
+    ]
     if not missing:
-        from pipeline import cycle
+        from pipeline.run import cycle
 
         stages = ("start_run", "crawl_stage", "process_stage", "match_stage", "framing_stage", "alert_stage",
                   "finish_run")  # fmt: skip
-        missing = [f"pipeline.cycle.{name}" for name in stages if not hasattr(cycle, name)]
+        missing = [f"pipeline.run.cycle.{name}" for name in stages if not hasattr(cycle, name)]
     return missing
 
 

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from pipeline.date_confidence import (
+from pipeline.extract.date_confidence import (
     CONFLICTING,
     CORROBORATED,
     MACHINE_READABLE,
@@ -17,7 +17,7 @@ from pipeline.date_confidence import (
     URL_ONLY,
     date_confidence,
 )
-from pipeline.process import process_page
+from pipeline.run.process import process_page
 from schemas.database import alembic_config, make_engine, migration_connection, upgrade_database
 from schemas.records import FeedEntry, FetchedPage, NormalisedArticle
 

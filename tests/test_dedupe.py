@@ -9,23 +9,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.dedupe import (
+from bench.memory_index import SyndicationIndex
+from pipeline.dedupe.copies import (
     COPY_THRESHOLD,
     LSH_BANDS,
     NUM_PERM,
-    SyndicationIndex,
     copy_differences,
     estimated_jaccard,
-    exact_duplicate_groups,
     likely_original,
     lsh_band_keys,
-    match_copy,
     minhash_signature,
     signature_from_bytes,
     signature_to_bytes,
     word_shingles,
 )
-from pipeline.normalise import content_hash, normalise_for_hash, word_count
+from pipeline.normalise.canonical import content_hash, normalise_for_hash, word_count
 from schemas.records import NormalisedArticle
 
 # --- Written examples: a wire text, a lightly edited copy, and a genuine rewrite ------------------
@@ -317,30 +315,6 @@ def test_index_returns_every_article_sharing_a_bucket():
     assert [similarity for _, similarity in index.similar(minhash_signature(WIRE_ES))] == [1.0, 1.0, 1.0]
 
 
-@LANGUAGES
-def test_match_copy_links_the_copy_to_the_wire_original(wire, copy, rewrite):
-    match = match_copy(copy, [rewrite, wire])
-    assert match is not None
-    assert (match.original_url_hash, match.copy_url_hash) == (wire.url_hash, copy.url_hash)
-    assert match.similarity >= COPY_THRESHOLD
-    assert "wire byline" in match.differences["original_reason"]
-
-
-@LANGUAGES
-def test_match_copy_rejects_a_rewrite_of_the_same_report(wire, copy, rewrite):
-    assert match_copy(rewrite, [wire, copy]) is None
-
-
-def test_match_copy_uses_stored_signatures():
-    stored = {WIRE_EN_ARTICLE.url_hash: minhash_signature(REWRITE_EN)}  # deliberately the wrong text
-    assert match_copy(COPY_EN_ARTICLE, [WIRE_EN_ARTICLE], signatures=stored) is None
-
-
-def test_match_copy_ignores_the_article_itself_and_empty_candidates():
-    empty = article("empty", "No text", "")
-    assert match_copy(WIRE_EN_ARTICLE, [WIRE_EN_ARTICLE, empty]) is None
-
-
 # --- Differences between a copy and its original ----------------------------------------------
 
 
@@ -437,5 +411,4 @@ def test_exact_duplicates_group_by_content_hash_despite_trivial_differences():
     rerendered = article(
         "again", WIRE_EN_HEADLINE.upper(), "Updated 3 minutes ago\n\n" + WIRE_EN.replace("'", "’")
     )
-    groups = exact_duplicate_groups([WIRE_EN_ARTICLE, rerendered, COPY_EN_ARTICLE])
-    assert groups == [("again", "wire-en")]
+    assert rerendered.content_hash == WIRE_EN_ARTICLE.content_hash != COPY_EN_ARTICLE.content_hash

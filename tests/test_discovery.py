@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import discovery, politeness
 from pipeline.config import StoryWindow, load_config, load_story
+from spiders import discovery, politeness
 
 WINDOW = StoryWindow(start=datetime(2025, 11, 15, tzinfo=UTC), end=datetime(2025, 12, 31, tzinfo=UTC))
 BILLION_LAUGHS = b"""<?xml version="1.0"?>

@@ -19,10 +19,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from bench.body_metric import document_precision_recall, score_bodies, shingles
-from pipeline.body import clean_paragraphs, is_boilerplate
 from pipeline.cli import app
-from pipeline.extract import decode_html, extract_article, extract_command
-from pipeline.fields import (
+from pipeline.extract.body import clean_paragraphs, is_boilerplate
+from pipeline.extract.fields import (
     ParseFailure,
     byline_organisations,
     date_from_url,
@@ -31,6 +30,7 @@ from pipeline.fields import (
     parse_datetime,
     parse_url,
 )
+from pipeline.extract.page import decode_html, extract_article, extract_command
 from schemas.records import FeedEntry
 
 EVAL_ROOT = Path(__file__).resolve().parents[2] / "shared" / "eval"
@@ -504,7 +504,7 @@ def test_body_matches_ground_truth_on_real_benchmark_pages():
 
 
 def test_declared_language_breaks_a_close_call_but_not_a_clear_detection():
-    from pipeline.extract import choose_language
+    from pipeline.extract.page import choose_language
 
     spanish = " ".join(
         ["La presidenta rechazó la intervención militar extranjera en el territorio nacional."] * 4

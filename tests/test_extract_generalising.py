@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from bench.extraction import country_folds
-from pipeline.body import add_standfirst
-from pipeline.extract import extract_article, parse_tree
-from pipeline.fields import collective_bylines, is_person_name, parse_byline
+from pipeline.extract.body import add_standfirst
+from pipeline.extract.fields import collective_bylines, is_person_name, parse_byline
+from pipeline.extract.page import extract_article, parse_tree
 from pipeline.text import visible_line
 
 PROSE = (
@@ -32,7 +32,7 @@ def test_a_headline_showing_angle_brackets_keeps_them():
 
 
 def test_jsonld_text_is_decoded_once_and_microdata_text_not_again():
-    from pipeline.extract import _first_text
+    from pipeline.extract.page import _first_text
 
     # JSON-LD strings are HTML-escaped by the CMS: one decoding gives the shown "&lt;", never "<"
     assert _first_text("AT&amp;T shows &amp;lt;") == "AT&T shows &lt;"
@@ -139,7 +139,7 @@ def test_folds_keep_each_country_whole_and_cover_every_page():
 def test_htmldate_is_consulted_only_when_its_vote_could_change_the_day():
     from datetime import UTC, datetime
 
-    from pipeline.extract import Candidate, choose_date, day_is_settled
+    from pipeline.extract.page import Candidate, choose_date, day_is_settled
 
     def on(day: int, source: str) -> Candidate:
         return Candidate(datetime(2025, 11, day, tzinfo=UTC), source)

@@ -3,8 +3,8 @@ corrupt raw archive each end, after recovery and a re-run, in the warehouse a cl
 every alert delivered exactly once.
 
 "The warehouse a clean run builds" is compared by content (``warehouse_content``): every table except
-the ones that describe a run rather than the world (``crawl_runs``, ``fetch_log``, ``run_outcomes``,
-``quarantine``), with surrogate ids, run ids and wall-clock times left out, foreign keys written as the
+the ones that describe a run rather than the world (``crawl_runs``, ``crawl_shards``, ``fetch_log``,
+``run_outcomes``, ``quarantine``), with surrogate ids, run ids and wall-clock times left out, foreign keys written as the
 natural key of the row they point at, and each replay world's loopback ports written as its site name
 (the clean run and the faulty run use worlds of their own, on different ports). Alert digests are
 compared as "subscriber, status and the items they carry"; their keys hash article ids and are left out.
@@ -41,10 +41,10 @@ from aiosmtpd.controller import Controller
 
 from demo.world import ReplayWorld
 from demo.world.config import write_demo_config
-from pipeline import cycle
-from pipeline.crawl import CrawlError
-from pipeline.cycle_runner import reprocess_run, run_cycle
-from pipeline.identity import url_hash
+from pipeline.crawl.crawler import CrawlError
+from pipeline.normalise.identity import url_hash
+from pipeline.run import cycle
+from pipeline.run.runner import reprocess_run, run_cycle
 from schemas.database import make_engine
 from schemas.models import Base
 
@@ -57,7 +57,15 @@ SUBSCRIBERS = ("analyst@framewatch.example", "desk-editor@framewatch.example")
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 # Tables describing one run (its fetches, counts, quarantined items), not the world: they differ by design.
-PER_RUN_TABLES = {"crawl_runs", "fetch_log", "run_outcomes", "quarantine", "story_match_runs", "outlet_health"}
+PER_RUN_TABLES = {
+    "crawl_runs",
+    "crawl_shards",
+    "fetch_log",
+    "run_outcomes",
+    "quarantine",
+    "story_match_runs",
+    "outlet_health",
+}
 # Wall-clock times (the crawler stamps pages with the clock) and delivery bookkeeping that legitimately
 # differ between a clean run and a recovered one; digest_key and message_id hash surrogate article ids.
 VOLATILE_COLUMNS = {
@@ -561,9 +569,9 @@ def throwaway_postgres() -> Iterator[ThrowawayCluster]:
 def stop_database_inside_the_load(monkeypatch, cluster: ThrowawayCluster) -> list[int]:
     """Stop the cluster in the middle of the process stage's load transaction (after the articles were
     written in it, before syndication and the outcome counts)."""
-    import pipeline.syndication
+    import pipeline.dedupe.syndication
 
-    real = pipeline.syndication.index_and_cluster
+    real = pipeline.dedupe.syndication.index_and_cluster
     stopped: list[int] = []
 
     def stop_then_cluster(connection, articles, ids, *signatures):
@@ -571,7 +579,7 @@ def stop_database_inside_the_load(monkeypatch, cluster: ThrowawayCluster) -> lis
         cluster.stop()
         return real(connection, articles, ids, *signatures)
 
-    monkeypatch.setattr(pipeline.syndication, "index_and_cluster", stop_then_cluster)
+    monkeypatch.setattr(pipeline.dedupe.syndication, "index_and_cluster", stop_then_cluster)
     return stopped
 
 
@@ -616,9 +624,7 @@ def test_framewatch_run_reports_a_lost_database_in_one_line(
     database = throwaway_postgres.create_database("cli")
     with smtp_server(monkeypatch) as mailbox, rig(tmp_path, database, mailbox) as faulty:
         stop_database_inside_the_load(monkeypatch, throwaway_postgres)
-        result = CliRunner().invoke(
-            app, ["run", "--config", str(faulty.config_dir), "--db", faulty.db_url]
-        )
+        result = CliRunner().invoke(app, ["run", "--config", str(faulty.config_dir), "--db", faulty.db_url])
         assert result.exit_code == 2, result.output
         assert "error: lost the warehouse during the cycle" in result.output
         assert "terminating connection due to administrator command" in result.output

@@ -11,9 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.compare import OutletArticle, as_csv, as_json, as_rich_table, comparison_rows
-from pipeline.framing import article_framing, certainty_of, frame_shares, loaded_terms_in, warehouse_fields
-from pipeline.framing_lexicon import (
+from pipeline.analyst.compare import as_csv, as_json, as_rich_table
+from pipeline.framing.lexicon import (
     MFC_FRAMES,
     FramesCodebook,
     FramingConfigError,
@@ -23,7 +22,14 @@ from pipeline.framing_lexicon import (
     load_yaml_model,
     split_sentences,
 )
-from pipeline.framing_outlets import (
+from pipeline.framing.measures import (
+    article_framing,
+    certainty_of,
+    frame_shares,
+    loaded_terms_in,
+    warehouse_fields,
+)
+from pipeline.framing.outlets import (
     distinctive_terms,
     first_coverage,
     headlines_side_by_side,
@@ -31,9 +37,9 @@ from pipeline.framing_outlets import (
     ngrams,
     syndication_by_outlet,
 )
-from pipeline.framing_sources import voices_in
-from pipeline.framing_tone import article_tone, spanish_rules
-from schemas.framing_records import CoverageRow
+from pipeline.framing.sources import voices_in
+from pipeline.framing.tone import article_tone, spanish_rules
+from schemas.framing_records import CoverageRow, OutletComparison, TermCount
 
 HEDGED_EN = (
     "The administration could reportedly send troops, according to sources. No final decision has been "
@@ -339,18 +345,19 @@ def test_lede_is_the_first_sentence():
 
 
 def _compared():
-    english = article_framing("Invasion fears", "The military could strike, officials said.", "en")
-    spanish = article_framing("Soberanía", "Sheinbaum dijo que no habrá invasión.", "es")
-    return comparison_rows(
-        [OutletArticle("=Daily", english, "US"), OutletArticle("Diario", spanish, "MX", syndicated=True)]
-    )
-
-
-def test_comparison_rows_aggregate_per_outlet():
-    daily, diario = _compared()
-    assert (daily.outlet, daily.articles, daily.original_share) == ("=Daily", 1, 1.0)
-    assert diario.original_share == 0.0
-    assert "soberanía" in diario.top_loaded_terms
+    """Rows as ``pipeline.analyst.queries.comparison`` gives them from v_outlet_framing."""
+    return (
+        OutletComparison(
+            outlet="=Daily", country="US", language="en", articles=1, original_share=1.0, mean_tone=-0.4,
+            mean_certainty=0.5, primary_frame="security_defense", top_loaded_terms=("invasion",),
+            voice_kinds=(TermCount("us_official", 1),),
+        ),
+        OutletComparison(
+            outlet="Diario", country="MX", language="es", articles=1, original_share=0.0, mean_tone=0.1,
+            mean_certainty=0.0, primary_frame="sovereignty", top_loaded_terms=("invasión", "soberanía"),
+            voice_kinds=(TermCount("mexican_government", 1),),
+        ),
+    )  # fmt: skip
 
 
 def test_comparison_as_csv_json_and_table():

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.framing_model import (
+from pipeline.framing.outlets import actor_tone_by_outlet
+from pipeline.framing.tone_model import (
     CLASSES,
     PieceVocabulary,
     ToneModel,
@@ -14,8 +15,7 @@ from pipeline.framing_model import (
     load_tone_model,
     targeted_tone,
 )
-from pipeline.framing_outlets import actor_tone_by_outlet
-from pipeline.framing_train import (
+from pipeline.framing.train import (
     DistilledVectors,
     Mention,
     contributions,

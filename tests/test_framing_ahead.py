@@ -11,10 +11,10 @@ import sqlalchemy as sa
 
 from demo.world import ReplayWorld
 from demo.world.config import write_demo_config
-from pipeline import cycle, framing_store, workers
-from pipeline.ahead import save_keyed
-from pipeline.framing import article_framing, warehouse_fields
-from pipeline.framing_store import load_measured_ahead
+from pipeline.framing.measures import article_framing, warehouse_fields
+from pipeline.run import cycle
+from pipeline.speedup import workers
+from pipeline.speedup.ahead import results_ahead, save_keyed
 from schemas.database import make_engine
 
 STORY = "mexico-cartel-intervention"
@@ -29,7 +29,6 @@ pytestmark = pytest.mark.skipif(
 def processed(tmp_path, monkeypatch, empty_database_url):
     """A cycle up to its process stage, on each dialect; any batch is measured ahead (the world is
     small). The keys must match the articles as each database gives them back."""
-    monkeypatch.setattr(framing_store, "MIN_PAGES_FOR_WORKERS", 1)
     monkeypatch.setattr(workers, "MIN_PAGES_FOR_WORKERS", 1)
     db_url = empty_database_url
     with ReplayWorld(base_port=None) as world:
@@ -38,7 +37,7 @@ def processed(tmp_path, monkeypatch, empty_database_url):
         cycle.crawl_stage(config_dir, db_url, "ahead", as_of=AS_OF)
     cycle.process_stage(config_dir, db_url, "ahead")
     cycle.match_stage(config_dir, db_url, "ahead")
-    path = cycle.cycle_context(config_dir, db_url, "ahead").workdir / cycle.MEASURED_AHEAD_FILE
+    path = cycle.cycle_context(config_dir, db_url, "ahead").workspace.framing_measured_ahead
     return (config_dir, db_url, STORY, "ahead"), path
 
 
@@ -53,7 +52,7 @@ def stored_tones(db_url: str) -> dict[int, float]:
 
 def test_the_framing_stage_stores_what_the_process_stage_measured_ahead(processed) -> None:
     arguments, path = processed
-    measured = load_measured_ahead(path)
+    measured = results_ahead([path])
     assert measured, "the process stage saved no measures"
     # Put one recognisable measure under every saved key: the stored rows show they were taken.
     marker = article_framing("Marker headline", "Officials reportedly weighed strikes. " * 20, "en")
@@ -74,7 +73,7 @@ def save_measured_ahead_as(path, measured: dict, framing) -> None:
 
 def test_without_the_file_the_framing_stage_measures_the_same_rows(processed) -> None:
     arguments, path = processed
-    assert load_measured_ahead(path)
+    assert results_ahead([path])
     cycle.framing_stage(*arguments)
     with_file = stored_tones(arguments[1])
     cycle.finish_run(arguments[0], arguments[1], arguments[3])

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from pipeline.framing import certainty_of
+from pipeline.framing.measures import certainty_of
 from schemas.database import make_engine
 
 STORY = "mexico-cartel-intervention"
@@ -107,7 +107,7 @@ def warehouse(tmp_path_factory):
     """One cycle of the real pipeline over the replay world into a SQLite warehouse."""
     from demo.world import ReplayWorld
     from demo.world.config import write_demo_config
-    from pipeline.cycle_runner import run_cycle
+    from pipeline.run.runner import run_cycle
 
     directory = tmp_path_factory.mktemp("framing-directions")
     db_url = f"sqlite:///{directory / 'warehouse.sqlite'}"

@@ -9,19 +9,20 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from pipeline.framing import article_framing, warehouse_fields
-from pipeline.framing_lexicon import measures_version
-from pipeline.framing_store import (
+from pipeline.analyst.report_charts import VOICE_COLOURS
+from pipeline.framing.lexicon import measures_version
+from pipeline.framing.measures import article_framing, warehouse_fields
+from pipeline.framing.store import (
     articles_to_frame,
     compute_story_framing,
-    load_measured_ahead,
+    measure,
     measure_inputs,
     measures_key,
-    save_measured_ahead,
     story_id_of,
 )
-from pipeline.load import load_articles
-from pipeline.report_charts import VOICE_COLOURS
+from pipeline.load.warehouse import load_articles
+from pipeline.speedup import workers as worker_pool
+from pipeline.speedup.ahead import computing_ahead, results_ahead
 from schemas.models import Article, ArticleFrame, ArticleFraming, ArticleLoadedTerm, ArticleVoice
 from tests.framing_warehouse import (
     ARTICLES,
@@ -267,13 +268,15 @@ def test_a_measure_computed_ahead_is_taken_only_for_the_same_inputs(warehouse: s
     assert measured_fields(other_framing) != measured_fields(article_framing(*ledger))
 
 
-def test_measures_saved_ahead_come_back_and_a_broken_file_gives_none(tmp_path) -> None:
+def test_measures_computed_ahead_come_back_and_a_broken_file_gives_none(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(worker_pool, "MIN_PAGES_FOR_WORKERS", 1)
     inputs = [measure_inputs(a.headline, a.body, a.language) for a in (LEDGER, DIARIO)]
     framings = [article_framing(*text) for text in inputs]
     path = tmp_path / "measured-ahead.pickle"
-    save_measured_ahead(path, inputs, framings)
-    assert load_measured_ahead(path) == {measures_key(t): f for t, f in zip(inputs, framings, strict=True)}
+    with computing_ahead(measure, inputs, measures_key, path, workers=1):
+        pass
+    assert results_ahead([path]) == {measures_key(t): f for t, f in zip(inputs, framings, strict=True)}
     path.write_bytes(b"not a pickle")
-    assert load_measured_ahead(path) == {}
-    assert load_measured_ahead(tmp_path / "missing.pickle") == {}
+    assert results_ahead([path]) == {}
+    assert results_ahead([tmp_path / "missing.pickle"]) == {}
     assert measure_inputs("Titre", "Texte", "fr") is None  # framing is undefined for French

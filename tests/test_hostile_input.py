@@ -27,8 +27,8 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from pipeline.cycle import cycle_context, report_stage
-from pipeline.cycle_runner import run_cycle
+from pipeline.run.cycle import cycle_context, report_stage
+from pipeline.run.runner import run_cycle
 from schemas.database import make_engine
 from schemas.models import Article, ArticleUrl, CrawlRun, FetchLog, HttpCacheEntry, Outlet, RunOutcome
 from tests.hostile_site import (
@@ -489,7 +489,7 @@ def redirect_carrying_credentials(o: Observed) -> None:
     """Refused (credentials-in-url), and the password is in no table, fetch log nor crawl log."""
     (row,) = [r for r in o.fetch_log if r["outcome"] == "credentials-in-url"]
     assert row["url"].endswith("/news/good-one-cartel-strike-plans")
-    shard = cycle_context(o.config_dir, o.db_url, "hostile-1").workdir / "all"
+    shard = cycle_context(o.config_dir, o.db_url, "hostile-1").workspace.shard(None).directory
     on_disk = [(shard / name).read_text(encoding="utf-8") for name in ("fetch_log.jsonl", "crawl.log")]
     stored = [str(r) for r in o.fetch_log] + list(o.articles) + list(o.article_urls) + list(o.http_cache)
     assert "user:" not in row["url"] and not [text for text in on_disk + stored if "s3cret" in text]
@@ -551,7 +551,7 @@ def test_the_run_finishes_and_every_fetch_has_an_outcome(hostile: Observed) -> N
     # every request the site answered is in the log: no callback died without recording its fetch
     feeds_and_sitemaps = [p for p in hostile.site.hits if p.startswith(("/feeds/", "/sitemaps/"))]
     assert all(hostile.fetched(path) for path in feeds_and_sitemaps)
-    crawl_log = (cycle_context(hostile.config_dir, hostile.db_url, "hostile-1").workdir / "all"
+    crawl_log = (cycle_context(hostile.config_dir, hostile.db_url, "hostile-1").workspace.shard(None).directory
                  / "crawl.log").read_text(encoding="utf-8")  # fmt: skip
     assert "Spider error processing" not in crawl_log
 
@@ -578,11 +578,7 @@ def test_full_disk_under_the_archive_is_recorded_and_loses_nothing(hostile: Obse
     """The WARC lands on a full disk: archive-write-failed is counted, the run finishes, and the
     warehouse keeps every article of the earlier run."""
     run_key = "hostile-full-disk"
-    warc = (
-        cycle_context(hostile.config_dir, hostile.db_url, run_key).workdir
-        / "all"
-        / f"{run_key}.warc.gz"
-    )
+    warc = cycle_context(hostile.config_dir, hostile.db_url, run_key).workspace.shard(None).warc
     warc.parent.mkdir(parents=True)
     warc.symlink_to(full_archive_disk)
     before = set(hostile.articles)
@@ -684,22 +680,22 @@ def test_unreachable_database_is_a_clear_error(hostile: Observed, db_url: str, m
 
 
 def test_a_redirect_carrying_credentials_is_refused_by_name():
-    from pipeline.politeness import refusal_reason
+    from spiders.politeness import refusal_reason
 
     assert refusal_reason("http://user:pw@127.0.0.1:8000/x", {"127.0.0.1:8000"}) == "credentials-in-url"
     assert refusal_reason("http://127.0.0.1:8000/x", {"127.0.0.1:8000"}) is None
 
 
 def test_links_and_canonical_urls_drop_credentials():
-    from pipeline.discovery import crawl_url
-    from pipeline.normalise import canonical_url
+    from pipeline.normalise.canonical import canonical_url
+    from spiders.discovery import crawl_url
 
     assert crawl_url("http://user:pw@example.org/a?utm_source=x") == "http://example.org/a"
     assert canonical_url("http://user:pw@example.org/a") == "http://example.org/a"
 
 
 def test_a_feed_date_that_is_not_a_real_date_counts_as_undated():
-    from pipeline.discovery import parse_feed
+    from spiders.discovery import parse_feed
 
     body = (
         b'<rss version="2.0"><channel><title>t</title>'
@@ -832,8 +828,8 @@ def test_sigterm_stops_the_crawl_and_the_workers_and_the_run_ends_failed(site, t
 def test_an_outlet_past_its_time_budget_is_refused_by_name(site, tmp_path):
     """A chain of sitemaps, each 0.3 s slow and listing the next: followed for the outlet's 1.5 s, then
     refused as over-time-budget (the depth limit of 10 alone would allow 11 of them)."""
-    from pipeline.crawl import run_crawl
-    from pipeline.crawl_state import read_fetch_log
+    from pipeline.crawl.crawler import run_crawl
+    from pipeline.crawl.state import read_fetch_log
 
     config = write_hostile_config(tmp_path / "config", site)
     outlets = {"outlets": [{"name": "Slow Chain", "homepage": site.url("/slowchain/"), "language": "en",
@@ -845,7 +841,7 @@ def test_an_outlet_past_its_time_budget_is_refused_by_name(site, tmp_path):
     (config / "framewatch.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
     before = sum(n for path, n in site.hits.items() if path.startswith("/slowchain/sitemap-"))
     result = run_crawl(config, tmp_path / "crawl", "slow-chain", {})
-    events = list(read_fetch_log(result.fetch_log_path))
+    events = list(read_fetch_log(result.workspace.fetch_log))
     refused = [e for e in events if e["outcome"] == "over-time-budget"]
     assert len(refused) == 1 and refused[0]["outlet"] == "Slow Chain" and refused[0]["kind"] == "sitemap"
     fetched = sum(n for path, n in site.hits.items() if path.startswith("/slowchain/sitemap-")) - before
@@ -853,7 +849,7 @@ def test_an_outlet_past_its_time_budget_is_refused_by_name(site, tmp_path):
 
 
 def test_the_address_decision_reads_every_resolved_address():
-    from pipeline.politeness import address_refusal, is_public_address
+    from spiders.politeness import address_refusal, is_public_address
 
     trusted = {"127.0.0.1:8000"}
     assert address_refusal("http://127.1:9000/x", ["127.0.0.1"], trusted) == "blocked-private-address"
@@ -869,7 +865,7 @@ def test_the_address_decision_reads_every_resolved_address():
 
 
 def test_credentials_are_taken_out_of_any_text():
-    from pipeline.politeness import without_credentials
+    from spiders.politeness import without_credentials
 
     assert (
         without_credentials("credentials-in-url: http://user:s3cret@host:1/a")
@@ -879,8 +875,8 @@ def test_credentials_are_taken_out_of_any_text():
 
 
 def test_an_article_belongs_to_the_outlet_whose_host_serves_it():
-    from pipeline.attribution import discovered_outlet_name, owning_outlet
     from pipeline.config import OutletConfig
+    from spiders.attribution import discovered_outlet_name, owning_outlet
 
     def outlet(name: str, homepage: str) -> OutletConfig:
         return OutletConfig(name=name, homepage=homepage, language="en", country="US")
@@ -898,7 +894,7 @@ def test_an_article_belongs_to_the_outlet_whose_host_serves_it():
 
 
 def test_budgets_refuse_by_name_once_spent():
-    from pipeline.budget import OutletBudget, sitemap_children_to_follow
+    from spiders.budget import OutletBudget, sitemap_children_to_follow
 
     budget = OutletBudget(max_requests=2, max_seconds=10)
     for now in (0.0, 1.0):

@@ -20,7 +20,7 @@ import yaml
 from demo.world import ReplayWorld
 from demo.world.config import add_demo_story, write_demo_config
 from pipeline.config import load_story
-from pipeline.cycle_runner import rematch_story, run_cycle
+from pipeline.run.runner import rematch_story, run_cycle
 from schemas.database import make_engine
 
 pytestmark = pytest.mark.slow

@@ -14,8 +14,8 @@ import pytest
 
 from demo.world.content import load_articles
 from pipeline.config import StoryTerms, StoryWindow, load_story
-from pipeline.match import compile_stories, definition_fingerprint, match_article
-from pipeline.relevance import score_story_relevance
+from pipeline.match.relevance import score_story_relevance
+from pipeline.match.stories import compile_stories, definition_fingerprint, match_article
 from schemas.records import NormalisedArticle
 
 STORIES_DIR = Path(__file__).parents[1] / "config" / "stories"

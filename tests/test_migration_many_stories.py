@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from demo.world import ReplayWorld
 from demo.world.config import write_demo_config
-from pipeline import cycle
+from pipeline.run import cycle
 from schemas.database import make_engine, upgrade_database
 
 FIXTURE = Path(__file__).parent / "data" / "warehouse-0004-demo.sqlite.gz"

@@ -10,15 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.provisional import urls
 
-from pipeline.normalise import (
+from pipeline.normalise.canonical import (
     InvalidUrl,
     canonical_url,
+    canonical_url_hash,
     choose_canonical,
     content_hash,
     is_material_change,
     normalise_article,
     normalise_for_hash,
-    url_hash,
     version_delta,
 )
 from schemas.records import ExtractedArticle
@@ -138,8 +138,10 @@ def test_canonical_url_reports_malformed_hosts_and_ports_as_invalid_url(bad):
 
 
 def test_url_hash_is_sha256_of_the_canonical_url():
-    assert url_hash("HTTPS://Example.com/a?utm_source=x") == url_hash("https://example.com/a")
-    assert len(url_hash("https://example.com/a")) == 64
+    assert canonical_url_hash("HTTPS://Example.com/a?utm_source=x") == canonical_url_hash(
+        "https://example.com/a"
+    )
+    assert len(canonical_url_hash("https://example.com/a")) == 64
 
 
 # --- choose_canonical ------------------------------------------------------------------------
@@ -287,7 +289,7 @@ def normalise(article: ExtractedArticle, **changes):
 def test_normalise_article_sets_identity_from_the_canonical_url():
     article = normalise(extracted())
     assert article.canonical_url == "http://127.0.0.1:8001/world/boots-on-the-ground.html"
-    assert article.url_hash == url_hash(article.canonical_url)
+    assert article.url_hash == canonical_url_hash(article.canonical_url)
 
 
 def test_normalise_article_lists_every_alias_once_canonical_first():
@@ -384,7 +386,7 @@ def test_version_delta_reports_a_removed_paragraph():
 
 def test_angle_brackets_a_reader_sees_are_stored_as_text() -> None:
     """Issue 19: no second tag strip; escaping belongs to the report and the email."""
-    from pipeline.normalise import plain_text_field
+    from pipeline.normalise.canonical import plain_text_field
 
     assert (
         plain_text_field("Strikes near <script>alert('fw')</script>")
@@ -394,13 +396,13 @@ def test_angle_brackets_a_reader_sees_are_stored_as_text() -> None:
 
 
 def test_control_characters_are_removed_from_a_text_field() -> None:
-    from pipeline.normalise import plain_text_field
+    from pipeline.normalise.canonical import plain_text_field
 
     assert plain_text_field("Bold\x00 claim\x1b[31m\x85 today") == "Bold claim[31m today"
 
 
 def test_cr_lf_in_a_headline_collapses_to_one_line() -> None:
-    from pipeline.normalise import plain_text_field
+    from pipeline.normalise.canonical import plain_text_field
 
     assert (
         plain_text_field("Stop the invasion,\r\nBcc: victim@example.com")
@@ -410,7 +412,7 @@ def test_cr_lf_in_a_headline_collapses_to_one_line() -> None:
 
 
 def test_text_that_merely_mentions_angle_brackets_is_kept() -> None:
-    from pipeline.normalise import plain_text_field
+    from pipeline.normalise.canonical import plain_text_field
 
     assert (
         plain_text_field("Cartel violence < 2024 levels, officials say")
@@ -422,7 +424,7 @@ def test_many_unclosed_script_openings_are_kept_as_the_text_they_are_without_a_b
     """Issue 20: 20,000 escaped <script> openings in a description took minutes in a regular expression
     that paired each opening with a closing. Issue 19: a one-line field is the text a reader sees, so
     nothing pairs tags any more (one linear pass); the report and the email escape what looks like markup."""
-    from pipeline.normalise import plain_text_field
+    from pipeline.normalise.canonical import plain_text_field
 
     description = "Strikes near the border " + "<script>" * 20_000 + " and more"
     assert plain_text_field(description) == description

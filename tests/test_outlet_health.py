@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from pipeline.health import (
+from pipeline.health.drift import assess_outlet
+from pipeline.health.measures import (
     BLOCKED,
     CLIENT_ERROR,
     NOT_MODIFIED,
@@ -21,8 +22,7 @@ from pipeline.health import (
     fetch_class,
     measure_outlets,
 )
-from pipeline.health_drift import assess_outlet
-from pipeline.identity import url_hash
+from pipeline.normalise.identity import url_hash
 from schemas.records import NormalisedArticle, Outcome
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -125,7 +125,7 @@ def test_a_cycle_stores_one_row_per_outlet_that_agrees_with_its_fetch_log_and_ar
 ) -> None:
     from demo.world import ReplayWorld
     from demo.world.config import write_demo_config
-    from pipeline.cycle_runner import run_cycle
+    from pipeline.run.runner import run_cycle
     from schemas.database import make_engine
 
     with ReplayWorld(base_port=None) as world:
@@ -167,7 +167,7 @@ def test_ten_unchanged_cycles_of_the_replay_world_raise_no_incident(tmp_path, em
     what comes due, so their measures vary as a real crawl's do."""
     from demo.world import ReplayWorld
     from demo.world.config import write_demo_config
-    from pipeline.cycle_runner import run_cycle
+    from pipeline.run.runner import run_cycle
     from schemas.database import make_engine
 
     first = datetime(2025, 11, 28, 12, tzinfo=UTC)

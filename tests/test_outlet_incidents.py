@@ -14,13 +14,13 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from pipeline.alert import OutboxTransport
-from pipeline.analyst import outlet_health_notes
-from pipeline.health import OutletCycleHealth
-from pipeline.health_drift import SILENCE, assess, assess_outlet, incident_changes
-from pipeline.health_notice import send_pending_notices
-from pipeline.health_store import assess_run, health_row
-from pipeline.load import upsert_rows
+from pipeline.alert.digests import OutboxTransport
+from pipeline.analyst.queries import outlet_health_notes
+from pipeline.health.drift import SILENCE, assess, assess_outlet, incident_changes
+from pipeline.health.measures import OutletCycleHealth
+from pipeline.health.notice import send_pending_notices
+from pipeline.health.store import assess_run, health_row
+from pipeline.load.warehouse import upsert_rows
 from schemas.models import CrawlRun, OutletHealth
 from schemas.report_records import StoryDefinition
 
@@ -120,7 +120,7 @@ class Cycles:
         at = START + timedelta(hours=self.count)
         with self.engine.begin() as connection:
             upsert_rows(connection, CrawlRun, [{"run_key": f"c{self.count}", "started_at": at, "status": "finished",
-                                                "warc_paths": [], "counts": {}}], ["run_key"])  # fmt: skip
+                                                "counts": {}}], ["run_key"])  # fmt: skip
             run_id = connection.execute(
                 sa.select(CrawlRun.id).where(CrawlRun.run_key == f"c{self.count}")
             ).scalar_one()

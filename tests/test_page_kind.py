@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.page_kind import (
+from pipeline.extract.page_kind import (
     BOT_CHALLENGE,
     CONSENT_PAGE,
     CUES,
@@ -20,7 +20,7 @@ from pipeline.page_kind import (
     non_article_kind,
     visible_text,
 )
-from pipeline.process import process_page
+from pipeline.run.process import process_page
 from schemas.records import FetchedPage, NormalisedArticle, Outcome
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
@@ -155,7 +155,7 @@ def test_real_articles_with_consent_paywall_or_login_boxes_are_stored_as_article
 def test_the_cheap_word_filter_never_hides_a_cue_on_real_pages() -> None:
     """``mentions_a_cue`` skips the patterns only when none can match: on every real page where a
     pattern matches, the filter says so too."""
-    from pipeline.page_kind import mentions_a_cue
+    from pipeline.extract.page_kind import mentions_a_cue
 
     pages = real_pages_with_cues()
     assert all(mentions_a_cue(text) for _, _, text in pages)

@@ -14,9 +14,8 @@ import sqlalchemy as sa
 
 from demo.world import ReplayWorld
 from demo.world.config import write_demo_config
-from pipeline.archive import MANIFEST_NAME
-from pipeline.cycle_runner import run_cycle
-from pipeline.early import RESULTS_FILE
+from pipeline.crawl.workspace import ShardWorkspace
+from pipeline.run.runner import run_cycle
 from schemas.database import make_engine
 
 pytestmark = pytest.mark.slow
@@ -25,8 +24,8 @@ STORY = "mexico-cartel-intervention"
 FIRST = datetime(2025, 11, 28, 12, 0, tzinfo=UTC)
 # Tables whose rows describe one run rather than the world (new rows each run, by design).
 PER_RUN_TABLES = {
-    "crawl_runs", "fetch_log", "run_outcomes", "http_cache", "quarantine", "alembic_version", "story_match_runs",
-    "outlet_health",
+    "crawl_runs", "crawl_shards", "fetch_log", "run_outcomes", "http_cache", "quarantine", "alembic_version",
+    "story_match_runs", "outlet_health",
 }  # fmt: skip
 
 
@@ -44,7 +43,9 @@ class Pipeline:
 
     def coverage(self) -> dict[str, dict]:
         with self.engine.connect() as connection:
-            rows = connection.execute(sa.text("SELECT * FROM v_story_coverage WHERE story_slug = :s"), {"s": STORY})
+            rows = connection.execute(
+                sa.text("SELECT * FROM v_story_coverage WHERE story_slug = :s"), {"s": STORY}
+            )
             return {row.canonical_url: row._asdict() for row in rows}
 
 
@@ -58,7 +59,9 @@ def analyst_rows(engine: sa.Engine) -> dict[str, list[str]]:
             if table.name in PER_RUN_TABLES:
                 continue
             columns = [
-                c for c in table.columns if c.name not in ("id", "first_run_id", "last_run_id", "run_id", "rematched_run_id")
+                c
+                for c in table.columns
+                if c.name not in ("id", "first_run_id", "last_run_id", "run_id", "rematched_run_id")
             ]
             contents[table.name] = sorted(repr(tuple(row)) for row in connection.execute(sa.select(*columns)))
     return contents
@@ -103,7 +106,9 @@ def test_headlines_and_authors_match_the_truth(pipeline) -> None:
         row = coverage[url]
         expected_headline = " ".join(article["versions"]["2"]["headline"].split())
         assert " ".join((row["headline"] or "").split()) == expected_headline, url
-        authors = row["authors"] if isinstance(row["authors"], list) else __import__("json").loads(row["authors"])
+        authors = (
+            row["authors"] if isinstance(row["authors"], list) else __import__("json").loads(row["authors"])
+        )
         assert sorted(authors) == sorted(article["authors"]), url
 
 
@@ -114,7 +119,9 @@ def test_syndicated_copies_share_their_originals_cluster(pipeline) -> None:
         row = coverage[url]
         if article["syndicates"]:
             original = coverage[by_id[article["syndicates"]]]
-            assert row["syndication_cluster"] is not None, f"{url} copies {article['syndicates']} but has no cluster"
+            assert row["syndication_cluster"] is not None, (
+                f"{url} copies {article['syndicates']} but has no cluster"
+            )
             assert row["syndication_cluster"] == original["syndication_cluster"], url
             assert not row["is_original"], url
             # A translation is not original reporting either (issue 17).
@@ -136,7 +143,8 @@ def test_translated_copies_name_their_original_in_the_coverage(pipeline) -> None
             original = pipeline.truth["articles"][url_of[article["translates"]]]
             assert row["translation_of_url"] == url_of[article["translates"]], url
             assert (row["translation_of_outlet"], row["translation_of_language"]) == (
-                original["outlet"], original["language"]
+                original["outlet"],
+                original["language"],
             ), url
             assert 0 < row["translation_score"] <= 1 and not row["is_original"], url
         else:
@@ -154,7 +162,9 @@ def test_stored_translation_links_are_exactly_the_truths(pipeline) -> None:
         )).all())  # fmt: skip
     truth = pipeline.truth["articles"]
     url_of = {article["id"]: url for url, article in truth.items()}
-    expected = {(url, url_of[a["translates"]]) for url, a in truth.items() if a["translates"] and not a["syndicates"]}
+    expected = {
+        (url, url_of[a["translates"]]) for url, a in truth.items() if a["translates"] and not a["syndicates"]
+    }
     assert len(expected) >= 5
     assert stored == expected
 
@@ -164,8 +174,8 @@ def test_translations_show_in_the_report_compare_and_digests(pipeline) -> None:
     (not as original reporting), a digest names a translation "Spanish rendering of <outlet>'s story"."""
     from sqlalchemy.orm import Session
 
-    from pipeline.alert import syndication_note
-    from pipeline.analyst import comparison, report_data
+    from pipeline.alert.digests import syndication_note
+    from pipeline.analyst.queries import comparison, report_data
 
     truth = pipeline.truth["articles"]
     url_of = {article["id"]: url for url, article in truth.items()}
@@ -178,7 +188,9 @@ def test_translations_show_in_the_report_compare_and_digests(pipeline) -> None:
         rows = {row.outlet: row for row in comparison(connection, STORY)}
     assert {(pair.original_url, pair.url) for pair in pairs} == expected
     assert all(pair.note == f"Spanish rendering of {pair.original_outlet}'s story" for pair in pairs)
-    translating_outlets = {a["outlet"] for a in truth_story_articles(pipeline.truth, 2).values() if a["translates"]}
+    translating_outlets = {
+        a["outlet"] for a in truth_story_articles(pipeline.truth, 2).values() if a["translates"]
+    }
     assert {outlet for outlet, row in rows.items() if row.translations_of} == translating_outlets
     spanish_wire = next(url for url, a in truth.items() if a["id"] == "cws-es-plan")
     with Session(pipeline.engine) as session:
@@ -203,7 +215,9 @@ def test_versions_count_material_changes_only(pipeline) -> None:
 
 def test_headline_edits_are_queryable(pipeline) -> None:
     with pipeline.engine.connect() as connection:
-        edits = connection.execute(sa.text("SELECT canonical_url, old_headline, new_headline FROM v_headline_changes")).all()
+        edits = connection.execute(
+            sa.text("SELECT canonical_url, old_headline, new_headline FROM v_headline_changes")
+        ).all()
     assert {edit.canonical_url for edit in edits} == set(pipeline.truth["state_changes"]["headline_edited"])
     for edit in edits:
         assert edit.old_headline != edit.new_headline
@@ -224,5 +238,7 @@ def test_urls_that_must_never_reach_the_warehouse_do_not(pipeline) -> None:
 
 def test_results_extracted_during_the_crawl_are_not_left_in_the_archive(pipeline) -> None:
     archive = Path(pipeline.config_dir).parent / "warc"
-    assert list(archive.rglob(MANIFEST_NAME))  # the runs' manifests stay beside their WARCs
-    assert not list(archive.rglob(RESULTS_FILE))
+    assert list(
+        archive.rglob(ShardWorkspace(archive, "any").manifest.name)
+    )  # the runs' manifests stay beside their WARCs
+    assert not list(archive.rglob(ShardWorkspace(archive, "any").extracted_early.name))

@@ -12,10 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.config import load_story
-from pipeline.extract import _language_identifier
-from pipeline.match import compile_stories
-from pipeline.process import process_pages, results_in_input_order
-from pipeline.workers import MIN_PAGES_FOR_WORKERS, map_in_order, mapped_in_background
+from pipeline.extract.page import _language_identifier
+from pipeline.match.stories import compile_stories
+from pipeline.run.process import process_pages, results_in_input_order
+from pipeline.speedup.workers import MIN_PAGES_FOR_WORKERS, map_in_order, mapped_in_background
 from schemas.records import FetchedPage
 
 STORY_FILE = Path(__file__).parents[1] / "config" / "stories" / "mexico-cartel-intervention.yaml"

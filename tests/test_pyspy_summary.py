@@ -6,15 +6,17 @@ from bench.pyspy_summary import WAITING, activity, package, parse_raw, render, s
 
 STAGE = 'process 10:"/venv/bin/python -m bench.framewatch_cycle --config c"'
 CRAWL = 'process 11:"/venv/bin/python -m spiders.run --config c"'
-WORKER_ROOT = "BaseProcess.run (multiprocessing/process.py:108);_process_worker (concurrent/futures/process.py:249)"
+WORKER_ROOT = (
+    "BaseProcess.run (multiprocessing/process.py:108);_process_worker (concurrent/futures/process.py:249)"
+)
 LINES = [
     # a worker extracting: trafilatura under extract_article, leaf in lxml
-    f"{STAGE};process 12:\"x\";{WORKER_ROOT};process_page (pipeline/process.py:60);"
-    "extract_article (pipeline/extract.py:701);extract (trafilatura/core.py:482);"
+    f'{STAGE};process 12:"x";{WORKER_ROOT};process_page (pipeline/run/process.py:60);'
+    "extract_article (pipeline/extract/page.py:701);extract (trafilatura/core.py:482);"
     "lookup (lxml/html/__init__.py:714) 7",
     # a worker in framewatch's own extraction code
-    f"{STAGE};process 12:\"x\";{WORKER_ROOT};extract_article (pipeline/extract.py:701);"
-    "_visible_bylines (pipeline/extract.py:483) 3",
+    f'{STAGE};process 12:"x";{WORKER_ROOT};extract_article (pipeline/extract/page.py:701);'
+    "_visible_bylines (pipeline/extract/page.py:483) 3",
     # the Scrapy process fetching
     f"{STAGE};{CRAWL};run (twisted/internet/base.py:700);doRead (twisted/internet/tcp.py:250) 5",
     # a thread of the stage process blocked in select: waiting, not work
@@ -49,7 +51,11 @@ def test_packages_are_the_sampled_frames_library() -> None:
 def test_the_summary_counts_every_sample_once_per_table_and_renders_cpu_seconds() -> None:
     summary = summarise(parse_raw(LINES), LIBRARIES)
     assert summary.samples == 19
-    assert summary.by_process == {"a worker process": 10, "the Scrapy crawl process": 5, "the stage process": 4}
+    assert summary.by_process == {
+        "a worker process": 10,
+        "the Scrapy crawl process": 5,
+        "the stage process": 4,
+    }
     table = render(summary, rate=100, pages=10)
     assert "trafilatura (body extraction)" in table and "0.1   36.8%" in table  # 7 samples at 100/s
     assert "total: 0.2 CPU-s in 19 samples at 100/s" in table

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import load_story
-from pipeline.relevance import (
-    fold,
+from pipeline.match.relevance import (
     relevance_outcome,
     score_articles,
     score_story_relevance,
     stems,
 )
+from pipeline.text import fold
 from schemas.records import NormalisedArticle
 
 STORY_FILE = Path(__file__).parents[1] / "config" / "stories" / "mexico-cartel-intervention.yaml"
@@ -371,7 +371,7 @@ MIN_PRECISION = MIN_RECALL = 0.95  # issue 6's target
 def world_record(url: str, truth: dict, served, outlet_host: str) -> NormalisedArticle:
     """The record the pipeline would build for a world article: its content file, through normalise."""
     from demo.world.truth import expected_headline
-    from pipeline.normalise import normalise_article
+    from pipeline.normalise.canonical import normalise_article
     from schemas.records import ExtractedArticle
 
     extracted = ExtractedArticle(

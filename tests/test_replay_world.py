@@ -27,7 +27,9 @@ def fetch(url: str, headers: dict | None = None, method: str = "GET") -> tuple[i
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     try:
-        connection.request(method, parts.path + (f"?{parts.query}" if parts.query else ""), headers=headers or {})
+        connection.request(
+            method, parts.path + (f"?{parts.query}" if parts.query else ""), headers=headers or {}
+        )
         response = connection.getresponse()
         return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
     finally:
@@ -52,7 +54,9 @@ def visible_headline(body: bytes) -> str:
 
 def body_paragraphs(body: bytes) -> list[str]:
     tree = lxml.html.fromstring(body)
-    return [" ".join(p.text_content().split()) for p in tree.xpath("//div[contains(@class, 'article-body')]/p")]
+    return [
+        " ".join(p.text_content().split()) for p in tree.xpath("//div[contains(@class, 'article-body')]/p")
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +74,15 @@ def fault(truth: dict, fault_id: str) -> dict:
 
 # Content --------------------------------------------------------------------------------------------
 
+
 def test_world_has_the_outlets_and_coverage_the_brief_asks_for(truth):
     configured = [o for o in truth["outlets"].values() if o["configured"]]
     assert len(configured) >= 10
     assert {o["language"] for o in configured} == {"en", "es"}
     assert {"US", "MX", "GB"} <= {o["country"] for o in configured}
-    assert {"wire", "aggregator", "national", "regional", "international"} <= {o["outlet_type"] for o in configured}
+    assert {"wire", "aggregator", "national", "regional", "international"} <= {
+        o["outlet_type"] for o in configured
+    }
     articles = truth["articles"].values()
     stories = [a for a in articles if a["is_story"]]
     assert 25 <= len(stories) <= 40
@@ -83,7 +90,9 @@ def test_world_has_the_outlets_and_coverage_the_brief_asks_for(truth):
     assert {a["language"] for a in stories} == {"en", "es"}
     copies = [a for a in articles if a["syndicates"]]
     assert {a["language"] for a in copies} == {"en", "es"}
-    assert all(a["published"].startswith("2025-11-") and "18" <= a["published"][8:10] <= "27" for a in articles)
+    assert all(
+        a["published"].startswith("2025-11-") and "18" <= a["published"][8:10] <= "27" for a in articles
+    )
 
 
 def test_original_articles_are_realistic_length(replay_world, truth):
@@ -95,7 +104,10 @@ def test_original_articles_are_realistic_length(replay_world, truth):
 
 # Homepages, robots, feeds, sitemaps --------------------------------------------------------------------
 
-@pytest.mark.parametrize("outlet_name", ["Continental Wire Service", "El Heraldo Nacional", "The Meridian Review"])
+
+@pytest.mark.parametrize(
+    "outlet_name", ["Continental Wire Service", "El Heraldo Nacional", "The Meridian Review"]
+)
 def test_homepage_advertises_every_feed_by_autodiscovery(replay_world, truth, outlet_name):
     outlet = truth["outlets"][outlet_name]
     status, _, body = fetch(outlet["base_url"] + "/")
@@ -109,7 +121,9 @@ def test_every_outlet_serves_homepage_and_robots_with_its_sitemaps(replay_world,
         assert fetch(outlet["base_url"] + "/")[0] == 200, name
         status, _, robots = fetch(outlet["base_url"] + "/robots.txt")
         assert status == 200
-        sitemap_lines = [line.split(": ", 1)[1] for line in robots.decode().splitlines() if line.startswith("Sitemap:")]
+        sitemap_lines = [
+            line.split(": ", 1)[1] for line in robots.decode().splitlines() if line.startswith("Sitemap:")
+        ]
         assert sitemap_lines == [s["url"] for s in outlet["sitemaps"]], name
         assert "Disallow: /private/" in robots.decode()
 
@@ -175,6 +189,7 @@ def test_sitemaps_and_indexes_list_the_outlets_articles(replay_world, truth):
 
 # Article pages -----------------------------------------------------------------------------------------
 
+
 def test_every_article_shows_its_expected_headline(replay_world, truth):
     for url, article in articles_in_state(truth, 1).items():
         status, _, body = fetch_with_retry(url)
@@ -239,6 +254,7 @@ def test_conditional_get_answers_304_and_is_logged(replay_world, truth):
 
 
 # Faults ------------------------------------------------------------------------------------------------
+
 
 def check_not_found(world, f):
     assert fetch(f["url"])[0] == 404
@@ -309,17 +325,33 @@ def check_robots_disallowed(world, f):
     # This test only reads robots.txt and the homepage: the page itself must stay unfetched for everyone.
 
 
-FAULT_CHECKS = {name.removeprefix("check_").replace("_", "-"): check for name, check in globals().items()
-                if name.startswith("check_")}
+FAULT_CHECKS = {
+    name.removeprefix("check_").replace("_", "-"): check
+    for name, check in globals().items()
+    if name.startswith("check_")
+}
 
 
 def test_every_fault_kind_has_a_check(truth):
     assert {f["kind"] for f in truth["faults"]} <= set(FAULT_CHECKS)
 
 
-@pytest.mark.parametrize("fault_id", [
-    "feed-link-404", "retry-after-503", "moved-301", "redirect-to-internal", "truncated-feed", "huge-page",
-    "octet-stream-article", "text-plain-article", "script-in-headline", "crlf-in-headline", "robots-disallowed"])
+@pytest.mark.parametrize(
+    "fault_id",
+    [
+        "feed-link-404",
+        "retry-after-503",
+        "moved-301",
+        "redirect-to-internal",
+        "truncated-feed",
+        "huge-page",
+        "octet-stream-article",
+        "text-plain-article",
+        "script-in-headline",
+        "crlf-in-headline",
+        "robots-disallowed",
+    ],
+)
 def test_fault_behaves_as_labelled(replay_world, truth, fault_id):
     labelled = fault(truth, fault_id)
     assert labelled["expected"] and labelled["outcome"]
@@ -333,12 +365,21 @@ def test_never_stored_urls_include_every_unfetchable_fault(truth):
 
 # Query discovery and config -------------------------------------------------------------------------------
 
+
 def test_query_api_lists_configured_and_unconfigured_outlets(replay_world, truth):
     status, _, body = fetch(replay_world.gdelt_url + "?query=cartels%20mexico&mode=ArtList&format=json")
     assert status == 200
     listed = json.loads(body)["articles"]
-    assert {"url", "url_mobile", "title", "seendate", "socialimage", "domain", "language", "sourcecountry"} \
-        <= set(listed[0])
+    assert {
+        "url",
+        "url_mobile",
+        "title",
+        "seendate",
+        "socialimage",
+        "domain",
+        "language",
+        "sourcecountry",
+    } <= set(listed[0])
     bases = {urlsplit(u).netloc for u in replay_world.outlets.values()}
     discovered = {urlsplit(u).netloc for u in replay_world.discovered_outlets.values()}
     netlocs = {urlsplit(a["url"]).netloc for a in listed}
@@ -364,6 +405,7 @@ def test_outlets_config_lists_only_configured_outlets(replay_world):
 
 
 # State switch, scale, lifecycle ---------------------------------------------------------------------------
+
 
 def test_state_switch_changes_exactly_the_labelled_articles():
     with ReplayWorld() as world:  # a world of its own: the session world stays in state 1
@@ -395,8 +437,11 @@ def test_scale_mode_is_deterministic_and_served():
             generated = {u: a for u, a in truth["articles"].items() if a["id"].startswith("scale-")}
             sample_url = sorted(generated)[0]
             assert fetch(sample_url)[0] == 200
-            bulk = next(s["url"] for s in truth["outlets"][generated[sample_url]["outlet"]]["sitemaps"]
-                        if s["url"].endswith("/sitemap-bulk.xml"))
+            bulk = next(
+                s["url"]
+                for s in truth["outlets"][generated[sample_url]["outlet"]]["sitemaps"]
+                if s["url"].endswith("/sitemap-bulk.xml")
+            )
             assert sample_url in fetch(bulk)[2].decode()
             return [(urlsplit(u).path, a["expected_headline"], a["syndicates"]) for u, a in generated.items()]
 
@@ -417,15 +462,19 @@ def test_world_stops_cleanly_without_stray_threads():
 
 def test_cli_writes_truth_file(tmp_path):
     out = tmp_path / "truth.json"
-    subprocess.run([sys.executable, "-m", "demo.world", "truth", "--base-port", "0", "--out", str(out)],
-                   check=True, timeout=60)
+    subprocess.run(
+        [sys.executable, "-m", "demo.world", "truth", "--base-port", "0", "--out", str(out)],
+        check=True,
+        timeout=60,
+    )
     written = json.loads(out.read_text(encoding="utf-8"))
     assert len(written["articles"]) >= 40 and written["faults"]
 
 
 def test_cli_serve_prints_outlet_urls_and_stops_on_interrupt():
-    process = subprocess.Popen([sys.executable, "-m", "demo.world", "serve", "--base-port", "0"],
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "demo.world", "serve", "--base-port", "0"], stdout=subprocess.PIPE, text=True
+    )
     try:
         lines = [process.stdout.readline() for _ in range(3)]
         url = lines[0].split()[0]

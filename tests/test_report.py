@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.report import SECTIONS, render_report
+from pipeline.analyst.report import SECTIONS, render_report
 from schemas.framing_records import OutletComparison, TermCount
 from schemas.report_records import (
     ArticleRow,
@@ -47,7 +47,10 @@ def sample_report() -> ReportData:
             FrameCell("Wire Daily", "security_and_defense", 0.6),
             FrameCell("El Diario", "external_regulation_and_reputation", 0.5),
         ),
-        tone=(OutletToneRow("Wire Daily", -0.4, 0.3, 6, "en"), OutletToneRow("El Diario", -0.2, -0.5, 4, "es")),
+        tone=(
+            OutletToneRow("Wire Daily", -0.4, 0.3, 6, "en"),
+            OutletToneRow("El Diario", -0.2, -0.5, 4, "es"),
+        ),
         voices=(
             VoiceCount("Wire Daily", "us_government", 5),
             VoiceCount("Wire Daily", "anonymous", 3),
@@ -101,13 +104,31 @@ def sample_report() -> ReportData:
             summary=(("en", "US military action against cartels in Mexico."),),
             window_start=datetime(2025, 11, 1, tzinfo=UTC),
             window_end=datetime(2025, 12, 31, 23, 59, tzinfo=UTC),
-            key_terms=(("en", ("boots on the ground", "special forces")), ("es", ("tropas estadounidenses",))),
+            key_terms=(
+                ("en", ("boots on the ground", "special forces")),
+                ("es", ("tropas estadounidenses",)),
+            ),
         ),
         articles=(
-            ArticleRow(HOSTILE_HEADLINE, "https://wire.example/a", "Wire Daily", "en", WHEN, tone=-0.4,
-                       certainty=0.3, primary_frame="security_and_defense"),
-            ArticleRow("Sheinbaum rechaza la intervención", "https://diario.example/b", "El Diario", "es", None,
-                       copy_of_outlet="Wire Daily", copy_of_headline="US weighs strikes"),
+            ArticleRow(
+                HOSTILE_HEADLINE,
+                "https://wire.example/a",
+                "Wire Daily",
+                "en",
+                WHEN,
+                tone=-0.4,
+                certainty=0.3,
+                primary_frame="security_and_defense",
+            ),
+            ArticleRow(
+                "Sheinbaum rechaza la intervención",
+                "https://diario.example/b",
+                "El Diario",
+                "es",
+                None,
+                copy_of_outlet="Wire Daily",
+                copy_of_headline="US weighs strikes",
+            ),
         ),  # fmt: skip
     )
 
@@ -174,12 +195,19 @@ def test_every_article_is_a_row_with_its_link_outlet_copy_and_measures(html):
     rows = re.findall(r'<tr class="article">.*?</tr>', table, flags=re.DOTALL)
     assert len(rows) == 2
     assert '<a href="https://wire.example/a">US weighs strikes &lt;script&gt;' in rows[0]
-    assert "original" in rows[0] and "-0.40" in rows[0] and "+0.30" in rows[0] and "Security and defense" in rows[0]
+    assert (
+        "original" in rows[0]
+        and "-0.40" in rows[0]
+        and "+0.30" in rows[0]
+        and "Security and defense" in rows[0]
+    )
     assert "copy of Wire Daily" in rows[1] and "—" in rows[1]
 
 
 def test_a_javascript_url_is_never_a_link():
-    data = replace(sample_report(), articles=(ArticleRow("Bad", "javascript:alert(1)", "Wire Daily", "en", WHEN),))
+    data = replace(
+        sample_report(), articles=(ArticleRow("Bad", "javascript:alert(1)", "Wire Daily", "en", WHEN),)
+    )
     articles = render_report(data).split('<section id="articles">')[1].split("</section>")[0]
     assert "javascript:" not in articles and ">Bad</td>" in articles
 
@@ -226,7 +254,7 @@ def test_heatmap_shows_every_cell_with_its_value_and_every_label_in_full(html):
 
 
 def test_heatmap_colours_are_scaled_to_the_largest_share(html):
-    from pipeline.report_charts import heat_fill
+    from pipeline.analyst.report_charts import heat_fill
 
     # The largest cell (60%) gets the scale's darkest colour, as 100% would on a full scale.
     assert f'style="background: {heat_fill(1.0)}" title="Wire Daily · Security and defense: 60%"' in html
@@ -281,7 +309,7 @@ def test_the_rendered_report_has_article_links_a_complete_navigation_and_heatmap
 
 
 def test_long_outlet_names_are_shortened_in_chart_rows_only():
-    from pipeline.report_charts import LABEL_CHARACTERS, row_label
+    from pipeline.analyst.report_charts import LABEL_CHARACTERS, row_label
 
     long_name = "The Metropolitan Chronicle of Greater Springfield"
     assert len(row_label(long_name)) == LABEL_CHARACTERS and row_label(long_name).endswith("…")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from pipeline import cycle
+from pipeline.run import cycle
 
 CONFIG = Path(__file__).parents[1] / "config"
 FIRST = datetime(2025, 11, 28, 12, 0, tzinfo=UTC)

@@ -14,14 +14,14 @@ import pytest
 import sqlalchemy as sa
 
 from pipeline.config import ConfigError, OutletConfig
-from pipeline.identity import url_hash
-from pipeline.load import (
+from pipeline.load.warehouse import (
     check_config_fits,
     load_articles_isolated,
     load_discovered_outlets,
     load_outlets,
     upsert_rows,
 )
+from pipeline.normalise.identity import url_hash
 from schemas.fit import column_lengths
 from schemas.models import Article, Outlet, Quarantine
 from schemas.records import FeedEntry, NormalisedArticle, storable_text
@@ -108,8 +108,8 @@ def test_a_discovered_outlet_whose_name_does_not_fit_is_not_stored(warehouse: sa
 def test_every_row_written_is_made_storable(warehouse: sa.Engine):
     """The net under every writer: a quarantine error quoting NUL and a lone surrogate is stored."""
     with warehouse.begin() as connection:
-        connection.execute(sa.text("INSERT INTO crawl_runs (run_key, started_at, status, warc_paths, counts) "
-                                   "VALUES ('r', :now, 'running', '[]', '{}')"), {"now": datetime.now(UTC)})  # fmt: skip
+        connection.execute(sa.text("INSERT INTO crawl_runs (run_key, started_at, status, counts) "
+                                   "VALUES ('r', :now, 'running', '{}')"), {"now": datetime.now(UTC)})  # fmt: skip
         run_id = connection.execute(sa.text("SELECT id FROM crawl_runs")).scalar_one()
         row = {"run_id": run_id, "stage": "extract", "url": "http://x.example/a", "url_hash": "h" * 64,
                "error": f"bad\x00 value {LONE_SURROGATE}", "recorded_at": datetime.now(UTC)}  # fmt: skip

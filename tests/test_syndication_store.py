@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-import pipeline.load
-import pipeline.syndication
+import pipeline.dedupe.syndication
+import pipeline.load.warehouse
 from pipeline.config import OutletConfig
-from pipeline.identity import url_hash
-from pipeline.load import load_articles, load_outlets
-from pipeline.normalise import content_hash, word_count
-from pipeline.syndication import index_and_cluster
+from pipeline.dedupe.syndication import index_and_cluster
+from pipeline.load.warehouse import load_articles, load_outlets
+from pipeline.normalise.canonical import content_hash, word_count
+from pipeline.normalise.identity import url_hash
 from schemas.models import Article, ArticleSignature, LshBucket, SyndicationCluster, SyndicationMember
 from schemas.records import NormalisedArticle
 
@@ -111,7 +111,7 @@ def test_a_copy_whose_text_changes_is_described_again(warehouse: sa.Engine) -> N
 def test_the_bulk_path_finds_the_same_clusters_and_inserts_each_bucket_row_once(
     warehouse: sa.Engine, monkeypatch
 ) -> None:
-    # On PostgreSQL a large batch's band keys go through COPY (pipeline.load.insert_new_rows) and its
+    # On PostgreSQL a large batch's band keys go through COPY (pipeline.load.warehouse.insert_new_rows) and its
     # candidates through a COPYed key table; forced here for a small batch. SQLite keeps one path.
     load_and_cluster(warehouse, batch())
     expected = members(warehouse)
@@ -119,8 +119,8 @@ def test_the_bulk_path_finds_the_same_clusters_and_inserts_each_bucket_row_once(
         buckets = connection.execute(
             sa.select(LshBucket.band, LshBucket.bucket_key, LshBucket.article_id)
         ).all()
-    monkeypatch.setattr(pipeline.load, "COPY_MIN_ROWS", 1)
-    monkeypatch.setattr(pipeline.syndication, "COPY_MIN_ROWS", 1)
+    monkeypatch.setattr(pipeline.load.warehouse, "COPY_MIN_ROWS", 1)
+    monkeypatch.setattr(pipeline.dedupe.syndication, "COPY_MIN_ROWS", 1)
     with warehouse.begin() as connection:
         for table in (SyndicationMember, SyndicationCluster, LshBucket, ArticleSignature):
             connection.execute(sa.delete(table))
@@ -130,7 +130,7 @@ def test_the_bulk_path_finds_the_same_clusters_and_inserts_each_bucket_row_once(
     assert len({cluster for *_, cluster in found.values()}) == 1
     rows = [{"band": band, "bucket_key": key, "article_id": article} for band, key, article in buckets]
     with warehouse.begin() as connection:
-        pipeline.load.insert_new_rows(
+        pipeline.load.warehouse.insert_new_rows(
             connection, LshBucket, rows + rows[:5], ["band", "bucket_key", "article_id"]
         )
         stored = connection.execute(

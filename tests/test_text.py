@@ -6,7 +6,7 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.framing_lexicon import find_terms
+from pipeline.framing.lexicon import find_terms
 from pipeline.text import drop_bracketed, strip_accents, strip_tags
 
 

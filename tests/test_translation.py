@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from test_relevance import world_record
 
-from pipeline.translation import (
+from pipeline.dedupe.translation import (
     AnchorIndex,
     TranslationCandidate,
     judge_translation,
@@ -138,8 +138,8 @@ def test_the_world_has_translations_both_ways_and_of_an_unrelated_story(replay_w
 
 
 def stored_article(outlet: str, port: int, language: str, body: str, hours: float):
-    from pipeline.identity import url_hash
-    from pipeline.normalise import content_hash, word_count
+    from pipeline.normalise.canonical import content_hash, word_count
+    from pipeline.normalise.identity import url_hash
     from schemas.records import NormalisedArticle
 
     url = f"http://127.0.0.1:{port}/story"
@@ -153,9 +153,9 @@ def stored_article(outlet: str, port: int, language: str, body: str, hours: floa
 
 def load_run(engine, articles) -> int:
     from pipeline.config import OutletConfig
-    from pipeline.load import load_articles, load_outlets
-    from pipeline.syndication import index_and_cluster
-    from pipeline.translation_store import link_batch_translations
+    from pipeline.dedupe.syndication import index_and_cluster
+    from pipeline.dedupe.translation_store import link_batch_translations
+    from pipeline.load.warehouse import load_articles, load_outlets
 
     outlets = [
         OutletConfig(name=name, homepage=f"http://127.0.0.1:{port}/", language=language, country="US")
@@ -228,7 +228,7 @@ def test_migration_0007_goes_down_and_up_again(warehouse, warehouse_url):
 
 
 def test_the_report_shows_a_translation_beside_its_original_escaped():
-    from pipeline.report import render_report
+    from pipeline.analyst.report import render_report
     from schemas.report_records import ReportData, TranslationPair
 
     pair = TranslationPair(

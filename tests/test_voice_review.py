@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.voice_review import ReviewedVoice, clean_role, review_voice
+from pipeline.framing.voice_review import ReviewedVoice, clean_role, review_voice
 
 OUTLETS = ("The Liberty Ledger", "Periódico Mirador")
 
@@ -58,10 +58,12 @@ def test_the_object_of_a_verb_is_not_a_voice(stored, evidence):
 
 def test_an_outlet_is_not_a_voice_in_its_own_article():
     evidence = "The Pentagon has finalized targets, officials told The Liberty Ledger on Thursday."
-    assert review_voice("Liberty Ledger", None, "us_government", evidence, OUTLETS, "The Liberty Ledger") is None
-    assert review_voice("Liberty Ledger", None, "us_government", evidence, OUTLETS, "Headline Hub") == ReviewedVoice(
-        None, "Liberty Ledger", "other_media"
+    assert (
+        review_voice("Liberty Ledger", None, "us_government", evidence, OUTLETS, "The Liberty Ledger") is None
     )
+    assert review_voice(
+        "Liberty Ledger", None, "us_government", evidence, OUTLETS, "Headline Hub"
+    ) == ReviewedVoice(None, "Liberty Ledger", "other_media")
 
 
 def test_a_plain_role_is_kept():

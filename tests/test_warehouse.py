@@ -11,8 +11,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from pipeline.config import OutletConfig
-from pipeline.identity import url_hash
-from pipeline.load import load_articles, load_outlets, upsert_rows
+from pipeline.load.warehouse import load_articles, load_outlets, upsert_rows
+from pipeline.normalise.identity import url_hash
 from schemas.database import make_engine, upgrade_database
 from schemas.models import Article, ArticleUrl, ArticleVersion, Base, Outlet
 from schemas.records import NormalisedArticle
@@ -244,3 +244,32 @@ def test_a_refetch_missing_date_and_byline_keeps_the_known_ones(warehouse: sa.En
     assert row.published_at == datetime(2025, 11, 24, 9, 0, tzinfo=UTC)
     assert row.published_source == "json-ld"
     assert row.section == "World"
+
+
+def test_credited_organisations_are_stored_beside_the_people(warehouse: sa.Engine) -> None:
+    """The agencies a byline credits are kept (migration 0010), apart from the authors, and a re-fetch
+    without a byline keeps both, as it keeps the authors."""
+    credited = wire_article(authors=("Ana Ruiz",), credited_organisations=("Associated Press",))
+    bare = wire_article(
+        authors=(), credited_organisations=(), content_hash="f" * 64, fetched_at=FETCHED + timedelta(days=1)
+    )
+    agency_only = wire_article(
+        authors=(), credited_organisations=("Reuters",), content_hash="e" * 64,
+        fetched_at=FETCHED + timedelta(days=2),
+    )  # fmt: skip
+
+    def stored() -> tuple[list, list]:
+        with warehouse.connect() as connection:
+            row = connection.execute(sa.select(Article.authors, Article.credited_organisations)).one()
+        return row.authors, row.credited_organisations
+
+    with warehouse.begin() as connection:
+        load_outlets(connection, [wire_outlet()])
+        load_articles(connection, [credited], run_id=None)
+    assert stored() == (["Ana Ruiz"], ["Associated Press"])
+    with warehouse.begin() as connection:
+        load_articles(connection, [bare], run_id=None)
+    assert stored() == (["Ana Ruiz"], ["Associated Press"])
+    with warehouse.begin() as connection:
+        load_articles(connection, [agency_only], run_id=None)
+    assert stored() == ([], ["Reuters"])  # a new byline replaces the old one whole

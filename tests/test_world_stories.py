@@ -17,7 +17,7 @@ from test_relevance import world_record
 from demo.world.content import load_articles
 from demo.world.truth import FIRST_STORY
 from pipeline.config import load_story
-from pipeline.relevance import score_story_relevance
+from pipeline.match.relevance import score_story_relevance
 
 CONFIG = Path(__file__).parents[1] / "config"
 STORY_FILES = sorted((CONFIG / "stories").glob("*.yaml"))

@@ -4,8 +4,8 @@ One crawl serves every configured story: an entry is followed when its date lies
 story's window (or it has none), and the query API is asked once per story that uses it.
 
 It stays thin: every decision (what a feed says, which entries are in the story window, whether an
-article is due for a re-check, whether an address is safe) is a function in ``pipeline.discovery`` or
-``pipeline.politeness``. It fetches and hands raw pages on as ``ArchivedPage`` items, and every request
+article is due for a re-check, whether an address is safe) is a function in ``spiders.discovery`` or
+``spiders.politeness``. It fetches and hands raw pages on as ``ArchivedPage`` items, and every request
 ends in exactly one ``FetchEvent``.
 """
 
@@ -25,9 +25,9 @@ from scrapy.utils.gz import gunzip
 from twisted.internet.error import ConnectionRefusedError as TwistedConnectionRefused
 from twisted.internet.error import TimeoutError as TwistedTimeout
 
-from pipeline import attribution, budget, discovery, politeness
 from pipeline.config import OutletConfig, load_config
 from schemas.records import FeedEntry, FetchedPage
+from spiders import attribution, budget, discovery, politeness
 from spiders.items import ArchivedPage, DiscoveredOutlet, FetchEvent
 from spiders.middlewares import RefusedRequest
 from spiders.state import crawl_state_for
@@ -231,7 +231,7 @@ class NewsSpider(scrapy.Spider):
         yield ArchivedPage(page, response.meta.get("warc_file"), response.meta.get("warc_offset"))
 
     def _owner(self, url: str, linking: str):
-        """The outlet whose host serves the page (``pipeline.attribution``): a configured one, or the
+        """The outlet whose host serves the page (``spiders.attribution``): a configured one, or the
         page's host as a discovered outlet, yielded once. Never the outlet that merely linked it."""
         configured = attribution.owning_outlet(self.config.outlets, url, linking)
         if configured is not None:

@@ -4,7 +4,7 @@
 ``outlet_incidents`` the measures that left their band (opened once, closed once); ``operator_notices``
 the emails owed to the operator about them (record-then-send). ``v_outlet_health`` is the analysts'
 view, documented in docs/warehouse.md. ``articles.published_confidence`` labels how far a published
-time can be trusted (``pipeline.date_confidence``); ``v_story_coverage`` gains it and
+time can be trusted (``pipeline.extract.date_confidence``); ``v_story_coverage`` gains it and
 ``published_source`` as its last columns (PostgreSQL's CREATE OR REPLACE VIEW may only append columns;
 ``v_outlet_framing`` reads the view and is left as it is).
 
