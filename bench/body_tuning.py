@@ -1,6 +1,6 @@
 """How the body's one tuned number was chosen: leave-publisher-out, each fold's choice made without it.
 
-``pipeline.body.MAX_RECOVERED_LINK_SHARE`` (the largest share of a block's text its links may be
+``pipeline.extract.body.MAX_RECOVERED_LINK_SHARE`` (the largest share of a block's text its links may be
 for a block trafilatura's precision mode dropped to be put back) is tried at a few values on
 fundus-dev. For each fold of whole countries held out in turn, the value with the best mean body
 F1 on the other folds is chosen and its F1 on the held-out fold is printed beside trafilatura's:
@@ -16,7 +16,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-import pipeline.body  # noqa: E402
+import pipeline.extract.body  # noqa: E402
 from bench.body_metric import score_bodies  # noqa: E402
 from bench.extraction import (  # noqa: E402
     META_SET,
@@ -46,12 +46,12 @@ def main() -> int:
         return 0
     pages, expected = load_metadata_set()
     folds = country_folds([page.page_id for page in pages])
-    shipped = pipeline.body.MAX_RECOVERED_LINK_SHARE
+    shipped = pipeline.extract.body.MAX_RECOVERED_LINK_SHARE
     by_share = {}
     for share in SHARES:
-        pipeline.body.MAX_RECOVERED_LINK_SHARE = share
+        pipeline.extract.body.MAX_RECOVERED_LINK_SHARE = share
         by_share[share] = fold_body_f1(pages, expected, folds, framewatch_predict)
-    pipeline.body.MAX_RECOVERED_LINK_SHARE = shipped
+    pipeline.extract.body.MAX_RECOVERED_LINK_SHARE = shipped
     trafilatura = fold_body_f1(pages, expected, folds, trafilatura_predict)
     print(f"\n## Body F1 by fold of whole countries, per MAX_RECOVERED_LINK_SHARE (shipped: {shipped})\n")
     print("| share | " + " | ".join(f"fold {n}" for n in range(1, len(folds) + 1)) + " |")

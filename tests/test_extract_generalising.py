@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bench.extraction import country_folds
-from pipeline.extract.body import add_standfirst
+from pipeline.extract.body import add_linked_paragraphs, add_standfirst
 from pipeline.extract.fields import collective_bylines, is_person_name, parse_byline
 from pipeline.extract.page import extract_article, parse_tree
 from pipeline.text import visible_line
@@ -216,8 +216,6 @@ def test_linked_blocks_after_the_last_kept_paragraph_stay_out():
 
 
 def test_blocks_are_put_back_in_place_and_never_twice():
-    from pipeline.body import add_linked_paragraphs
-
     tree = parse_tree(text_block_page(LINKED).decode())
     kept = tuple(f"{PROSE} Paragraph {n}." for n in range(4))
     recovered = add_linked_paragraphs(tree, kept)
@@ -274,8 +272,6 @@ def test_a_short_text_gets_the_fallback_comparison_and_the_balanced_run(monkeypa
 
 def test_a_line_written_without_spaces_places_the_blocks_around_it():
     """Japanese lines are one or two \\w-runs each: a short kept line is an anchor of its own."""
-    from pipeline.body import add_linked_paragraphs
-
     lines = [
         "気象庁は13日、地震があったと発表した。津波注意報を出した。",
         "各地の震度は次のとおり。",
