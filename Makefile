@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON := $(PYTHON)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help setup demo test lint bench bench-extract bench-dedupe bench-load bench-stories bench-framing train-framing bench-translation bench-profile bench-cpu browser clean
+.PHONY: help setup demo test lint bench bench-extract bench-body-tuning bench-dedupe bench-load bench-stories bench-framing train-framing bench-translation bench-profile bench-cpu browser clean
 
 help:
 	@echo "make demo    - set up, start the replay world, run one full cycle into data/demo.sqlite, write the report"
@@ -44,6 +44,10 @@ bench: setup
 
 bench-extract: setup
 	$(PY) bench/extraction.py
+
+# How the body's one tuned number was chosen: per held-out fold, on the other folds only (needs ../shared/eval).
+bench-body-tuning: setup
+	$(PY) bench/body_tuning.py
 
 bench-dedupe: setup
 	$(PY) bench/dedupe.py

@@ -12,7 +12,8 @@ On one replay world scaled to ``--scale`` generated articles (5,000 by default),
   (``bench/newsplease_fetch.py`` says how and why);
 - extraction, dedupe and load figures from ``bench/figures.py`` and ``bench/load.py``;
 - many stories: one cycle with 1 and with 100 stories, and matching's decisions per second
-  (``bench/stories.py``).
+  (``bench/stories.py``);
+- outlet health: its share of one cycle's wall time (``bench/health.py``).
 
 Every part runs in its own process; its peak memory is that process tree's largest resident set.
 Articles/s is article pages fetched (HTTP 200) per second of the part's wall time, start-up included.
@@ -291,6 +292,21 @@ def framing_rows(logs: Path, scale: int, seed: int) -> list[Row]:
 # --- The table -----------------------------------------------------------------------------------
 
 
+def health_rows(logs: Path, scale: int) -> list[Row]:
+    """Outlet health's share of a cycle (issue 16), every piece timed where it runs (``bench/health.py``)."""
+    from bench.health import TARGET_SHARE
+
+    result = run_part("health", python_module("bench.health", "--scale", str(scale), "--json"), logs)
+    f = result.report
+    pieces = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in f["pieces"].items())
+    return [Row(
+        f"outlet health within a cycle, {f['articles']} articles loaded",
+        f"{f['share']:.2%} of the cycle's {f['cycle_seconds']:.1f} s ({pieces})",
+        f"{result.wall_seconds:.1f}", f"{result.peak_rss_mb:.0f}",
+        f"<= {TARGET_SHARE:.0%}", verdict(f["share"] <= TARGET_SHARE, f"{f['share']:.2%}"),
+    )]  # fmt: skip
+
+
 def print_table(rows: list[Row], options: argparse.Namespace) -> None:
     print(
         f"\n## framewatch benchmarks: replay world +{options.scale} articles, {os.cpu_count()} CPUs, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n"
@@ -332,6 +348,7 @@ def main() -> int:
         rows += stories_rows(run_dir / "logs", options.scale)
         rows += framing_rows(run_dir / "logs", options.scale, options.seed)
         rows += translation_rows(run_dir / "logs", options.scale)
+        rows += health_rows(run_dir / "logs", options.scale)
     print_table(rows, options)
     print(f"\nrun files and logs: {run_dir}")
     return 0

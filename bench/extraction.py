@@ -352,7 +352,7 @@ def bench_folds(pages, expected, people, predictions_by_system) -> None:
 
 # ---------------------------------------------------------------- the user's command
 
-COMMAND_ROUNDS = 3
+COMMAND_ROUNDS = 5
 
 
 def command_cpu_seconds(paths: list[Path], urls: Path, out: Path) -> tuple[float, float]:
@@ -368,34 +368,51 @@ def command_cpu_seconds(paths: list[Path], urls: Path, out: Path) -> tuple[float
     return usage.ru_utime + usage.ru_stime, time.perf_counter() - started
 
 
+def command_round(paths: list[Path], pages: list[Page], urls: Path, out: Path) -> tuple[Speed, Speed]:
+    """(the command's, trafilatura's) docs/s in one round: the command on one page and on all pages,
+    the difference divided into the extra pages (start-up excluded), then trafilatura in process."""
+    one_cpu, one_wall = command_cpu_seconds(paths[:1], urls, out)
+    every_cpu, every_wall = command_cpu_seconds(paths, urls, out)
+    extra = len(paths) - 1
+    return Speed(extra / (every_wall - one_wall), extra / (every_cpu - one_cpu)), run(
+        trafilatura_predict, pages
+    )[1]
+
+
 def bench_command() -> None:
     """``framewatch extract`` on the 181 pages against trafilatura in process, in the same run.
 
-    Start-up (imports, models) is excluded by timing one page and all pages and dividing the
-    difference; the best of a few rounds is kept for each, as the machine is shared.
+    The machine is shared, so each round gives its own ratio (the command and trafilatura measured
+    a minute apart at most), shown as the median over rounds with the lowest and highest; beside
+    it, the ratio of each side's fastest round, the round least slowed by other people's load.
     """
     pages, _ = load_body_set()
     paths = sorted((BODY_SET / "html").glob("*.html.gz"))
     with tempfile.TemporaryDirectory() as scratch:
         urls = Path(scratch) / "urls.json"
         urls.write_text(json.dumps({page.page_id: page.url for page in pages}), encoding="utf-8")
-        out = Path(scratch) / "out.json"
-        one, every, trafilatura_speeds = [], [], []
-        for _ in range(COMMAND_ROUNDS):
-            one.append(command_cpu_seconds(paths[:1], urls, out))
-            every.append(command_cpu_seconds(paths, urls, out))
-            trafilatura_speeds.append(run(trafilatura_predict, pages)[1])
-    extra = len(paths) - 1
-    command_cpu = extra / (min(c for c, _ in every) - min(c for c, _ in one))
-    command_wall = extra / (min(w for _, w in every) - min(w for _, w in one))
-    trafilatura_cpu = max(speed.cpu for speed in trafilatura_speeds)
-    trafilatura_wall = max(speed.wall for speed in trafilatura_speeds)
-    print(f"\n## The command: framewatch extract on {len(paths)} pages, start-up excluded\n")
+        rounds = [
+            command_round(paths, pages, urls, Path(scratch) / "out.json") for _ in range(COMMAND_ROUNDS)
+        ]
     print(
-        "| measure | framewatch extract docs/s | trafilatura docs/s (in process) | ratio |\n|---|---|---|---|"
+        f"\n## The command: framewatch extract on {len(paths)} pages, start-up excluded "
+        f"({COMMAND_ROUNDS} rounds)\n"
     )
-    print(f"| CPU | {command_cpu:.1f} | {trafilatura_cpu:.1f} | {command_cpu / trafilatura_cpu:.2f} |")
-    print(f"| wall | {command_wall:.1f} | {trafilatura_wall:.1f} | {command_wall / trafilatura_wall:.2f} |")
+    print(
+        "| measure | framewatch extract docs/s (median, best) | trafilatura docs/s in process (median, best) "
+        "| ratio per round: median (lowest-highest) | ratio of the best rounds |\n|---|---|---|---|---|"
+    )
+    for measure in ("cpu", "wall"):
+        command = [getattr(c, measure) for c, _ in rounds]
+        reference = [getattr(t, measure) for _, t in rounds]
+        ratios = [c / t for c, t in zip(command, reference, strict=True)]
+        print(
+            f"| {'CPU' if measure == 'cpu' else 'wall'} "
+            f"| {statistics.median(command):.1f}, {max(command):.1f} "
+            f"| {statistics.median(reference):.1f}, {max(reference):.1f} "
+            f"| {statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f}) "
+            f"| {max(command) / max(reference):.2f} |"
+        )
 
 
 def main() -> int:

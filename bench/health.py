@@ -8,16 +8,21 @@ SQLite warehouse, with every piece of health work timed where it runs:
   the timer is shared memory inherited through fork), as CPU seconds, divided by the process stage's
   workers for their share of its wall time;
 - the measures (``cycle._record_outlet_health``, in the process stage's loading transaction);
-- the health stage (drift, incidents, notices).
+- the health stage (drift, incidents, notices);
+- what the spider adds to each feed and sitemap it reads (``discovery.listing_freshness``: entries,
+  newest entry, usual gap), timed again after the cycle over the dates of the listings it read (the
+  crawl runs in its own process, where no timer reaches).
 
-Prints one row per piece and the share of the cycle's wall time.
+Prints one row per piece and the share of the cycle's wall time (``--json``: a JSON report last, for
+``bench/all.py``).
 
-Usage: .venv/bin/python -m bench.health [--scale 5000]
+Usage: .venv/bin/python -m bench.health [--scale 5000] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import sys
 import tempfile
@@ -34,6 +39,7 @@ from pipeline.run import (
     process,  # noqa: E402
 )
 from pipeline.speedup.workers import default_workers  # noqa: E402
+from spiders import discovery  # noqa: E402
 
 CLASSIFIER_SECONDS = multiprocessing.Value("d", 0.0)  # shared with forked workers
 RECORD_SECONDS = [0.0]
@@ -88,15 +94,36 @@ def run(scale: int) -> dict[str, float]:
             seconds[name] = time.perf_counter() - started
             if name == "process":
                 seconds["articles"] = result["articles"]
+        seconds["listing freshness"] = listing_freshness_seconds(config / "warc", world)
     return seconds
+
+
+def listing_freshness_seconds(archive_dir: Path, world: ReplayWorld) -> float:
+    """``listing_freshness`` over every feed and sitemap the crawl read, as many entries each as it
+    counted, their dates from the world's own articles (the work the spider did, done again here)."""
+    from pipeline.crawl.state import read_fetch_log
+
+    dates = [a.published for slug in world.catalogue.outlets for a in world.catalogue.articles_of(slug, 1)]
+    listings = [
+        int(event["entries"])
+        for log in archive_dir.rglob("fetch_log.jsonl")
+        for event in read_fetch_log(log)
+        if event.get("entries")
+    ]
+    started = time.perf_counter()
+    for entries in listings:
+        discovery.listing_freshness((dates * (entries // len(dates) + 1))[:entries], world.catalogue.now(1))
+    return time.perf_counter() - started
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=5000)
+    parser.add_argument("--json", action="store_true", help="end with a JSON report (for bench/all.py)")
     options = parser.parse_args()
     seconds = run(options.scale)
     articles = seconds.pop("articles")
+    listing = seconds.pop("listing freshness")  # in the crawl stage's time already: a piece, not a stage
     cycle_wall = sum(seconds.values())
     workers = default_workers()
     pieces = {
@@ -105,6 +132,7 @@ def main() -> None:
         ),
         "measures (process stage)": RECORD_SECONDS[0],
         "health stage": seconds["health"],
+        "listing freshness (spider, re-timed)": listing,
     }
     print(
         f"cycle on the replay world +{options.scale} articles: {cycle_wall:.1f} s wall, {articles} articles loaded"
@@ -118,6 +146,14 @@ def main() -> None:
     print(
         f"| outlet health, total | {total:.2f} | {100 * total / cycle_wall:.2f}% (target <= 3%: {verdict}) |"
     )
+    if options.json:
+        report = {
+            "cycle_seconds": cycle_wall,
+            "articles": articles,
+            "share": total / cycle_wall,
+            "pieces": pieces,
+        }
+        print(json.dumps(report), flush=True)
 
 
 if __name__ == "__main__":

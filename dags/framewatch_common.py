@@ -59,7 +59,9 @@ def default_task_args(notifier: Any) -> dict[str, Any]:
     return {
         "owner": "framewatch",
         "retries": int(os.environ.get("FRAMEWATCH_TASK_RETRIES", "3")),
-        "retry_delay": timedelta(minutes=2),
+        # The first retry's wait (then doubled): two minutes lets an outlet or the database recover; the
+        # Celery deployment test shortens it to see a retry within the run (FRAMEWATCH_RETRY_DELAY_SECONDS).
+        "retry_delay": timedelta(seconds=int(os.environ.get("FRAMEWATCH_RETRY_DELAY_SECONDS", "120"))),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),
         "execution_timeout": timedelta(minutes=30),

@@ -11,6 +11,10 @@
    new versions, the new story backfilled from the stored articles (no re-crawl, one summary digest),
    and alerts for the new coverage only.
 5. Write each story's HTML report and print its outlets side by side.
+6. Outlet health at work: four more cycles an hour apart while every outlet publishes every 20 minutes
+   (the world's publishing clock); in the last, the world's state 3 breaks four outlets (a moved
+   layout, a silent feed, a bot challenge, a consent wall). Print `framewatch health` (each outlet's
+   status and open incidents) and the operator's emails about the incidents.
 
 Run it again and nothing is duplicated: the warehouse is upserted and every alert goes out once.
 """
@@ -33,6 +37,7 @@ DEMO_DATABASE = ROOT / "data" / "demo.sqlite"
 FIRST_STORIES = ("mexico-cartel-intervention", "venezuela-boat-strikes")
 ADDED_STORY = "us-mexico-steel-tariffs"
 DEMO_BASE_PORT = 18100
+HEALTH_CYCLES = 4  # three steady cycles give each outlet its baseline; the fourth breaks four outlets
 
 # Ten columns of framing side by side need room: never narrower than 150 columns, even in a log file.
 console = Console(width=max(Console().width, 150))
@@ -84,17 +89,21 @@ def main() -> int:
         )
         config_dir = demo_config(world)
         console.rule(f"cycle 1: the world as first published; stories {', '.join(FIRST_STORIES)}")
-        first = datetime.now(UTC)
+        # Cycle 1 a day back, so that cycle 2 is now and the health cycles' newly published articles are
+        # hours ahead of the clock at most (a date more than a day ahead of its fetch is refused).
+        first = datetime.now(UTC) - timedelta(days=1)
         run_cycle(config_dir, url, as_of=first)
         add_demo_story(config_dir, ADDED_STORY)
         world.set_state(2)
         console.rule(f"cycle 2: a day later (edits and a follow-up); story {ADDED_STORY} added")
         # The cycle's logical time is a day on, so the re-check schedule finds the articles due again.
         second = run_cycle(config_dir, url, as_of=first + timedelta(days=1))
+        watch_outlets_break(world, config_dir, url, first + timedelta(days=1))
     finally:
         world.stop()
     print_backfill(second)
     print_stories(config_dir, url)
+    print_health(url)
     for slug in (*FIRST_STORIES, ADDED_STORY):
         console.rule(f"{slug}: outlets side by side")
         print_comparison(url, slug)
@@ -106,6 +115,31 @@ def main() -> int:
     )
     print_next_steps()
     return 0
+
+
+def watch_outlets_break(world: ReplayWorld, config_dir: Path, url: str, after: datetime) -> None:
+    """Outlet health at work: hourly cycles while every outlet publishes every 20 minutes (the world's
+    publishing clock), then the world's state 3, in which four outlets break. Each outlet is judged
+    against its own last cycles once it has three; the breaks open incidents, and the operator's
+    emails land in the outbox beside the digests."""
+    from pipeline.run.runner import run_cycle
+
+    for hour in range(1, HEALTH_CYCLES + 1):
+        breaking = hour == HEALTH_CYCLES
+        if breaking:
+            world.set_state(3)
+        at = after + timedelta(hours=hour)
+        world.set_clock(at)
+        console.rule(
+            "cycle {}: an hour on{}".format(
+                hour + 2,
+                ": four outlets break (demo/world/content/breaks.yaml)"
+                if breaking
+                else ", outlets publishing",
+            )
+        )
+        run_cycle(config_dir, url, as_of=at)
+    world.set_state(2)
 
 
 def print_backfill(second_cycle: dict) -> None:
@@ -130,6 +164,34 @@ def print_stories(config_dir: Path, url: str) -> None:
             console.print(as_rich_table(story_overview(connection, load_config(config_dir).stories)))
     finally:
         engine.dispose()
+
+
+def print_health(url: str) -> None:
+    """Outlet health as the operator sees it after the break, and the emails the operator was sent."""
+    import sqlalchemy as sa
+
+    from pipeline.health.listing import as_rich_table
+    from pipeline.health.store import health_overview
+    from schemas.database import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            console.print(as_rich_table(health_overview(connection)))
+            mailed = connection.execute(
+                sa.text(
+                    "SELECT i.outlet, i.measure, n.event FROM operator_notices n "
+                    "JOIN outlet_incidents i ON i.id = n.incident_id WHERE n.status = 'sent' ORDER BY n.id"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    for outlet, measure, event in mailed:
+        console.print(f"[bold]operator emailed[/bold] {outlet}: {measure} {event} ({DEMO_DIR / 'outbox'})")
+    console.print(
+        "The silent feed (The Coronado Border Sentinel) needs more than three cycles of its new rhythm to be "
+        "judged: tests/test_outlet_breaks.py detects it in its first silent cycle after ten steady ones."
+    )
 
 
 def print_next_steps() -> None:

@@ -204,8 +204,8 @@ def health(
     import json
 
     from rich.console import Console
-    from rich.table import Table
 
+    from pipeline.health.listing import as_rich_table
     from pipeline.health.store import health_overview
 
     with analyst_connection(db) as connection:
@@ -213,19 +213,7 @@ def health(
     if output_format is HealthFormat.json:
         typer.echo(json.dumps({"outlets": rows}, default=str, indent=2))
         return
-    table = Table(title="outlet health (latest cycle)")
-    for column in ("outlet", "status", "requests", "articles", "new", "non-articles", "failed %", "median words",
-                   "open incidents"):  # fmt: skip
-        table.add_column(column)
-    for row in rows:
-        failed = row["failed_extraction_share"]
-        table.add_row(
-            row["outlet"], row["status"], str(row["requests"]), str(row["articles"]), str(row["new_articles"]),
-            str(row["non_articles"]), "-" if failed is None else f"{100 * failed:.0f}",
-            "-" if row["median_body_words"] is None else f"{row['median_body_words']:.0f}",
-            ", ".join(i["measure"] for i in row["open_incidents"]) or "-",
-        )  # fmt: skip
-    Console().print(table)
+    Console().print(as_rich_table(rows))
 
 
 @app.command("reprocess")

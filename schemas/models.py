@@ -520,6 +520,17 @@ class OutletHealth(Base):
     examples: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
     # The measures out of their band this cycle (``pipeline.health.drift``): left out of later baselines.
     breaches: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
+    # Feeds and sitemaps (``pipeline.health.ListingHealth``): entries read this cycle, the newest entry
+    # seen (carried over from the last cycle when a listing answered 304), the median gap between
+    # entries, and the newest entry's age at the cycle's time.
+    feed_entries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sitemap_entries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    newest_feed_entry_at: Mapped[datetime | None]
+    newest_sitemap_entry_at: Mapped[datetime | None]
+    feed_entry_gap_hours: Mapped[float | None] = mapped_column(Float)
+    sitemap_entry_gap_hours: Mapped[float | None] = mapped_column(Float)
+    feed_silence_hours: Mapped[float | None] = mapped_column(Float)
+    sitemap_silence_hours: Mapped[float | None] = mapped_column(Float)
 
 
 class OutletIncident(Base):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from html import unescape
+from statistics import median
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import feedparser
@@ -68,6 +69,27 @@ class ParsedDocument:
     # Entries with no link that could be read (feedparser drops an unparsable one to ""): counted, so a
     # feed's entries never vanish without a trace.
     entries_without_link: int = 0
+
+
+@dataclass(frozen=True)
+class ListingFreshness:
+    """What one feed or sitemap listed: its entries, the newest entry's date and the usual gap between
+    entries (the outlet's publishing rhythm as the listing shows it)."""
+
+    entries: int
+    newest: datetime | None = None
+    gap_hours: float | None = None
+
+
+def listing_freshness(published: Iterable[datetime | None], now: datetime) -> ListingFreshness:
+    """Count the entries and read their dates; a date after ``now`` (the cycle's time) is an outlet's
+    error, not its newest entry, and counts only as an entry."""
+    dates = list(published)
+    dated = sorted(d for d in dates if d is not None and d <= now)
+    gaps = [
+        (later - earlier).total_seconds() / 3600 for earlier, later in zip(dated, dated[1:], strict=False)
+    ]
+    return ListingFreshness(len(dates), dated[-1] if dated else None, median(gaps) if gaps else None)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,11 @@ class FetchEvent:
     error: str | None
     fetched_at: datetime
     kind: str = "article"  # homepage, feed, sitemap, query, article
+    # A feed or sitemap read in full: its entries, the newest entry's date and the median gap between
+    # entries (``pipeline.health.listing_freshness``); None when it was not read (304, an error).
+    entries: int | None = None
+    newest_entry: datetime | None = None
+    entry_gap_hours: float | None = None
 
     def __post_init__(self) -> None:
         # The fetch log on disk and in the warehouse never holds a user:password@ (a redirect's Location

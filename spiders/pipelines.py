@@ -96,7 +96,7 @@ class RecorderPipeline:
     def process_item(self, item, spider=None):
         if isinstance(item, FetchEvent):
             self.counts[item.outcome] += 1
-            self.log.write(json.dumps({**asdict(item), "fetched_at": item.fetched_at.isoformat()}) + "\n")
+            self.log.write(json.dumps(fetch_log_line(item)) + "\n")
         elif isinstance(item, DiscoveredOutlet):
             known = self.discovered.setdefault(item.name, {**asdict(item), "discovered": True})
             known["site_name"] = known.get("site_name") or item.site_name
@@ -114,6 +114,12 @@ class RecorderPipeline:
         _write_json(self.workspace.http_cache_updates, self.state.cache_updates)
         discovered = sorted(self.discovered.values(), key=lambda o: o["name"])
         _write_json(self.workspace.discovered_outlets, discovered)
+
+
+def fetch_log_line(event: FetchEvent) -> dict:
+    line = {**asdict(event), "fetched_at": event.fetched_at.isoformat()}
+    line["newest_entry"] = event.newest_entry.isoformat() if event.newest_entry else None
+    return line
 
 
 def _write_json(path: Path, value) -> None:

@@ -332,6 +332,63 @@ def test_shards_of_one_run_add_up_and_a_retried_shard_replaces_its_share(first_r
         assert sorted(shards) == sorted({shard_a.shard, shard_b.shard})
 
 
+@pytest.mark.postgres
+def test_two_shards_recorded_at_the_same_moment_do_not_deadlock(first_run, postgres_server_url, tmp_path):
+    """Issue 22: two crawl shards finishing together on two Celery workers deadlocked on the run's row."""
+    from conftest import fresh_postgres_schema
+
+    from schemas.database import make_engine, upgrade_database
+
+    shard = replace(first_run, workspace=ShardWorkspace(tmp_path / "no-files", "together"), outlets=("A",),
+                    counts={"ok": 2}, discovered_outlets=[])  # fmt: skip
+    with fresh_postgres_schema(postgres_server_url) as url:
+        upgrade_database(url)
+        engine = make_engine(url)
+        with engine.begin() as connection:
+            run_id = open_run(connection, "together")
+        other = engine.connect()
+        other_shard = other.begin()
+        # The other shard has written its row: its foreign key holds a share lock on the run's row.
+        other.execute(
+            sa.insert(CrawlShard).values(run_id=run_id, shard="shard-other", directory="d", outlets=["B"])
+        )
+        recording: dict = {}
+        thread = threading.Thread(target=_record_in_own_transaction, args=(engine, run_id, shard, recording))
+        thread.start()
+        _wait_until_waiting_for_a_lock(other, recording)
+        # ...and now locks the run's row to add its counts (save_fetch_counts) while this shard records.
+        other.execute(sa.select(CrawlRun.id).where(CrawlRun.id == run_id).with_for_update())
+        other_shard.commit()
+        other.close()
+        thread.join(timeout=60)
+        with engine.connect() as connection:
+            shards = sorted(connection.execute(sa.select(CrawlShard.shard)).scalars())
+        engine.dispose()
+    assert recording.get("error") is None
+    assert shards == sorted([shard.shard, "shard-other"])
+
+
+def _record_in_own_transaction(engine, run_id: int, result, recording: dict) -> None:
+    try:
+        with engine.begin() as connection:
+            recording["pid"] = connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+            record_crawl(connection, run_id, result)
+    except Exception as exc:  # noqa: BLE001 - the test reports what the recording thread met
+        recording["error"] = f"{type(exc).__name__}: {exc}"
+
+
+def _wait_until_waiting_for_a_lock(connection, recording: dict, timeout: float = 30) -> None:
+    """Until the recording thread's backend waits for a lock (held by ``connection``'s transaction)."""
+    deadline = time.monotonic() + timeout
+    query = sa.text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid")
+    while time.monotonic() < deadline:
+        pid = recording.get("pid")
+        if pid is not None and connection.execute(query, {"pid": pid}).scalar() == "Lock":
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the recording shard never waited for the run's row: {recording}")
+
+
 # Faults the world does not serve, on a small server of our own ----------------------------------------
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">

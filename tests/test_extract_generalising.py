@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bench.extraction import country_folds
-from pipeline.extract.body import add_standfirst
+from pipeline.extract.body import add_linked_paragraphs, add_standfirst
 from pipeline.extract.fields import collective_bylines, is_person_name, parse_byline
 from pipeline.extract.page import extract_article, parse_tree
 from pipeline.text import visible_line
@@ -163,3 +163,121 @@ def test_a_script_left_unescaped_in_a_headline_is_not_what_the_reader_sees():
     head = f'<meta property="og:title" content="{escape(raw)}"><title>{escape(raw)}</title>'
     html = article_page(head=head).replace(b"Strikes &lt;b&gt;near&lt;/b&gt; the border", raw.encode())
     assert extract_article(html, "https://outlet.example/a").headline == "Strikes near"
+
+
+# ---------------------------------------------------------------- paragraphs with links (issue 19, fold 3)
+
+# under 100 characters: the <div> holding it is "short" by both of trafilatura's modes
+LINKED = 'Ministers met again on Wednesday, after <a href="/talks">the first round of talks</a> failed.'
+
+
+def text_block_page(middle: str, tail: str = "", middle_class: str = "text-block") -> bytes:
+    """Every paragraph in its own <div>, as some layouts write them; ``middle`` sits between the
+    second and third paragraphs, ``tail`` after the last."""
+    blocks = [f'<div class="text-block"><p>{PROSE} Paragraph {n}.</p></div>' for n in range(4)]
+    blocks.insert(2, f'<div class="{middle_class}"><p>{middle}</p></div>')
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"></head><body><article>'
+        f"<h1>Strikes near the border</h1>{''.join(blocks)}{tail}</article></body></html>"
+    ).encode()
+
+
+def shown(html: str) -> str:
+    return " ".join(parse_tree(html).text_content().split())
+
+
+def test_a_paragraph_with_an_inline_link_in_a_text_block_layout_stays_in_place():
+    """trafilatura's precision mode deletes a short <div> holding a link whatever the link's share."""
+    article = extract_article(text_block_page(LINKED), "https://outlet.example/a")
+    assert article.body_paragraphs[2] == shown(LINKED)
+    assert article.body_paragraphs[1].endswith("Paragraph 1.")
+    assert article.body_paragraphs[3].endswith("Paragraph 2.")
+
+
+def test_a_link_line_between_paragraphs_stays_out():
+    line = '<a href="/other">Read the story of the ministers who walked out of the talks</a>'
+    article = extract_article(text_block_page(line), "https://outlet.example/a")
+    assert len(article.body_paragraphs) == 4
+    assert not any("walked out" in p for p in article.body_paragraphs)
+
+
+def test_a_linked_notice_in_other_markup_stays_out():
+    notice = 'External content may send personal data to third parties, see <a href="/privacy">privacy</a>.'
+    article = extract_article(
+        text_block_page(notice, middle_class="embed-consent"), "https://outlet.example/a"
+    )
+    assert not any("third parties" in p for p in article.body_paragraphs)
+
+
+def test_linked_blocks_after_the_last_kept_paragraph_stay_out():
+    bio = '<div class="text-block"><p>Ana Torres covers security. Follow her on <a href="/t">Mastodon</a>.</p></div>'
+    article = extract_article(text_block_page(LINKED, tail=bio), "https://outlet.example/a")
+    assert article.body_paragraphs[-1].endswith("Paragraph 3.")
+
+
+def test_blocks_are_put_back_in_place_and_never_twice():
+    tree = parse_tree(text_block_page(LINKED).decode())
+    kept = tuple(f"{PROSE} Paragraph {n}." for n in range(4))
+    recovered = add_linked_paragraphs(tree, kept)
+    assert recovered == (*kept[:2], shown(LINKED), *kept[2:])
+    assert add_linked_paragraphs(tree, recovered) == recovered
+    # a block the kept text holds split in two lines (at a <br>) is not put back a third time
+    split = LINKED.replace(" after ", " after<br>")
+    tree = parse_tree(text_block_page(split).decode())
+    lines = tuple(shown(line) for line in split.split("<br>"))
+    assert add_linked_paragraphs(tree, (*kept[:2], *lines, *kept[2:])) == (*kept[:2], *lines, *kept[2:])
+
+
+# ---------------------------------------------------------------- trafilatura's fallback comparison (speed)
+
+
+def trafilatura_calls(monkeypatch) -> list[dict]:
+    """The settings of every trafilatura.bare_extraction call, the real one still doing the work."""
+    import trafilatura
+
+    calls: list[dict] = []
+    real = trafilatura.bare_extraction
+
+    def recording(*args, **settings):
+        calls.append(settings)
+        return real(*args, **settings)
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", recording)
+    return calls
+
+
+def test_a_long_article_is_extracted_once_without_the_fallback_comparison(monkeypatch):
+    calls = trafilatura_calls(monkeypatch)
+    more = "".join(f"<p>{PROSE} More {n}.</p>" for n in range(4)).encode()
+    long_page = article_page().replace(b'<p class="byline">', more + b'<p class="byline">')
+    article = extract_article(long_page, "https://outlet.example/a")
+    assert sum(PROSE in p for p in article.body_paragraphs) == 8
+    assert [(c.get("favor_precision"), c.get("fast")) for c in calls] == [(True, True)]
+
+
+def test_a_short_text_gets_the_fallback_comparison_and_the_balanced_run(monkeypatch):
+    calls = trafilatura_calls(monkeypatch)
+    short = (
+        b'<html lang="en"><body><article><h1>Strikes near the border</h1>'
+        b"<p>Officials described phone calls between the two governments over the weekend.</p>"
+        b"</article></body></html>"
+    )
+    extract_article(short, "https://outlet.example/a")
+    assert [(c.get("favor_precision", False), c.get("fast", False)) for c in calls] == [
+        (True, True),
+        (True, False),
+        (False, False),
+    ]
+
+
+def test_a_line_written_without_spaces_places_the_blocks_around_it():
+    """Japanese lines are one or two \\w-runs each: a short kept line is an anchor of its own."""
+    lines = [
+        "気象庁は13日、地震があったと発表した。津波注意報を出した。",
+        "各地の震度は次のとおり。",
+        "福岡県：久留米市",
+    ]
+    linked = '宮崎県：<a href="/t">高鍋町</a>、新富町、宮崎市'
+    blocks = [f'<div class="t"><p>{line}</p></div>' for line in (lines[0], lines[1], linked, lines[2])]
+    tree = parse_tree(f"<html><body><article>{''.join(blocks)}</article></body></html>")
+    assert add_linked_paragraphs(tree, tuple(lines)) == (*lines[:2], shown(linked), lines[2])

@@ -19,11 +19,14 @@ from pipeline.health.measures import (
     SERVER_ERROR,
     TIMEOUT,
     HealthContext,
+    ListingHealth,
     fetch_class,
     measure_outlets,
 )
 from pipeline.normalise.identity import url_hash
+from schemas.models import OutletHealth
 from schemas.records import NormalisedArticle, Outcome
+from spiders.discovery import ListingFreshness, listing_freshness
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
@@ -116,6 +119,45 @@ def test_a_failed_page_is_the_outlet_whose_fetch_log_holds_it_else_its_hosts() -
     assert (alpha.extraction, beta.extraction) == ({"no-text": 1}, {"quarantined": 1})
 
 
+def test_a_listing_counts_its_entries_and_takes_no_date_after_the_cycle_for_its_newest() -> None:
+    hour = timedelta(hours=1)
+    listed = [NOW - 3 * hour, None, NOW - hour, NOW - 2 * hour, NOW + 48 * hour]  # one undated, one ahead
+    freshness = listing_freshness(listed, NOW)
+    assert (freshness.entries, freshness.newest, freshness.gap_hours) == (5, NOW - hour, 1.0)
+    assert listing_freshness([], NOW) == ListingFreshness(0, None, None)
+
+
+def listing_event(kind: str, entries: int | None, newest: datetime | None = None, gap: float | None = None):
+    return {"url": f"https://alpha.example/{kind}", "outlet": "alpha", "kind": kind, "status": 200,
+            "outcome": "ok" if entries is not None else "not-modified", "entries": entries,
+            "newest_entry": newest.isoformat() if newest else None, "entry_gap_hours": gap}  # fmt: skip
+
+
+def test_a_listing_that_answers_304_keeps_its_last_newest_entry_and_grows_silent() -> None:
+    before = ListingHealth(entries=40, newest=NOW - timedelta(hours=5), gap_hours=0.5, silence_hours=3.0)
+    context = HealthContext(measured_at=NOW, previous_listings={"alpha": {"feed": before}})
+    events = [listing_event("feed", None), listing_event("sitemap", 30, NOW - timedelta(hours=1), 2.0)]
+    (alpha,) = measure_outlets(["alpha"], events, [], [], context)
+    assert alpha.feeds == ListingHealth(0, NOW - timedelta(hours=5), 0.5, 5.0)
+    assert alpha.sitemaps == ListingHealth(30, NOW - timedelta(hours=1), 2.0, 1.0)
+    read_again = [listing_event("feed", 40, NOW - timedelta(minutes=30), 0.25)]
+    (alpha,) = measure_outlets(["alpha"], read_again, [], [], context)
+    assert (alpha.feeds.newest, alpha.feeds.gap_hours, alpha.feeds.silence_hours) == (
+        NOW - timedelta(minutes=30), 0.25, 0.5,
+    )  # fmt: skip
+
+
+def test_a_304_repeats_an_earlier_answer_so_the_blocked_share_leaves_it_out() -> None:
+    events = [
+        event("alpha", "feed", kind="feed"),
+        event("alpha", "a1"),
+        event("alpha", "a2", "http-403", 403),
+    ]
+    events += [event("alpha", f"old{i}", "not-modified", 304) for i in range(7)]
+    (alpha,) = measure_outlets(["alpha"], events, [], [], HealthContext(measured_at=NOW))
+    assert (alpha.requests, alpha.answered_afresh, alpha.blocked_share) == (10, 3, pytest.approx(1 / 3))
+
+
 # The process stage stores the measures: one cycle over the replay world.
 
 
@@ -128,17 +170,15 @@ def test_a_cycle_stores_one_row_per_outlet_that_agrees_with_its_fetch_log_and_ar
     from pipeline.run.runner import run_cycle
     from schemas.database import make_engine
 
+    as_of = datetime(2025, 11, 28, 12, tzinfo=UTC)
     with ReplayWorld(base_port=None) as world:
         config_dir = write_demo_config(world, tmp_path / "config", tmp_path / "warc", tmp_path / "outbox")
-        run_cycle(
-            config_dir, empty_database_url, run_key="health-1", as_of=datetime(2025, 11, 28, 12, tzinfo=UTC)
-        )
-        outlets = [name for name, outlet in world.truth()["outlets"].items() if outlet["configured"]]
+        run_cycle(config_dir, empty_database_url, run_key="health-1", as_of=as_of)
+        truth = world.truth()
+        outlets = [name for name, outlet in truth["outlets"].items() if outlet["configured"]]
     engine = make_engine(empty_database_url)
     with engine.connect() as connection:
-        rows = connection.execute(sa.text(
-            "SELECT outlet, requests, articles, new_articles, median_body_words FROM outlet_health"
-        )).all()  # fmt: skip
+        rows = connection.execute(sa.select(OutletHealth.__table__)).all()
         logged = dict(
             connection.execute(sa.text("SELECT outlet, COUNT(*) FROM fetch_log GROUP BY outlet")).all()
         )
@@ -159,6 +199,21 @@ def test_a_cycle_stores_one_row_per_outlet_that_agrees_with_its_fetch_log_and_ar
     assert {name: row.new_articles for name, row in measured.items() if row.new_articles} == stored
     assert all(row.articles >= row.new_articles for row in rows)
     assert all(row.median_body_words >= 40 for row in rows if row.articles)
+    # Feeds and sitemaps: an outlet whose sitemaps list each of its articles once (a news sitemap or a
+    # plain one, not an index of both) lists exactly the world's articles of state 1, the newest first.
+    checked = 0
+    for name in outlets:
+        kinds = {sitemap["kind"] for sitemap in truth["outlets"][name]["sitemaps"]}
+        own = [a for a in truth["articles"].values() if a["outlet"] == name and "1" in a["versions"]]
+        if kinds in ({"news"}, {"urlset"}):
+            newest = max(datetime.fromisoformat(a["published"]) for a in own)
+            listed = (measured[name].sitemap_entries, measured[name].newest_sitemap_entry_at)
+            assert listed == (len(own), newest), name
+            checked += 1
+        assert measured[name].feed_entries > 0 and measured[name].newest_feed_entry_at <= as_of
+        silence = (as_of - measured[name].newest_feed_entry_at).total_seconds() / 3600
+        assert measured[name].feed_silence_hours == pytest.approx(silence)
+    assert checked >= 5
 
 
 @pytest.mark.slow
@@ -190,8 +245,8 @@ def test_ten_unchanged_cycles_of_the_replay_world_raise_no_incident(tmp_path, em
         ).scalar_one()
         incidents = connection.execute(sa.text("SELECT outlet, measure FROM outlet_incidents")).all()
         notices = connection.execute(sa.text("SELECT COUNT(*) FROM operator_notices")).scalar_one()
-        rows = [dict(r) for r in connection.execute(sa.text(
-            "SELECT * FROM outlet_health ORDER BY measured_at DESC")).mappings()]  # fmt: skip
+        newest_first = sa.select(OutletHealth).order_by(OutletHealth.measured_at.desc())
+        rows = [dict(r) for r in connection.execute(newest_first).mappings()]  # JSON columns decoded
     engine.dispose()
     assert measured_runs == 10 and assessed > 0
     # The last cycle was judged against a baseline (the test could fail): measures were assessed.

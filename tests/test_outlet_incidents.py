@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from pipeline.alert.digests import OutboxTransport
 from pipeline.analyst.queries import outlet_health_notes
 from pipeline.health.drift import SILENCE, assess, assess_outlet, incident_changes
-from pipeline.health.measures import OutletCycleHealth
+from pipeline.health.measures import ListingHealth, OutletCycleHealth
 from pipeline.health.notice import send_pending_notices
 from pipeline.health.store import assess_run, health_row
 from pipeline.load.warehouse import upsert_rows
@@ -88,6 +88,37 @@ def test_an_outlet_that_never_has_new_articles_is_never_silent() -> None:
         a.measure != SILENCE
         for a in assess_outlet(row(replace(healthy("o", 11), new_articles=0), 11), history)
     )
+
+
+def listing_row(cycle: int, silence_hours: float, gap_hours: float = 1 / 3) -> dict:
+    """A steady outlet whose feed's newest entry is ``silence_hours`` old at the cycle's time."""
+    feeds = ListingHealth(entries=40, newest=START, gap_hours=gap_hours, silence_hours=silence_hours)
+    return row(replace(healthy("o", cycle), feeds=feeds), cycle)
+
+
+def silence_of(current: dict, history: list[dict]):
+    return next(a for a in assess_outlet(current, history) if a.measure == "feed_silence_hours")
+
+
+def test_a_feed_silent_for_longer_than_twice_its_usual_rhythm_is_out_of_band() -> None:
+    """Publishing every 20 minutes, read hourly: the newest entry is usually 5 to 15 minutes old."""
+    history = [listing_row(c, 0.1 + 0.05 * (c % 3)) for c in range(8, 0, -1)]
+    assert not silence_of(listing_row(9, 0.25), history).breached
+    assert silence_of(listing_row(9, 1.25), history).breached  # one cycle without a new entry
+
+
+def test_an_outlet_that_publishes_twice_a_day_is_not_silent_after_a_quiet_morning() -> None:
+    history = [listing_row(c, 1.0 + 4 * (c % 3), gap_hours=12) for c in range(8, 0, -1)]
+    assert not silence_of(listing_row(9, 14.0, gap_hours=12), history).breached
+    assert silence_of(listing_row(9, 40.0, gap_hours=12), history).breached
+
+
+def test_an_outlet_with_dated_listings_is_judged_by_them_not_by_cycles_without_new_articles() -> None:
+    history = [listing_row(c, 0.2) for c in range(8, 0, -1)]
+    quiet = row(replace(healthy("o", 9), new_articles=0, feeds=ListingHealth(40, START, 1 / 3, 0.2)), 9)
+    earlier_quiet = {**history[0], "new_articles": 0}
+    measures = {a.measure: a.breached for a in assess_outlet(quiet, [earlier_quiet, *history[1:]])}
+    assert SILENCE not in measures and measures["feed_silence_hours"] is False
 
 
 def test_an_open_incident_opens_once_and_closes_when_back_in_band() -> None:

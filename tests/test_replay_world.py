@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import urllib.robotparser
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import feedparser
@@ -17,6 +18,7 @@ import pytest
 import yaml
 
 from demo.world import ReplayWorld, render_outlets_config
+from pipeline.extract.page_kind import BOT_CHALLENGE, CONSENT_PAGE, CUES
 
 SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 NEWS_NS = "{http://www.google.com/schemas/sitemap-news/0.9}"
@@ -428,6 +430,62 @@ def test_state_switch_changes_exactly_the_labelled_articles():
     assert set(pages[2]) - set(pages[1]) == set(changes["new_in_state_2"])
     for url in changes["headline_edited"]:
         assert visible_headline(pages[2][url]) == truth["articles"][url]["versions"]["2"]["headline"]
+
+
+def listed_links(url: str) -> list[str]:
+    return [entry.link for entry in feedparser.parse(fetch(url)[2]).entries]
+
+
+def test_the_publishing_clock_keeps_every_outlet_publishing_every_20_minutes():
+    start = datetime(2025, 11, 28, 12, tzinfo=UTC)
+    with ReplayWorld() as world:
+        feed = world.outlets["The Metropolitan Chronicle"] + "/rss/world.xml"
+        before = listed_links(feed)
+        world.set_clock(start)  # the clock starts an hour back: three stories each
+        first = listed_links(feed)
+        world.set_clock(start + timedelta(hours=1))
+        later = listed_links(feed)
+        newest = fetch(first[0].split("?")[0])
+    assert [link for link in first if "-live-" in link] == first[:3] and before == first[3:]
+    assert later[3:] == first and all("-live-" in link for link in later[:3])
+    assert newest[0] == 200 and b"article-body" in newest[2]
+
+
+def test_state_3_breaks_four_outlets_and_state_2_repairs_them():
+    at = datetime(2025, 11, 28, 12, tzinfo=UTC)
+    with ReplayWorld() as world:
+        world.set_state(2)
+        world.set_clock(at)
+        silent_feed = world.outlets["The Coronado Border Sentinel"] + "/feed/"
+        listed, validator = fetch(silent_feed)[2], fetch(silent_feed)[1]["etag"]
+        world.set_state(3)
+        world.set_clock(at + timedelta(hours=1))
+        broken = {name: [fetch(link.split("?")[0]) for link in listed_links(world.outlets[name] + path)[:6]]
+                  for name, path in (("The Metropolitan Chronicle", "/rss/world.xml"),
+                                     ("The Liberty Ledger", "/atom.xml"), ("Diario del Golfo", "/feed/atom"))}  # fmt: skip
+        frozen = fetch(silent_feed)[2], fetch(silent_feed, {"If-None-Match": validator})[0]
+        homepage = fetch(world.outlets["The Coronado Border Sentinel"] + "/")[2].decode()
+        world.set_state(2)
+        repaired = [
+            fetch(link.split("?")[0])
+            for link in listed_links(world.outlets["The Liberty Ledger"] + "/atom.xml")[:6]
+        ]
+    moved = [body.decode() for _, _, body in broken["The Metropolitan Chronicle"]]
+    assert all("article-body" not in page and "__STORY_STATE__" in page for page in moved)
+    assert not any(
+        marker in page for page in moved for marker in ("datePublished", "<time", "published_time")
+    )
+    challenged = [body.decode() for _, _, body in broken["The Liberty Ledger"]]
+    assert all(CUES[BOT_CHALLENGE].search(page) for page in challenged)
+    walled = [
+        CUES[CONSENT_PAGE].search(body.decode()) is not None and b"article-body" not in body
+        for _, _, body in broken["Diario del Golfo"]
+    ]
+    assert 0 < sum(walled) < len(walled)  # some articles, not all
+    assert all(status == 200 for pages in broken.values() for status, _, _ in pages)
+    assert frozen == (listed, 304)  # the silent feed: what it listed when the break began, unchanged
+    assert "-live-00005" in homepage  # while the site goes on publishing
+    assert all(b"article-body" in body for _, _, body in repaired)
 
 
 def test_scale_mode_is_deterministic_and_served():

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from .config import write_config
+from .content import STATES
 from .server import DEFAULT_BASE_PORT, ReplayWorld
 
 
@@ -25,7 +26,9 @@ def _parser() -> argparse.ArgumentParser:
         )
         sub.add_argument("--scale", type=int, default=0, help="extra generated articles")
         sub.add_argument("--seed", type=int, default=20251124)
-        sub.add_argument("--state", type=int, choices=(1, 2), default=1)
+        sub.add_argument(
+            "--state", type=int, choices=STATES, default=1, help="3: state 2 with four outlets broken"
+        )
         if name != "serve":
             sub.add_argument("--out", type=Path, required=True, help="file (truth) or directory (config)")
     return parser

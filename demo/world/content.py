@@ -22,6 +22,14 @@ CONTENT_DIR = Path(__file__).parent / "content"
 
 # The world's clock: what "now" is in each state (pages show it, feeds use it as lastBuildDate).
 STATE_CLOCK = {1: datetime(2025, 11, 26, 18, 0, tzinfo=UTC), 2: datetime(2025, 11, 27, 18, 0, tzinfo=UTC)}
+# State 3 is state 2's content with four outlets broken (content/breaks.yaml); state 2 is their repair.
+BROKEN_STATE = 3
+STATES = (1, 2, BROKEN_STATE)
+
+
+def content_state(state: int) -> int:
+    """The state whose articles a state serves (the broken state serves state 2's)."""
+    return 2 if state == BROKEN_STATE else state
 
 
 @dataclass(frozen=True)
@@ -211,3 +219,10 @@ def article_path(outlet: Outlet, article: Article, slug: str | None = None) -> s
     return outlet.article_path.format(
         y=f"{when:%Y}", m=f"{when:%m}", d=f"{when:%d}", slug=slug or article.slug
     )
+
+
+@cache
+def load_breaks() -> dict[str, dict]:
+    """State 3's broken outlets (content/breaks.yaml): outlet slug -> its break."""
+    raw = yaml.safe_load((CONTENT_DIR / "breaks.yaml").read_text(encoding="utf-8"))["breaks"]
+    return {entry["outlet"]: entry for entry in raw}

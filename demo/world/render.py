@@ -493,3 +493,117 @@ def sitemap_index(sitemap_urls: list[str], clock: datetime) -> str:
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{maps}\n</sitemapindex>\n'
     )
+
+
+# Broken pages (state 3, content/breaks.yaml): what real sites serve when they break for a crawler.
+
+
+def app_shell_article_page(
+    article: Article,
+    outlet: Outlet,
+    *,
+    url: str,
+    charset: str,
+    related: list[tuple[str, str]],
+    feed_links: str,
+) -> str:
+    """A redesign that moves the body into a script data island a browser renders into a new container,
+    and drops every date (no structured data, no ``<time>``): what a crawler reading HTML gets of it."""
+    island = {
+        "story": {"id": article.id, "blocks": [{"type": "paragraph", "text": p} for p in article.paragraphs]}
+    }
+    byline = escape(byline_text(article.authors, article.language))
+    return f"""<!DOCTYPE html>
+<html lang="{article.language}">
+<head>
+<meta charset="{charset}">
+<title>{escape(article.headline)} | {escape(outlet.name)}</title>
+<link rel="canonical" href="{escape(url)}">
+{feed_links}
+<meta name="description" content="{escape(article.dek)}">
+<script src="/static/story-v2.js" defer></script>
+</head>
+<body>
+{_boilerplate_top(outlet, article.language)}
+<main>
+<div id="story-root" class="story-v2" data-layout="v2">
+<h1 class="story-v2__headline">{escape(article.headline)}</h1>
+<p class="story-v2__dek">{escape(article.dek)}</p>
+<p class="story-v2__byline">{byline}</p>
+<div class="story-v2__body" data-hydrate="story"></div>
+</div>
+<script id="__STORY_STATE__" type="application/json">{_json_script(island)}</script>
+{_boilerplate_bottom(outlet, article.language, related)}
+</main>
+</body>
+</html>
+"""
+
+
+CHALLENGE_TEXT = {
+    "en": ("Just a moment...", "Checking your browser before accessing {host}.",
+           "This process is automatic. Your browser will redirect to your requested content shortly.",
+           "Please enable JavaScript and cookies to continue."),
+    "es": ("Un momento...", "Comprobando su navegador antes de acceder a {host}.",
+           "Este proceso es automático. Su navegador le llevará al contenido solicitado en breve.",
+           "Habilite JavaScript y las cookies para continuar."),
+}  # fmt: skip
+
+
+def challenge_page(outlet: Outlet, host: str, ray: str) -> str:
+    """A bot-management challenge answered with status 200 instead of the article."""
+    title, checking, automatic, enable = CHALLENGE_TEXT[outlet.language]
+    return f"""<!DOCTYPE html>
+<html lang="{outlet.language}">
+<head><meta charset="utf-8"><title>{title}</title><meta name="robots" content="noindex,nofollow"></head>
+<body>
+<div class="main-wrapper" role="main"><div class="main-content">
+<h1 class="zone-name-title">{escape(host)}</h1>
+<h2 class="challenge-title">{checking.format(host=escape(host))}</h2>
+<p>{automatic}</p>
+<noscript><p class="challenge-error">{enable}</p></noscript>
+<div id="challenge-stage"></div>
+</div></div>
+<div class="footer">Ray ID: <code>{ray}</code> &middot; Performance &amp; security by EdgeShield</div>
+<script>(function(){{window._cf_chl_opt={{cRay: "{ray}"}};}})();</script>
+</body>
+</html>
+"""
+
+
+CONSENT_TEXT = {
+    "en": ("Before you continue", "We value your privacy",
+           "We and our 142 partners store and/or access information on a device, such as cookies, and "
+           "process personal data, such as unique identifiers and standard information sent by a device, "
+           "for personalised advertising and content, audience measurement and product development.",
+           "You can accept all cookies, reject them, or change your privacy choices at any time from the "
+           "cookie settings link at the foot of every page.",
+           ("Accept all cookies", "Reject all", "Cookie settings")),
+    "es": ("Antes de continuar", "Valoramos tu privacidad",
+           "Nosotros y nuestros 142 socios almacenamos o accedemos a información en un dispositivo, como "
+           "las cookies, y tratamos datos personales, como identificadores únicos e información estándar "
+           "enviada por un dispositivo, para publicidad y contenido personalizados y medición de audiencias.",
+           "Puedes aceptar todas las cookies, rechazarlas o cambiar tus preferencias de privacidad en "
+           "cualquier momento desde el enlace de configuración de cookies al pie de cada página.",
+           ("Aceptar todas las cookies", "Rechazar todas", "Configuración de cookies")),
+}  # fmt: skip
+
+
+def consent_page(outlet: Outlet) -> str:
+    """A cookie-consent interstitial served instead of the article to a client without consent."""
+    title, heading, partners, choices, buttons = CONSENT_TEXT[outlet.language]
+    controls = "\n".join(f'<button type="button">{label}</button>' for label in buttons)
+    return f"""<!DOCTYPE html>
+<html lang="{outlet.language}">
+<head><meta charset="utf-8"><title>{title} | {escape(outlet.name)}</title></head>
+<body class="consent-wall">
+<div class="consent-dialog" role="dialog" aria-modal="true">
+<a class="logo" href="/">{escape(outlet.name)}</a>
+<h1>{heading}</h1>
+<p>{partners}</p>
+<p>{choices}</p>
+{controls}
+</div>
+</body>
+</html>
+"""

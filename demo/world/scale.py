@@ -86,24 +86,7 @@ class ScaleCatalogue:
         return dataclasses.replace(source, syndicates=source.syndicates or source.id)
 
     def _noise(self, rng: random.Random, outlet: Outlet) -> Article:
-        bank = _bank()[outlet.language]
-        headline = rng.choice(bank["headlines"]).format(
-            town=rng.choice(bank["towns"]), thing=rng.choice(bank["things"])
-        )
-        paragraphs = tuple(" ".join(rng.sample(bank["sentences"], 3)) for _ in range(rng.randint(4, 7)))
-        return Article(
-            id="",
-            outlet=outlet.slug,
-            language=outlet.language,
-            kind="unrelated",
-            headline=headline,
-            dek=paragraphs[0][:120],
-            authors=(rng.choice(["Staff", "Redacción", "Pat Moreno"]),),
-            published=WINDOW_START,
-            section="Local",
-            paragraphs=paragraphs,
-            slug="",
-        )
+        return noise_article(rng, outlet)
 
     def outlet_of(self, index: int) -> str:
         # The outlet is the generator's first draw, so it can be known without building the article.
@@ -117,3 +100,25 @@ class ScaleCatalogue:
         match = SCALE_SLUG.search(path)
         index = int(match.group(1)) if match else None
         return index if index is not None and index < self.size else None
+
+
+def noise_article(rng: random.Random, outlet: Outlet, published: datetime = WINDOW_START) -> Article:
+    """A bland local story in the outlet's language (no id or slug yet: the caller gives them)."""
+    bank = _bank()[outlet.language]
+    headline = rng.choice(bank["headlines"]).format(
+        town=rng.choice(bank["towns"]), thing=rng.choice(bank["things"])
+    )
+    paragraphs = tuple(" ".join(rng.sample(bank["sentences"], 3)) for _ in range(rng.randint(4, 7)))
+    return Article(
+        id="",
+        outlet=outlet.slug,
+        language=outlet.language,
+        kind="unrelated",
+        headline=headline,
+        dek=paragraphs[0][:120],
+        authors=(rng.choice(["Staff", "Redacción", "Pat Moreno"]),),
+        published=published,
+        section="Local",
+        paragraphs=paragraphs,
+        slug="",
+    )

@@ -10,11 +10,12 @@ import hashlib
 import socket
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from .content import load_outlets
+from .content import BROKEN_STATE, STATES, load_outlets
 from .sites import Catalogue, Response
 
 DEFAULT_BASE_PORT = 18100
@@ -150,8 +151,13 @@ class ReplayWorld:
         self._servers.append((server, thread))
 
     def stop(self) -> None:
-        for server, _ in self._servers:
-            server.shutdown()
+        # Every site's loop is asked to stop at once: one after the other, each waiting for its loop's
+        # next poll, a loaded machine took seconds per site.
+        stoppers = [threading.Thread(target=server.shutdown) for server, _ in self._servers]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper in stoppers:
+            stopper.join()
         for server, thread in self._servers:
             server.server_close()
             thread.join(timeout=5)
@@ -189,9 +195,19 @@ class ReplayWorld:
         return len(self.request_log[INTERNAL])
 
     def set_state(self, state: int) -> None:
-        if state not in (1, 2):
-            raise ValueError(f"the replay world has states 1 and 2, not {state!r}")
+        """1 and 2: the hand-written content's two states; 3: state 2 with four outlets broken
+        (content/breaks.yaml), from the world's current time on. Back to 2 repairs them."""
+        if state not in STATES:
+            raise ValueError(f"the replay world has states {', '.join(map(str, STATES))}, not {state!r}")
+        if state == BROKEN_STATE and self.state != BROKEN_STATE:
+            self.catalogue.broken_since = self.catalogue.now(state)
         self.state = state
+
+    def set_clock(self, now: datetime) -> None:
+        """The world's time. The first call starts the publishing clock: from then on every configured
+        outlet publishes a generated story every 20 minutes (demo/world/live.py), so cycles an hour
+        apart each find new articles, and an outlet's silence means something."""
+        self.catalogue.set_clock(now)
 
     def requests_to(self, name: str, path: str | None = None) -> list[RequestRecord]:
         with self._log_lock:

@@ -6,6 +6,7 @@ writes out. Faults from content/faults.yaml are applied here.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -15,7 +16,19 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from . import render
-from .content import STATE_CLOCK, Article, Outlet, article_path, load_articles, load_faults, load_outlets
+from .content import (
+    BROKEN_STATE,
+    STATE_CLOCK,
+    Article,
+    Outlet,
+    article_path,
+    content_state,
+    load_articles,
+    load_breaks,
+    load_faults,
+    load_outlets,
+)
+from .live import PUBLISH_LEAD, LiveCatalogue
 from .scale import ScaleCatalogue
 
 FEED_ITEM_LIMIT = 60
@@ -66,6 +79,12 @@ class Catalogue:
         self.articles = load_articles()
         self.faults = load_faults()
         self.scale = ScaleCatalogue(scale, seed, load_outlets(), self.articles) if scale else None
+        self.seed = seed
+        # The publishing clock (demo/world/live.py): None until the world is given a time.
+        self.live: LiveCatalogue | None = None
+        self.clock: datetime | None = None
+        self.breaks = load_breaks()
+        self.broken_since: datetime | None = None  # when the world last entered the broken state
         self._unavailable_served: set[str] = set()
         self._lock = threading.Lock()
 
@@ -92,14 +111,39 @@ class Catalogue:
     def fault_for(self, article_id: str) -> dict | None:
         return next((f for f in self.faults if f.get("article") == article_id), None)
 
+    # The clock and the breaks ---------------------------------------------------------------------
+    def set_clock(self, now: datetime) -> None:
+        """The world's time; the first call starts the publishing clock (``live.LiveCatalogue``)."""
+        if self.live is None:
+            self.live = LiveCatalogue(now - PUBLISH_LEAD, self.seed, load_outlets())
+        self.clock = now
+
+    def now(self, state: int) -> datetime:
+        return self.clock or STATE_CLOCK[content_state(state)]
+
+    def break_of(self, slug: str, state: int) -> str | None:
+        """The outlet's break in this state (content/breaks.yaml), if any."""
+        return self.breaks[slug]["kind"] if state == BROKEN_STATE and slug in self.breaks else None
+
     # Content per state --------------------------------------------------------------------------
-    @lru_cache(maxsize=64)  # noqa: B019 - lives as long as the world
     def articles_of(self, slug: str, state: int) -> tuple[Article, ...]:
-        """The outlet's articles as served in ``state``, newest first (scale ones included)."""
+        """The outlet's articles as served in ``state``, newest first (scale ones and, with the
+        publishing clock on, what it has published by now included)."""
+        if self.live is None or self.clock is None:
+            return self.written_articles_of(slug, content_state(state))
+        return self._with_live(slug, content_state(state), self.clock)
+
+    @lru_cache(maxsize=64)  # noqa: B019 - lives as long as the world
+    def written_articles_of(self, slug: str, state: int) -> tuple[Article, ...]:
+        """The hand-written (and scale) articles as served in a content state, newest first."""
         own = [a.in_state(state) for a in self.articles if a.outlet == slug and a.exists_in(state)]
         if self.scale:
             own += [self.scale.article(i) for i in self.scale.indices_for(slug)]
-        return tuple(sorted(own, key=lambda a: (a.published, a.id), reverse=True))
+        return _newest_first(own)
+
+    @lru_cache(maxsize=64)  # noqa: B019
+    def _with_live(self, slug: str, state: int, clock: datetime) -> tuple[Article, ...]:
+        return _newest_first([*self.written_articles_of(slug, state), *self.live.published(slug, clock)])
 
     def sitemap_paths(self, outlet: Outlet) -> list[str]:
         paths = [p for kind in outlet.sitemaps for p in SITEMAP_PATHS[kind]]
@@ -110,8 +154,15 @@ class Catalogue:
         route = self._routes(slug, state).get(path)
         if route:
             return route()
-        article = self._scale_article_at(slug, path)
+        article = self._scale_article_at(slug, path) or self._live_article_at(slug, path)
         return self._article_response(article, state) if article else NOT_FOUND
+
+    def _live_article_at(self, slug: str, path: str) -> Article | None:
+        index = self.live.index_from_path(path) if self.live and self.clock else None
+        if index is None or index >= self.live.count_until(slug, self.clock):
+            return None
+        article = self.live.article(slug, index)
+        return article if self.path_of(article) == path else None
 
     def _scale_article_at(self, slug: str, path: str) -> Article | None:
         index = self.scale.index_from_path(path) if self.scale else None
@@ -133,7 +184,8 @@ class Catalogue:
         for feed in outlet.feeds:
             routes[feed.path] = lambda f=feed: self._feed(outlet, f, state)
         routes.update(self._sitemap_routes(outlet, state))
-        for article in (a for a in self.articles_of(slug, state) if not a.id.startswith("scale-")):
+        written = self.written_articles_of(slug, content_state(state))
+        for article in (a for a in written if not a.id.startswith("scale-")):
             routes.update(self._article_routes(article, state))
         routes.update(self._fault_routes(outlet))
         return routes
@@ -184,7 +236,7 @@ class Catalogue:
         html = render.homepage(
             outlet,
             base=base,
-            clock=STATE_CLOCK[state],
+            clock=self.now(state),
             charset=outlet.encoding,
             teasers=teasers,
             extra_links=extras,
@@ -193,27 +245,25 @@ class Catalogue:
             200,
             self._html_content_type(outlet),
             self._encode(outlet, html),
-            last_modified=_newest(newest, STATE_CLOCK[state]),
+            last_modified=_newest(newest, self.now(state)),
             conditional=True,
         )
 
     def _article_response(self, article: Article, state: int) -> Response:
+        broken = self._broken_article_response(article, state)
+        if broken is not None:
+            return broken
         outlet = self.outlets[article.outlet]
         base = self.bases[outlet.slug]
-        related = [
-            (a.headline, self.url_of(a))
-            for a in self.articles_of(outlet.slug, state)[:4]
-            if a.id != article.id
-        ]
         html = render.article_page(
             article,
             outlet,
             url=self.url_of(article),
             base=base,
-            state=state,
+            state=content_state(state),
             charset=outlet.encoding,
             amp_url=self.amp_url_of(article),
-            related=related[:3],
+            related=self._related(article, state),
             feed_links=render.feed_autodiscovery(outlet, base),
         )
         fault = self.fault_for(article.id) or {}
@@ -229,6 +279,35 @@ class Catalogue:
             last_modified=article.modified or article.published,
             conditional=True,
         )
+
+    def _related(self, article: Article, state: int) -> list[tuple[str, str]]:
+        # From the written articles only: a page does not change each time the outlet publishes.
+        newest = self.written_articles_of(article.outlet, content_state(state))[:4]
+        return [(a.headline, self.url_of(a)) for a in newest if a.id != article.id][:3]
+
+    def _broken_article_response(self, article: Article, state: int) -> Response | None:
+        """State 3's article pages at a broken outlet (content/breaks.yaml); None where it serves them."""
+        outlet = self.outlets[article.outlet]
+        kind = self.break_of(outlet.slug, state)
+        if kind == "layout-moved":
+            html = render.app_shell_article_page(
+                article,
+                outlet,
+                url=self.url_of(article),
+                charset=outlet.encoding,
+                related=self._related(article, state),
+                feed_links=render.feed_autodiscovery(outlet, self.bases[outlet.slug]),
+            )
+            return Response(
+                200, self._html_content_type(outlet), self._encode(outlet, html), conditional=True
+            )
+        if kind == "bot-challenge":
+            ray = hashlib.sha1(self.url_of(article).encode()).hexdigest()[:16]
+            return _utf8_page(render.challenge_page(outlet, urlsplit(self.bases[outlet.slug]).netloc, ray))
+        walled = kind == "consent-interstitial" and _walled(
+            self.path_of(article), self.breaks[outlet.slug]["share"]
+        )
+        return _utf8_page(render.consent_page(outlet)) if walled else None
 
     def _unavailable_now(self, key: str) -> bool:
         """Alternates 503 and 200, so every crawl (and every re-run) meets a 503 and a successful retry."""
@@ -257,10 +336,12 @@ class Catalogue:
         return Response(200, "text/html; charset=utf-8", html.encode())
 
     def _feed_items(self, outlet: Outlet, feed, state: int) -> list[tuple[Article, str]]:
+        frozen_at = self._feed_frozen_at(outlet, state)
         chosen = [
             a
             for a in self.articles_of(outlet.slug, state)
-            if not feed.language or a.language == feed.language
+            if (not feed.language or a.language == feed.language)
+            and (frozen_at is None or a.published <= frozen_at)
         ]
         items = [(a, self.feed_link_of(a)) for a in chosen[:FEED_ITEM_LIMIT]]
         for fault in (f for f in self.faults if f["outlet"] == outlet.slug and f.get("feed_title")):
@@ -280,10 +361,15 @@ class Catalogue:
             items.append((stub, self.bases[outlet.slug] + fault["path"]))
         return items
 
+    def _feed_frozen_at(self, outlet: Outlet, state: int) -> datetime | None:
+        """A silent feed serves what it listed when the break began, as it was then."""
+        return self.broken_since if self.break_of(outlet.slug, state) == "feed-silent" else None
+
     def _feed(self, outlet: Outlet, feed, state: int) -> Response:
         items = self._feed_items(outlet, feed, state)
+        built = self._feed_frozen_at(outlet, state) or self.now(state)
         text = render.FEED_RENDERERS[feed.kind](
-            outlet, feed, self.bases[outlet.slug], STATE_CLOCK[state], items, outlet.encoding.upper()
+            outlet, feed, self.bases[outlet.slug], built, items, outlet.encoding.upper()
         )
         body = self._encode(outlet, text)
         if feed.truncated:
@@ -293,7 +379,7 @@ class Catalogue:
             200,
             render.FEED_MIME[feed.kind] + charset,
             body,
-            last_modified=_newest([a for a, _ in items], STATE_CLOCK[state]),
+            last_modified=_newest([a for a, _ in items], built),
             conditional=True,
         )
 
@@ -311,7 +397,7 @@ class Catalogue:
             children = INDEXED_SITEMAPS + (
                 [BULK_SITEMAP] if BULK_SITEMAP in self.sitemap_paths(outlet) else []
             )
-            return render.sitemap_index([base + p for p in children], STATE_CLOCK[state])
+            return render.sitemap_index([base + p for p in children], self.now(state))
         generated = path == BULK_SITEMAP  # scale mode's articles get a sitemap of their own
         entries = [
             (a, self.url_of(a))
@@ -329,6 +415,7 @@ class Catalogue:
 
     # Query discovery -----------------------------------------------------------------------------
     def gdelt_artlist(self, state: int) -> bytes:
+        state = content_state(state)
         listed = [a.in_state(state) for a in self.articles if a.in_gdelt and a.exists_in(state)]
         return json.dumps(
             {"articles": [self._gdelt_entry(a) for a in listed]}, ensure_ascii=False, indent=1
@@ -346,6 +433,19 @@ class Catalogue:
             "language": GDELT_LANGUAGE[article.language],
             "sourcecountry": GDELT_COUNTRY[outlet.country],
         }
+
+
+def _newest_first(articles: list[Article]) -> tuple[Article, ...]:
+    return tuple(sorted(articles, key=lambda a: (a.published, a.id), reverse=True))
+
+
+def _utf8_page(html: str) -> Response:
+    return Response(200, "text/html; charset=utf-8", html.encode(), conditional=True)
+
+
+def _walled(path: str, share: float) -> bool:
+    """Whether the consent wall stands before this article: a fixed share of URLs, by their hash."""
+    return int(hashlib.sha1(path.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < share
 
 
 def _newest(articles, fallback: datetime) -> datetime:

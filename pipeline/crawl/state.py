@@ -88,12 +88,25 @@ def forget_http_cache(connection: Connection, urls: Iterable[str]) -> int:
 def record_crawl(connection: Connection, run_id: int, result: CrawlResult) -> None:
     """What one crawl process produced, written in the caller's transaction: where its files are, its
     fetch log and counts, the outlets it discovered. Its HTTP cache updates stay in their file until the
-    process stage loads its pages (``read_cache_updates``)."""
+    process stage loads its pages (``read_cache_updates``).
+
+    The run's row is locked first: shards of one run finish at the same moment on different workers,
+    and every row written here that references the run takes a share lock on it (its foreign key
+    check), so two shards that both wrote first and locked later deadlocked (issue 22's Celery run).
+    """
+    lock_run(connection, run_id)
     record_shard(connection, run_id, result)
     if result.discovered_outlets:
         load_discovered_outlets(connection, result.discovered_outlets)
     save_fetch_log(connection, run_id, result)
     save_fetch_counts(connection, run_id, result)
+
+
+def lock_run(connection: Connection, run_id: int) -> dict[str, Any]:
+    """Lock the run's row until the transaction ends (a no-op on SQLite, whose writers take turns);
+    returns its counts."""
+    counts = connection.execute(select(CrawlRun.counts).where(CrawlRun.id == run_id).with_for_update())
+    return dict(counts.scalar_one() or {})
 
 
 def record_shard(connection: Connection, run_id: int, result: CrawlResult) -> None:
@@ -186,10 +199,7 @@ def save_fetch_counts(connection: Connection, run_id: int, result: CrawlResult) 
     Each shard's counts are kept under ``crawl_runs.counts["fetch_shards"]`` so a retried shard replaces
     its own numbers; the run row is locked while doing so (shards may finish at the same moment).
     """
-    run_counts = connection.execute(
-        select(CrawlRun.counts).where(CrawlRun.id == run_id).with_for_update()
-    ).scalar_one()
-    counts = dict(run_counts or {})
+    counts = lock_run(connection, run_id)
     shards = {**counts.get("fetch_shards", {}), result.shard: dict(result.counts)}
     total = sum((Counter(shard) for shard in shards.values()), Counter())
     connection.execute(delete(RunOutcome).where(RunOutcome.run_id == run_id, RunOutcome.stage == FETCH_STAGE))

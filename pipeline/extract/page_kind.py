@@ -4,8 +4,11 @@ An outlet that changes its consent flow, puts a paywall in front of its pages, a
 a bot challenge, a login wall or an error page served with status 200 still returns HTML with some
 text; stored as an article, that text would pass for the outlet's coverage. The rules read what would
 be stored (headline and extracted body) and, for a page too short to be an article anyway, the page's
-visible text too (then only the outcome's name changes), in English and Spanish. A long article that merely carries a cookie banner or a
-"subscribe" box is an article: only a short page, or a body that is itself mostly such text, is not.
+visible text too (then only the outcome's name changes), in English and Spanish. A short body may be a
+teaser a paywall or login wall left: the page's text is read for the walls' cues then, since extractors
+drop the wall's box as boilerplate. A long article that merely carries a cookie banner or a "subscribe"
+box is an article: only a short page, or a body that is itself mostly such text, is not; and a short
+page is a consent page only when consent is what it says, not a banner beside a failed article.
 """
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ NON_ARTICLE_KINDS = (BOT_CHALLENGE, ERROR_PAGE, LOGIN_WALL, PAYWALL_STUB, CONSEN
 
 # A body under this many words is a stub: its page's visible text decides what the page is.
 SHORT_PAGE_WORDS = 150
+# A body under this many words is no article at all (the process stage stores none): any kind's cues in
+# the page's text name it. Between this and SHORT_PAGE_WORDS it may be a teaser left by a wall, whose
+# box extractors drop as boilerplate, so the page's text is read for the walls' cues only.
+STUB_WORDS = 40
+WALL_KINDS = (LOGIN_WALL, PAYWALL_STUB)
 # A body whose paragraphs holding a kind's cues make up at least this share of its words is that kind.
 CUE_SHARE = 0.5
 
@@ -62,10 +70,11 @@ CUES: dict[str, re.Pattern[str]] = {
     ),
     LOGIN_WALL: _cues(
         r"(?:sign|log) in to (?:continue|read|keep reading|access|view)",
-        r"you must be (?:logged|signed) in",
+        # "...to continue", not "...to post a comment": a comment form's notice is no wall
+        r"you must be (?:logged|signed) in to (?:continue|read|keep reading|access|view|see)",
         r"(?:create|register for) a free account to (?:continue|read|keep reading)",
         r"(?:inicia|inicie) sesi[oó]n para (?:continuar|seguir|leer|acceder|ver)",
-        r"(?:debes|debe) (?:iniciar sesi[oó]n|estar registrado)",
+        r"(?:debes|debe) (?:iniciar sesi[oó]n|estar registrado) para (?:continuar|seguir|leer|acceder|ver)",
         r"(?:reg[ií]strate|reg[ií]strese) (?:gratis )?para (?:continuar|seguir leyendo|leer)",
     ),
     PAYWALL_STUB: _cues(
@@ -107,6 +116,21 @@ CUE_WORDS = (
 )  # fmt: skip
 
 
+# Of those, the words one of which every wall's cue (LOGIN_WALL, PAYWALL_STUB) contains, as the page's
+# bytes carry them: a teaser's page is parsed for its text only when one is there (``may_hold_a_wall``).
+WALL_CUE_WORDS = tuple(
+    word.encode()
+    for word in ("sign in", "log in", "you must be", "free account", "sesi", "registrad", "strate", "strese",
+                 "subscri", "continue reading", "suscr", "leyendo", "abonados")
+)  # fmt: skip
+
+
+def may_hold_a_wall(html: bytes) -> bool:
+    """False when the page cannot hold a wall's cue (a necessary condition, never a sufficient one)."""
+    lowered = html.lower()
+    return any(word in lowered for word in WALL_CUE_WORDS)
+
+
 def mentions_a_cue(text: str) -> bool:
     """False when ``text`` cannot hold any cue (a necessary condition, never a sufficient one)."""
     lowered = text.lower()
@@ -119,8 +143,8 @@ class PageReading:
 
     headline: str
     body_paragraphs: Sequence[str]
-    # title and visible text of the whole page: given only for a page too short to be stored anyway, so
-    # a short real brief under a cookie banner is judged by its own text, never by the banner
+    # title and visible text of the whole page: given only for a short page (under SHORT_PAGE_WORDS),
+    # read for a wall's cues, and for any kind's only when the body is too short to be stored anyway
     visible_text: str = ""
 
     @property
@@ -131,14 +155,16 @@ class PageReading:
 def non_article_kind(reading: PageReading) -> str | None:
     """The kind of non-article page this is (``NON_ARTICLE_KINDS``), or None for an article.
 
-    A stub (under ``SHORT_PAGE_WORDS``) is named by the first kind whose cues its headline or visible
-    text holds; a longer body only when most of its words are a kind's text (a consent dialog extracted
-    as the body)."""
+    A stub (under ``SHORT_PAGE_WORDS``) is named by the first kind whose cues its headline, body or
+    (under ``STUB_WORDS``, or for a wall's teaser) visible text holds; a longer body only when most of its
+    words are a kind's text (a consent dialog extracted as the body)."""
     if reading.body_words < SHORT_PAGE_WORDS:
-        text = "\n".join((reading.headline, *reading.body_paragraphs, reading.visible_text))
-        if not mentions_a_cue(text):
+        stored = "\n".join((reading.headline, *reading.body_paragraphs))
+        if not mentions_a_cue(f"{stored}\n{reading.visible_text}"):
             return None
-        return next((kind for kind in NON_ARTICLE_KINDS if CUES[kind].search(text)), None)
+        return next(
+            (kind for kind in NON_ARTICLE_KINDS if _stub_is(kind, stored, _page_text(reading, kind))), None
+        )
     # Only paragraphs with a cue word can be cued: when they are too few, no pattern needs to run.
     candidates = [p for p in reading.body_paragraphs if mentions_a_cue(p)]
     if _word_share(candidates, reading.body_words) < CUE_SHARE:
@@ -148,6 +174,29 @@ def non_article_kind(reading: PageReading) -> str | None:
          if _word_share([p for p in candidates if CUES[kind].search(p)], reading.body_words) >= CUE_SHARE),
         None,
     )  # fmt: skip
+
+
+def _page_text(reading: PageReading, kind: str) -> str:
+    """The page's text as evidence of a kind: always for a body too short to be an article; for a
+    teaser, only of a wall (a challenge or an error page leaves no teaser behind)."""
+    return reading.visible_text if reading.body_words < STUB_WORDS or kind in WALL_KINDS else ""
+
+
+def _stub_is(kind: str, stored: str, page_text: str) -> bool:
+    """A stub is of a kind when what would be stored holds its cues, or the page's text does; for
+    consent only when the cued sentences are most of that text. A cookie banner is chrome on nearly
+    every page, so a page whose article failed to extract (a changed layout) still carries one; a
+    consent interstitial is the page."""
+    cues = CUES[kind]
+    if cues.search(stored):
+        return True
+    if kind != CONSENT_PAGE:
+        return bool(cues.search(page_text))
+    sentences = SENTENCE_END.split(page_text)
+    return _word_share([s for s in sentences if cues.search(s)], len(page_text.split())) >= CUE_SHARE
+
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 def _word_share(paragraphs: Sequence[str], body_words: int) -> float:

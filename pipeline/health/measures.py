@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from pipeline.extract.page_kind import NON_ARTICLE_KINDS
 from schemas.records import NormalisedArticle, Outcome
+from schemas.timestamps import as_utc
 
 # Fetch outcome classes (issue 16): what an operator asks of an outlet's requests.
 OK, NOT_MODIFIED, CLIENT_ERROR, SERVER_ERROR, TIMEOUT, ROBOTS, BLOCKED, OTHER = (
@@ -28,6 +29,17 @@ LISTING_KINDS = frozenset({"feed", "sitemap", "homepage"})
 # Extraction outcomes of a page that yields no article; "future-date-ignored" is about a stored article.
 FAILED_EXTRACTION = frozenset({"no-text", "not-html", "not-an-article", "quarantined", *NON_ARTICLE_KINDS})
 EXAMPLES_PER_OUTLET = 3
+
+
+@dataclass(frozen=True)
+class ListingHealth:
+    """An outlet's feeds (or sitemaps) in one cycle: the entries read, the newest entry seen so far,
+    the usual gap between entries, and the newest entry's age at the cycle's time (its silence)."""
+
+    entries: int = 0  # entries of the listings read in full this cycle (a 304 reads none)
+    newest: datetime | None = None  # this cycle's newest, or the last cycle's when it read nothing newer
+    gap_hours: float | None = None  # median over the listings read; else the last cycle's
+    silence_hours: float | None = None  # the cycle's time minus ``newest``
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,8 @@ class OutletCycleHealth:
     median_body_words: float | None = None
     newest_article_age_hours: float | None = None  # at the cycle's time, over everything stored
     examples: tuple[str, ...] = ()  # URLs of failed extractions, for an operator's evidence
+    feeds: ListingHealth = field(default_factory=ListingHealth)
+    sitemaps: ListingHealth = field(default_factory=ListingHealth)
 
     @property
     def failed_extraction_share(self) -> float | None:
@@ -57,9 +71,15 @@ class OutletCycleHealth:
         return failed / self.pages if self.pages else None
 
     @property
+    def answered_afresh(self) -> int:
+        """Requests less those answered 304: a 304 repeats an earlier answer, a refusal or a challenge
+        too, so counting it would dilute a blocking outlet's share as its pages come back 304."""
+        return self.requests - self.fetch_classes.get(NOT_MODIFIED, 0)
+
+    @property
     def blocked_share(self) -> float | None:
         blocked = self.fetch_classes.get(BLOCKED, 0) + self.extraction.get("bot-challenge", 0)
-        return blocked / self.requests if self.requests else None
+        return blocked / self.answered_afresh if self.answered_afresh else None
 
 
 def fetch_class(outcome: str, status: int | None) -> str:
@@ -120,6 +140,9 @@ class HealthContext:
     languages: Mapping[str, str] = field(default_factory=dict)  # outlet -> ISO 639-1
     new_articles: Mapping[str, int] = field(default_factory=dict)  # outlet -> articles first seen now
     newest_published: Mapping[str, datetime] = field(default_factory=dict)  # outlet -> newest stored
+    # outlet -> {"feed": .., "sitemap": ..} as its last cycle left them: a listing that answers 304
+    # lists what it listed then, so its newest entry and rhythm carry over
+    previous_listings: Mapping[str, Mapping[str, ListingHealth]] = field(default_factory=dict)
 
 
 def measure_outlet(
@@ -152,7 +175,31 @@ def measure_outlet(
             (context.measured_at - newest).total_seconds() / 3600 if newest is not None else None
         ),
         examples=tuple(o.url for o in failed if o.url)[:EXAMPLES_PER_OUTLET],
+        feeds=listing_health(
+            events, "feed", context.previous_listings.get(outlet, {}).get("feed"), context.measured_at
+        ),
+        sitemaps=listing_health(
+            events, "sitemap", context.previous_listings.get(outlet, {}).get("sitemap"), context.measured_at
+        ),
     )
+
+
+def listing_health(
+    events: Sequence[Mapping[str, object]], kind: str, previous: ListingHealth | None, measured_at: datetime
+) -> ListingHealth:
+    """An outlet's listings of one kind this cycle, from their fetch events (``listing_freshness``
+    read by the spider), carrying over what the last cycle knew where nothing newer was read."""
+    read = [e for e in events if e.get("kind") == kind and e.get("entries") is not None]
+    newest_seen = [
+        as_utc(datetime.fromisoformat(str(e["newest_entry"]))) for e in read if e.get("newest_entry")
+    ]
+    if previous is not None and previous.newest is not None:
+        newest_seen.append(previous.newest)
+    newest = max(newest_seen, default=None)
+    gaps = [float(str(e["entry_gap_hours"])) for e in read if e.get("entry_gap_hours") is not None]
+    gap = median(gaps) if gaps else (previous.gap_hours if previous else None)
+    silence = (measured_at - newest).total_seconds() / 3600 if newest is not None else None
+    return ListingHealth(sum(int(str(e["entries"])) for e in read), newest, gap, silence)
 
 
 def _status(event: Mapping[str, object]) -> int | None:

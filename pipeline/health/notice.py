@@ -26,6 +26,8 @@ MEASURE_NAMES = {
     "listing_failure_share": "share of feed, sitemap and homepage requests that failed",
     "median_body_words": "median body length (words)",
     "silent-cycles": "cycles in a row without a new article (baseline: the usual gap)",
+    "feed_silence_hours": "hours since the newest entry of the outlet's feeds (band floor: twice its usual gap)",
+    "sitemap_silence_hours": "hours since the newest entry of the outlet's sitemaps (band floor: twice its usual gap)",
 }
 
 

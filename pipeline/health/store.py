@@ -15,18 +15,23 @@ from sqlalchemy import Connection, Engine, func, select, update
 
 from pipeline.config import Config
 from pipeline.health.drift import BASELINE_CYCLES, Assessment, assess_outlet, incident_changes
-from pipeline.health.measures import HealthContext, OutletCycleHealth, measure_outlets
+from pipeline.health.measures import HealthContext, ListingHealth, OutletCycleHealth, measure_outlets
 from pipeline.load.warehouse import upsert_rows
 from pipeline.normalise.identity import text_hash
 from schemas.models import Article, CrawlRun, OperatorNotice, Outlet, OutletHealth, OutletIncident
 from schemas.records import NormalisedArticle, Outcome
 from schemas.timestamps import as_utc
 
+LISTING_COLUMNS = tuple(
+    column for kind in ("feed", "sitemap") for column in (
+        f"{kind}_entries", f"newest_{kind}_entry_at", f"{kind}_entry_gap_hours", f"{kind}_silence_hours",
+    )
+)  # fmt: skip
 MEASURE_COLUMNS = (
     "measured_at", "requests", "fetch_classes", "listing_requests", "listing_ok", "pages", "articles",
     "new_articles", "extraction", "non_articles", "failed_extraction_share", "blocked_share",
     "undated_share", "unauthored_share", "other_language_share", "median_body_words",
-    "newest_article_age_hours", "examples",
+    "newest_article_age_hours", "examples", *LISTING_COLUMNS,
 )  # fmt: skip
 
 
@@ -40,18 +45,19 @@ def record_outlet_health(
     articles: Sequence[NormalisedArticle],
 ) -> list[OutletCycleHealth]:
     """Measure every outlet for this run and upsert the rows (a re-run writes the same rows)."""
+    # A discovered outlet's pages carry its host; its row carries the name it is stored under.
+    stored_names = _discovered_names(connection)
     context = HealthContext(
         measured_at=measured_at,
         hosts_by_outlet={outlet.name: (outlet.host,) for outlet in config.outlets},
         languages={outlet.name: outlet.language for outlet in config.outlets},
         new_articles=new_articles_by_outlet(connection, current_run),
         newest_published=newest_published_by_outlet(connection, measured_at),
+        previous_listings=previous_listings(connection, measured_at, stored_names),
     )
     measures = measure_outlets(
         [outlet.name for outlet in config.outlets], fetch_events, outcomes, articles, context
     )
-    # A discovered outlet's pages carry its host; its row carries the name it is stored under.
-    stored_names = _discovered_names(connection)
     measures = [replace(m, outlet=stored_names.get(m.outlet, m.outlet)) for m in measures]
     rows = [health_row(current_run, measured_at, measure) for measure in measures]
     upsert_rows(connection, OutletHealth, rows, ["run_id", "outlet"], list(MEASURE_COLUMNS))
@@ -97,7 +103,43 @@ def health_row(current_run: int, measured_at: datetime, measure: OutletCycleHeal
         "newest_article_age_hours": measure.newest_article_age_hours,
         "examples": list(measure.examples),
         "breaches": [],  # the health stage's to say, after the drift assessment
+        **listing_columns("feed", measure.feeds),
+        **listing_columns("sitemap", measure.sitemaps),
     }
+
+
+def listing_columns(kind: str, listing: ListingHealth) -> dict[str, Any]:
+    return {
+        f"{kind}_entries": listing.entries,
+        f"newest_{kind}_entry_at": listing.newest,
+        f"{kind}_entry_gap_hours": listing.gap_hours,
+        f"{kind}_silence_hours": listing.silence_hours,
+    }
+
+
+def previous_listings(
+    connection: Connection, measured_at: datetime, stored_names: Mapping[str, str]
+) -> dict[str, dict[str, ListingHealth]]:
+    """Each outlet's feeds and sitemaps as its latest cycle so far left them (keyed by its name, and
+    by its host for a discovered outlet, the key its fetches carry). A re-run of a cycle starts from
+    the cycle's own earlier row: its listings now answer 304 for what that attempt read."""
+    h = OutletHealth
+    latest = (
+        select(h.outlet, func.max(h.measured_at).label("at"))
+        .where(h.measured_at <= measured_at)
+        .group_by(h.outlet)
+        .subquery()
+    )
+    query = select(
+        h.outlet, h.newest_feed_entry_at, h.feed_entry_gap_hours, h.newest_sitemap_entry_at, h.sitemap_entry_gap_hours
+    ).join(latest, (latest.c.outlet == h.outlet) & (latest.c.at == h.measured_at))  # fmt: skip
+    found = {
+        outlet: {"feed": ListingHealth(newest=feed_at, gap_hours=feed_gap),
+                 "sitemap": ListingHealth(newest=sitemap_at, gap_hours=sitemap_gap)}
+        for outlet, feed_at, feed_gap, sitemap_at, sitemap_gap in connection.execute(query)
+    }  # fmt: skip
+    hosts = {name: host for host, name in stored_names.items()}
+    return {**found, **{hosts[name]: listings for name, listings in found.items() if name in hosts}}
 
 
 def new_articles_by_outlet(connection: Connection, current_run: int) -> dict[str, int]:
@@ -269,7 +311,8 @@ def health_overview(connection: Connection) -> list[dict[str, Any]]:
 
 def _overview_row(row: dict[str, Any], incidents: list[dict[str, Any]]) -> dict[str, Any]:
     shown = ("requests", "pages", "articles", "new_articles", "non_articles", "failed_extraction_share",
-             "blocked_share", "undated_share", "median_body_words", "newest_article_age_hours")  # fmt: skip
+             "blocked_share", "undated_share", "median_body_words", "newest_article_age_hours",
+             "feed_entries", "sitemap_entries", "feed_silence_hours", "sitemap_silence_hours")  # fmt: skip
     return {
         "outlet": row["outlet"],
         "status": "unhealthy" if incidents else "healthy",

@@ -16,7 +16,14 @@ from itertools import chain, islice
 from pipeline.dedupe.copies import signature_to_bytes, text_signature
 from pipeline.extract.date_confidence import date_confidence
 from pipeline.extract.page import extract_article, load_models
-from pipeline.extract.page_kind import PageReading, non_article_kind, visible_text
+from pipeline.extract.page_kind import (
+    SHORT_PAGE_WORDS,
+    STUB_WORDS,
+    PageReading,
+    may_hold_a_wall,
+    non_article_kind,
+    visible_text,
+)
 from pipeline.match.relevance import relevance_outcome
 from pipeline.match.stories import StoryMatcher, match_article
 from pipeline.normalise.canonical import FUTURE_DATE_SOURCE, normalise_article, url_aliases
@@ -32,8 +39,9 @@ from schemas.records import (
     StoryRelevance,
 )
 
-# Below this many words a page is a teaser, a gallery or an error page, not an article.
-MIN_BODY_WORDS = 40
+# Below this many words a page is a teaser, a gallery or an error page, not an article (page_kind reads
+# the whole page then).
+MIN_BODY_WORDS = STUB_WORDS
 HTML_TYPES = ("text/html", "application/xhtml+xml", "")
 BINARY_SIGNATURES = (b"%PDF-", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"\x1f\x8b", b"PK\x03\x04", b"RIFF")
 
@@ -84,10 +92,11 @@ def _with_date_confidence(article: NormalisedArticle, page: FetchedPage) -> Norm
 
 def _non_article_kind(page: FetchedPage, extracted: ExtractedArticle, word_count: int) -> str | None:
     """A consent, paywall, challenge, login or error page (``pipeline.extract.page_kind``); the whole page's
-    text is read only when the body is too short to be stored anyway."""
-    stub = word_count < MIN_BODY_WORDS
+    text is read only when the body is too short to be stored anyway, or is a teaser on a page whose
+    bytes hold a wall's words (parsing every short article's page would cost more than the rest)."""
+    read_page = word_count < MIN_BODY_WORDS or (word_count < SHORT_PAGE_WORDS and may_hold_a_wall(page.body))
     reading = PageReading(
-        extracted.headline or "", extracted.body_paragraphs, visible_text(page.body) if stub else ""
+        extracted.headline or "", extracted.body_paragraphs, visible_text(page.body) if read_page else ""
     )
     return non_article_kind(reading)
 

@@ -35,12 +35,15 @@ def tracked(child: subprocess.Popen) -> Iterator[subprocess.Popen]:
 
 
 def stop_children() -> None:
-    """SIGTERM to every crawl subprocess and every worker process (multiprocessing pools) of this one."""
+    """SIGTERM to every crawl subprocess, SIGKILL to every worker process (multiprocessing pools) of this one."""
     for child in list(_CRAWLS):
         if child.poll() is None:
             child.terminate()
+    # Workers compute pure functions and hold nothing to save: SIGKILL ends them at once. A SIGTERM
+    # would wait for a niced worker to be scheduled to run its handler, which on a loaded machine took
+    # longer than the minute Airflow and `docker stop` give.
     for worker in multiprocessing.active_children():
-        worker.terminate()
+        worker.kill()
 
 
 _INSTALLED_IN: int | None = None  # the process that asked; forked workers inherit the handler

@@ -135,7 +135,7 @@ class EarlyProcessor:
         self.pool.shutdown(wait=False, cancel_futures=True)
         for worker in workers:
             if worker.is_alive():
-                worker.terminate()
+                worker.kill()  # niced and pure: nothing to save, and SIGTERM waits for it to be scheduled
 
     def _guarded(self, action: Callable[[], object]) -> None:
         """An optimisation's failure is logged and stops it, never the crawl."""

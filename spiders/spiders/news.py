@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -134,7 +134,7 @@ class NewsSpider(scrapy.Spider):
             yield self._event(response, outlet, kind)
             return
         parsed = discovery.parse_feed(response.body, response.url, _header(response, b"Content-Type"))
-        yield self._event(response, outlet, kind, parsed.error, parsed.detail)
+        yield self._listing_event(response, outlet, kind, parsed)
         if parsed.entries_without_link:
             self.crawler.stats.inc_value("framewatch/skipped/entry-without-link", parsed.entries_without_link)
         for entry in parsed.entries:
@@ -152,7 +152,7 @@ class NewsSpider(scrapy.Spider):
             yield self._event(response, outlet, kind, outcome, f"{type(exc).__name__}: {exc}"[:500])
             return
         parsed = discovery.parse_sitemap(body)
-        yield self._event(response, outlet, kind, parsed.error, parsed.detail)
+        yield self._listing_event(response, outlet, kind, parsed)
         for child in self._children_to_follow(parsed.child_sitemaps, response.url, depth):
             yield self._request_or_outcome(child, self.parse_sitemap, outlet, "sitemap", depth=depth + 1)
         for entry in parsed.entries:
@@ -342,6 +342,10 @@ class NewsSpider(scrapy.Spider):
         return FetchEvent(url=url, outlet=outlet, status=None, bytes=0, elapsed_ms=None, outcome=outcome,
                           error=error[:500], fetched_at=datetime.now(UTC), kind=kind)  # fmt: skip
 
+    def _listing_event(self, response: Response, outlet: str, kind: str, parsed) -> FetchEvent:
+        event = self._event(response, outlet, kind, parsed.error, parsed.detail)
+        return _with_freshness(event, parsed, self.state.now)
+
     def _event(
         self,
         response: Response,
@@ -362,6 +366,15 @@ class NewsSpider(scrapy.Spider):
             fetched_at=datetime.now(UTC),
             kind=kind,
         )
+
+
+def _with_freshness(event: FetchEvent, parsed: discovery.ParsedDocument, now: datetime) -> FetchEvent:
+    """A listing's event with what it listed (outlet health measures feed silence from it)."""
+    dates = [entry.published for entry in parsed.entries] + [None] * parsed.entries_without_link
+    freshness = discovery.listing_freshness(dates, now)
+    return replace(
+        event, entries=freshness.entries, newest_entry=freshness.newest, entry_gap_hours=freshness.gap_hours
+    )
 
 
 def status_outcome(status: int) -> str:
