@@ -1,7 +1,7 @@
 """How each outlet portrayed each actor of a story, and the words behind each outlet's figures.
 
 Read-only queries for the report and ``compare``: tone toward actors from the analyst views of
-migration 0011 (``v_outlet_actor_tone``, ``v_article_actor_tone``), with the sentences behind each
+migration 0012 (``v_outlet_actor_tone``, ``v_article_actor_tone``), with the sentences behind each
 figure; and, for the descriptive measures (wording tone, certainty, frames), the cue words stored
 with each article's measures (``article_framing.evidence``), summed per outlet.
 """

@@ -6,8 +6,8 @@ one row per (story, article, actor) it names, with every mention as evidence. ``
 only a changed article or a changed actor list is measured again. Two analyst views, documented in
 docs/warehouse.md: per article and actor, and per outlet and actor.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 
 from collections.abc import Sequence
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | None = "0010"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
