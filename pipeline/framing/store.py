@@ -8,7 +8,6 @@ that depends on the clock, so running it twice leaves the warehouse as it was.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -38,8 +37,6 @@ from schemas.models import (
     SyndicationMember,
 )
 from schemas.models import ArticleFraming as ArticleFramingRow
-
-logger = logging.getLogger(__name__)
 
 DISTINCTIVE_TERMS_PER_OUTLET = 20
 # Column widths of the detail tables (schemas/models.py): longer values are cut, never refused.

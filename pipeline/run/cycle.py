@@ -499,7 +499,9 @@ def framing_stage(config_dir: str | Path, db_url: str, story_slug: str, run_key:
     engine = make_engine(db_url)
     try:
         with engine.begin() as connection:
-            counts = compute_story_framing(connection, story_slug, results_ahead([measured_ahead]))
+            counts = compute_story_framing(
+                connection, story_slug, results_ahead([measured_ahead], read_again=True)
+            )
             _record_story_outcomes(connection, run_id(connection, run_key), "framing", story_slug, counts)
         return {"counts": counts}
     finally:

@@ -69,21 +69,27 @@ def load_keyed(path: Path) -> dict[str, object]:
     return loaded if isinstance(loaded, dict) else {}
 
 
-def results_ahead(paths: Iterable[Path]) -> dict[str, object]:
-    """Every result saved in these files; a missing or unreadable file gives none. Several stages of a
-    run may read the same file (each story's framing): it is read once per process while it stays the
-    same file (its size and modification time)."""
+def results_ahead(paths: Iterable[Path], read_again: bool = False) -> dict[str, object]:
+    """Every result saved in these files; a missing or unreadable file gives none.
+
+    ``read_again``: the file will be read by several stages of the run in this process (each story's
+    framing reads the run's framing measures), so it is kept in memory while it stays the same file
+    (its size and modification time). Results read once (the pages extracted early, thousands of
+    articles) are not kept."""
     results: dict[str, object] = {}
     for path in paths:
         try:
             stat = path.stat()
         except OSError:
             continue
-        results.update(_results_file(path, stat.st_mtime_ns, stat.st_size))
+        if read_again:
+            results.update(_results_file(path, stat.st_mtime_ns, stat.st_size))
+        else:
+            results.update(load_keyed(path))
     return results
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=2)
 def _results_file(path: Path, _mtime_ns: int, _size: int) -> dict[str, object]:
     return load_keyed(path)
 
