@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON := $(PYTHON)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help setup demo test lint bench bench-extract bench-body-tuning bench-dedupe bench-load bench-stories bench-framing train-framing bench-translation bench-profile bench-cpu browser clean
+.PHONY: help setup demo test lint bench bench-extract bench-body-tuning bench-dedupe bench-load bench-stories bench-framing train-framing bench-translation bench-cross-language bench-profile bench-cpu browser clean
 
 help:
 	@echo "make demo    - set up, start the replay world, run one full cycle into data/demo.sqlite, write the report"
@@ -70,6 +70,9 @@ train-framing: setup
 # Translated copies (#17): precision, recall, CPU and peak memory on the 5,000-article world.
 bench-translation: setup
 	$(PY) bench/translation.py
+
+bench-cross-language: setup
+	$(PY) bench/cross_language.py
 
 # Profiles behind missed targets: STAGE=cycle (py-spy over every process of one bench cycle), pages
 # (process_page's parts per page, no profiler), or cProfile of STAGE=process or framing (replay

@@ -50,6 +50,13 @@ import snowballstemmer
 from stop_words import get_stop_words
 
 from pipeline.config import StoryConfig, StoryTerms
+from pipeline.match.encoder_evidence import (
+    EncoderEvidence,
+    encoder_evidence,
+    encoder_score,
+    lead_vector,
+    needs_cross_language,
+)
 from pipeline.text import fold
 from schemas.records import NormalisedArticle, Outcome, StoryRelevance
 
@@ -388,6 +395,17 @@ def decision_reason(
     return next((reason for passed, reason in checks if not passed), "relevant")
 
 
+def encoder_reason(in_window: bool, entities: TermMatches, reading: EncoderEvidence) -> str:
+    """Rules 1 and 2 as for any article, then the encoder's contrast in place of rules 3-6: the story's
+    terms are in another language (``pipeline.match.encoder_evidence``)."""
+    checks = (
+        (in_window, "out-of-window"),
+        (entities.total > 0, "no-story-entity"),
+        (reading.holds, "encoder-below-margin"),
+    )
+    return next((reason for passed, reason in checks if not passed), "relevant")
+
+
 class ArticleText:
     """An article as every story's decision reads it: its passages, stemmed once, and its summary-
     similarity vectors and detected language, computed on first use and shared by all stories."""
@@ -397,11 +415,28 @@ class ArticleText:
         self.passages = article_passages(article)
         self._vectors: dict[str, TermVector] = {}
         self._detected: str | None = None
+        self._lead_vector = None
 
     def vector(self, language: str) -> TermVector:
         if language not in self._vectors:
             self._vectors[language] = passages_vector(self.passages, language)
         return self._vectors[language]
+
+    @property
+    def language(self) -> str:
+        """The declared language, else the detected one."""
+        if self.article.language:
+            return self.article.language
+        if self._detected is None:
+            self._detected = _detected_language(self.article)
+        return self._detected
+
+    def lead_vector(self):
+        """The article's lead in the multilingual encoder's space (``encoder_evidence``), once."""
+        if self._lead_vector is None:
+            article = self.article
+            self._lead_vector = lead_vector(article.headline, article.dek, article.body_text)
+        return self._lead_vector
 
     def language_for(self, story: StoryConfig) -> str:
         """The declared language if the story has a summary in it; else detected; else English."""
@@ -424,6 +459,12 @@ def story_decision(
     co_occurrence = co_occurring_passages(text.passages, entities, keys)
     score = relevance_score(keys, entities, negatives, similarity)
     reason = decision_reason(in_window, keys, entities, negatives, co_occurrence, score)
+    reading = None
+    if in_window and entities.total > 0 and needs_cross_language(story, text.language):
+        # The story's key terms are in another language: the encoder reads the lead instead.
+        reading = encoder_evidence(story, text.lead_vector(), text.language)
+        terms_reason, reason = reason, encoder_reason(in_window, entities, reading)
+        score = encoder_score(reading, 1 - math.exp(-entities.total / ENTITY_SCALE))
     evidence = {
         "reason": reason,
         "key_terms": dict(keys.weights),
@@ -436,6 +477,8 @@ def story_decision(
         "score": score,
         "threshold": RELEVANCE_THRESHOLD,
     }
+    if reading is not None:
+        evidence["encoder"] = {**reading.as_dict(), "terms_reason": terms_reason}
     return StoryRelevance(story.slug, text.article.url_hash, score, reason == "relevant", evidence)
 
 

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pipeline.config import StoryConfig
+from pipeline.match.encoder_evidence import needs_cross_language
 from pipeline.match.relevance import (
     ENTITIES,
     KEY_TERMS,
@@ -64,28 +65,39 @@ def match_article(matcher: StoryMatcher, article: NormalisedArticle) -> tuple[St
     """The decisions for every story whose entities and key terms (at least two different ones) occur
     in the article."""
     text = ArticleText(article)
+    crossing = {
+        position
+        for position, story in enumerate(matcher.stories)
+        if needs_cross_language(story, text.language)
+    }
     candidates: list[int] = []
 
     def candidate_lists(found: set[int]) -> list[int]:
-        candidates.extend(_candidate_positions(found))
+        candidates.extend(_candidate_positions(found, crossing))
         return [position * 3 + category for position in candidates for category in range(3)]
 
     lists = match_term_lists(text.passages, matcher.index, candidate_lists)
     decided = []
     for position in candidates:
         entities, keys, negatives = story_matches(lists, position)
-        if len(keys.weights) >= MIN_DISTINCT_KEY_TERMS:  # else rule 3 says no, without a row
+        # Else rule 3 says no, without a row; a story in another language is decided by the encoder.
+        if len(keys.weights) >= MIN_DISTINCT_KEY_TERMS or position in crossing:
             decided.append(story_decision(matcher.stories[position], text, entities, keys, negatives))
     return tuple(decided)
 
 
-def _candidate_positions(lists: Iterable[int]) -> list[int]:
-    """Stories with at least one entity and one key term matched (list ids: see relevance.CATEGORIES)."""
+def _candidate_positions(lists: Iterable[int], crossing: set[int]) -> list[int]:
+    """Stories with at least one entity and one key term matched (list ids: see relevance.CATEGORIES),
+    and, among the stories whose key terms are in another language than the article (``crossing``),
+    those with an entity matched: names cross languages, the action is read by the encoder
+    (``pipeline.match.encoder_evidence``)."""
     per_story: dict[int, set[int]] = {}
     for list_id in lists:
         per_story.setdefault(list_id // 3, set()).add(list_id % 3)
     return sorted(
-        position for position, categories in per_story.items() if {ENTITIES, KEY_TERMS} <= categories
+        position
+        for position, categories in per_story.items()
+        if {ENTITIES, KEY_TERMS} <= categories or (position in crossing and ENTITIES in categories)
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import replace
 from functools import partial
 from itertools import chain, islice
 
+from pipeline import encoder
 from pipeline.dedupe.copies import signature_to_bytes, text_signature
 from pipeline.extract.date_confidence import date_confidence
 from pipeline.extract.page import extract_article, load_models
@@ -24,6 +25,7 @@ from pipeline.extract.page_kind import (
     non_article_kind,
     visible_text,
 )
+from pipeline.match.encoder_evidence import story_crosses_languages
 from pipeline.match.relevance import relevance_outcome
 from pipeline.match.stories import StoryMatcher, match_article
 from pipeline.normalise.canonical import FUTURE_DATE_SOURCE, normalise_article, url_aliases
@@ -183,6 +185,8 @@ def process_pages(
     # The platform's start method: everything sent to a worker is a module-level function or a record,
     # so fork (Linux before 3.14) and forkserver/spawn (later, macOS) give the same results.
     load_models()
+    if any(story_crosses_languages(story) for story in matcher.stories):
+        encoder.load()  # matching reads leads with it (pipeline.match.encoder_evidence): shared by the forks
     with ProcessPoolExecutor(max_workers=workers) as pool:
         return _batch(partial(ordered_map, pool), items, hosts_by_outlet, matcher)
 
