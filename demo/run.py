@@ -6,10 +6,11 @@
 3. Run a full cycle into the SQLite warehouse data/demo.sqlite: the outlets are crawled once for both
    stories → process (every article matched against every story) → framing → alerts (alert emails go
    to the outbox folder data/demo/outbox as .eml files).
-4. Add a third story (the US-Mexico steel tariffs) to the config, switch the world to its second state
-   (an edited headline, an added paragraph, a follow-up) and run the next cycle: an incremental crawl,
-   new versions, the new story backfilled from the stored articles (no re-crawl, one summary digest),
-   and alerts for the new coverage only.
+4. Add a third story (the US-Mexico steel tariffs, defined in English only) to the config, switch the
+   world to its second state (an edited headline, an added paragraph, a follow-up) and run the next
+   cycle: an incremental crawl, new versions, the new story backfilled from the stored articles (no
+   re-crawl, one summary digest; its Spanish coverage matched across languages by the multilingual
+   encoder: the "across languages" column of the stories table), and alerts for the new coverage only.
 5. Write each story's HTML report and print its outlets side by side.
 6. Outlet health at work: four more cycles an hour apart while every outlet publishes every 20 minutes
    (the world's publishing clock); in the last, the world's state 3 breaks four outlets (a moved
@@ -95,7 +96,9 @@ def main() -> int:
         run_cycle(config_dir, url, as_of=first)
         add_demo_story(config_dir, ADDED_STORY)
         world.set_state(2)
-        console.rule(f"cycle 2: a day later (edits and a follow-up); story {ADDED_STORY} added")
+        console.rule(
+            f"cycle 2: a day later (edits and a follow-up); story {ADDED_STORY} added (defined in English only)"
+        )
         # The cycle's logical time is a day on, so the re-check schedule finds the articles due again.
         second = run_cycle(config_dir, url, as_of=first + timedelta(days=1))
         watch_outlets_break(world, config_dir, url, first + timedelta(days=1))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -145,6 +146,16 @@ def test_a_story_added_later_is_backfilled_from_the_store_with_no_fetch(desk):
     matched = desk.results["third-added"]["stages"]["match"]
     assert matched["backfilled"] == [TARIFFS]
     assert matched["stories"][TARIFFS]["backfill"]["relevant"] == len(desk.expected(TARIFFS, 1))
+    # The demo defines this story in English only: its Spanish coverage was matched across languages.
+    spanish = desk.rows(
+        "SELECT a.canonical_url, sa.evidence FROM story_articles sa JOIN stories s ON s.id = sa.story_id "
+        "JOIN articles a ON a.id = sa.article_id WHERE s.slug = :s AND sa.is_relevant AND a.language = 'es'",
+        s=TARIFFS,
+    )
+    assert spanish, "the story has Spanish coverage in the world's truth"
+    for _url, evidence in spanish:
+        evidence = json.loads(evidence) if isinstance(evidence, str) else evidence
+        assert evidence["encoder"]["crosses_languages"] and evidence["encoder"]["story_languages"] == ["en"]
     # the stories matched before are left as they were
     for slug in (CARTELS, BOATS):
         assert desk.coverage["third-added"][slug] == desk.coverage["two-stories"][slug]

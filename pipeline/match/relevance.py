@@ -460,8 +460,14 @@ def story_decision(
     score = relevance_score(keys, entities, negatives, similarity)
     reason = decision_reason(in_window, keys, entities, negatives, co_occurrence, score)
     reading = None
-    if in_window and entities.total > 0 and needs_cross_language(story, text.language):
-        # The story's key terms are in another language: the encoder reads the lead instead.
+    if (
+        reason != "relevant"
+        and in_window
+        and entities.total > 0
+        and needs_cross_language(story, text.language)
+    ):
+        # The story's key terms are in another language and the terms could not decide (names and
+        # shared words may): the encoder reads the lead.
         reading = encoder_evidence(story, text.lead_vector(), text.language)
         terms_reason, reason = reason, encoder_reason(in_window, entities, reading)
         score = encoder_score(reading, 1 - math.exp(-entities.total / ENTITY_SCALE))

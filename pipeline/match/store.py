@@ -23,6 +23,7 @@ from sqlalchemy import Connection, delete, func, or_, select, tuple_, update
 
 from pipeline.config import StoryConfig
 from pipeline.load.warehouse import load_story, upsert_rows
+from pipeline.match.encoder_evidence import defined_languages
 from pipeline.match.stories import compile_stories, definition_fingerprint, match_article
 from schemas.database import make_engine
 from schemas.models import AlertDigest, AlertItem, Article, Story, StoryArticle, StoryMatchRun
@@ -369,6 +370,7 @@ def story_overview(connection: Connection, configured: Sequence[StoryConfig]) ->
             select(AlertDigest.story_slug, func.max(AlertDigest.created_at)).group_by(AlertDigest.story_slug)
         ).all()
     )
+    across_languages = _relevant_across_languages(connection)
     configured_by_slug = {story.slug: story for story in configured}
     rows = []
     for slug in sorted(set(stored) | set(configured_by_slug)):
@@ -383,11 +385,26 @@ def story_overview(connection: Connection, configured: Sequence[StoryConfig]) ->
                 "fingerprint": fingerprint,
                 "matched_fingerprint": matched,
                 "matched_articles": relevant.get(row.id, 0) if row else 0,
+                "defined_in": ", ".join(defined_languages(story.key_terms)) if story else "",
+                "across_languages": across_languages.get(row.id, 0) if row else 0,
                 "last_match": last_match.get(row.id) if row else None,
                 "last_digest": last_digest.get(slug),
             }
         )
     return rows
+
+
+def _relevant_across_languages(connection: Connection) -> dict[int, int]:
+    """Per story, its relevant articles the encoder matched across languages (``evidence.encoder``).
+    Read in Python: JSON paths differ between SQLite and PostgreSQL, and only relevant rows are read."""
+    counts: dict[int, int] = {}
+    rows = connection.execute(
+        select(StoryArticle.story_id, StoryArticle.evidence).where(StoryArticle.is_relevant.is_(True))
+    )
+    for story_id, evidence in rows:
+        if isinstance(evidence, dict) and "encoder" in evidence:
+            counts[story_id] = counts.get(story_id, 0) + 1
+    return counts
 
 
 def _story_status(story: StoryConfig | None, row: Any, fingerprint: str | None, matched: str | None) -> str:
