@@ -3,6 +3,7 @@ original by language-independent anchors aligned in order; independent reports o
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -193,6 +194,29 @@ def test_a_translation_in_a_later_run_links_to_an_original_stored_earlier_once(w
     assert load_run(warehouse, [translation, independent]) == 1
     assert load_run(warehouse, [translation, independent]) == 1  # a re-run decides again, stores once
     assert stored_links(warehouse) == {(translation.canonical_url, original.canonical_url, "en")}
+
+
+def test_a_loose_adaptation_is_stored_with_the_encoders_evidence(warehouse):
+    """Through the warehouse, a run after its original: the adaptation is linked with both readings in
+    its evidence; the same press conference's independent report is not linked."""
+    import sqlalchemy as sa
+
+    items = {item["id"]: item for item in held_out_articles("translations_b.yaml")}
+    body = {
+        key: "\n\n".join(items[key]["paragraphs"])
+        for key in ("tb-orig-en-1", "tb-adapt-es-1", "tb-indep-es-1")
+    }
+    original = stored_article("Sentinel", 1, "en", body["tb-orig-en-1"], 0)
+    adaptation = stored_article("Diario", 2, "es", body["tb-adapt-es-1"], 6)
+    independent = stored_article("Otro", 4, "es", body["tb-indep-es-1"], 3)
+    load_run(warehouse, [original])
+    assert load_run(warehouse, [independent, adaptation]) == 1
+    assert stored_links(warehouse) == {(adaptation.canonical_url, original.canonical_url, "en")}
+    with warehouse.connect() as connection:
+        evidence = connection.execute(sa.text("SELECT evidence FROM translation_links")).scalar_one()
+    evidence = json.loads(evidence) if isinstance(evidence, str) else evidence
+    assert evidence["rendered_passages"] >= 0.5 and evidence["encoder"] == "USE multilingual v3"
+    assert evidence["reason"] == "paragraphs render each other (encoder)" and evidence["aligned_anchors"]
 
 
 def test_a_same_language_copy_of_a_translation_is_left_to_its_cluster(warehouse):
