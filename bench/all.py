@@ -235,6 +235,27 @@ def translation_rows(logs: Path, scale: int) -> list[Row]:
     )]  # fmt: skip
 
 
+def cross_language_rows(logs: Path) -> list[Row]:
+    """Stories across languages (issue 17): one-language definitions against the other language's
+    coverage, on the replay world and the held-out stories (bench/cross_language.py)."""
+    result = run_part("cross-language", python_module("bench.cross_language", "--report"), logs)
+    rows = [
+        r for r in result.report["rows"] if r["method"] == "terms + cross-language" and r["other_language"]
+    ]
+    figure = "; ".join(
+        f"{r['set']} {r['definition']}-only: P {r['other_language']['precision']:.3f}, "
+        f"R {r['other_language']['recall']:.3f}"
+        for r in rows
+    )
+    return [Row(
+        "stories across languages: other-language coverage of one-language definitions",
+        figure, f"{result.wall_seconds:.1f}", f"{result.peak_rss_mb:.0f}",
+        "relevance of two-language stories unchanged (P, R >= 0.95 on the world)",
+        verdict(all(r["all"]["precision"] >= 0.95 and r["all"]["recall"] >= 0.95 for r in result.report["rows"]
+                    if r["set"] == "world" and r["definition"] == "both"), "quality"),
+    )]  # fmt: skip
+
+
 def load_rows(logs: Path, pg_url: str) -> list[Row]:
     result = run_part("load", python_module("bench.load", "--pg-url", pg_url), logs)
     figures, memory = result.report, f"{result.peak_rss_mb:.0f}"
@@ -354,6 +375,7 @@ def main() -> int:
         rows += stories_rows(run_dir / "logs", options.scale)
         rows += framing_rows(run_dir / "logs", options.scale, options.seed)
         rows += translation_rows(run_dir / "logs", options.scale)
+        rows += cross_language_rows(run_dir / "logs")
         rows += health_rows(run_dir / "logs", options.scale)
     print_table(rows, options)
     print(f"\nrun files and logs: {run_dir}")

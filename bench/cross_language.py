@@ -20,7 +20,7 @@ definition lacks, naming one of its entities, in its window), three candidate me
 each separates coverage from the rest: key-term affinity alone, minus the entities' affinity, minus the
 negative terms' affinity (the one kept).
 
-Usage: .venv/bin/python bench/cross_language.py [--json PATH]
+Usage: .venv/bin/python bench/cross_language.py [--json PATH] [--report] [--cycle SCALE]
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.measure import print_report  # noqa: E402
 from demo.world.content import load_articles  # noqa: E402
 from demo.world.truth import FIRST_STORY  # noqa: E402
 from pipeline import encoder  # noqa: E402
@@ -264,6 +265,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=Path, help="write the figures here as well")
     parser.add_argument("--cycle", type=int, metavar="SCALE", help="measure the cost in cycles instead")
+    parser.add_argument("--report", action="store_true", help="end with a JSON report (for bench/all.py)")
     args = parser.parse_args()
     if args.cycle is not None:
         cycles = run_cycles(args.cycle)
@@ -298,6 +300,8 @@ def main() -> None:
             )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+    if args.report:
+        print_report({"rows": results["rows"], "peak_rss_mb": results["peak_rss_mb"]})
 
 
 if __name__ == "__main__":
