@@ -29,6 +29,12 @@ intelligence action but not in Mexico. So an article is relevant only when all o
    coverage mentions the boat strikes as background, a boat-strike story is made of them;
 6. the score reaches ``RELEVANCE_THRESHOLD`` (else ``below-threshold``).
 
+A story whose key terms are not written in the article's language (defined in English only, say) cannot
+be decided by counting its terms there: when the terms do not find the article relevant, rules 3 to 6
+are replaced by the multilingual encoder's reading of the article's lead against the story's key and
+negative terms (``pipeline.match.encoder_evidence``; else ``encoder-below-margin``), and the evidence
+carries that reading under ``encoder``.
+
 The score (0..1) blends key-term and entity evidence with the cosine similarity of the article to the
 story summary in its language (log term frequencies over stemmed, stop-word-free tokens), discounted
 by the negative share. Similarity keeps an article that uses the story's words without its exact

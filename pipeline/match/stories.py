@@ -8,7 +8,9 @@ of stories. Only the stories whose world *and* action both appear (an entity and
 ``MIN_DISTINCT_KEY_TERMS`` different key terms matched) are then decided, with ``pipeline.match.relevance``'s
 rules and evidence; for every other story the article is not coverage by rule 2 or 3 of those rules,
 and no row is stored for the pair (with a hundred stories, seven in ten of the pairs that hold some
-entity and key term hold just one key term: storing their evidence cost more than deciding).
+entity and key term hold just one key term: storing their evidence cost more than deciding). A story
+whose key terms are in another language than the article is decided wherever the article names one of
+its entities: the encoder reads the rest (``pipeline.match.encoder_evidence``).
 
 Pure functions over records: the warehouse side is ``pipeline.match.store``.
 """
