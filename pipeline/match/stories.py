@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pipeline.config import StoryConfig
 from pipeline.match.encoder_evidence import needs_cross_language
@@ -48,6 +48,18 @@ class StoryMatcher:
 
     stories: tuple[StoryConfig, ...]
     index: TermIndex
+    # Per article language, the positions of the stories whose key terms are in another language
+    # (``needs_cross_language``): filled on first use, so matching an article looks it up once.
+    _crossing: dict[str, frozenset[int]] = field(default_factory=dict, compare=False, repr=False)
+
+    def crossing(self, language: str) -> frozenset[int]:
+        if language not in self._crossing:
+            self._crossing[language] = frozenset(
+                position
+                for position, story in enumerate(self.stories)
+                if needs_cross_language(story, language)
+            )
+        return self._crossing[language]
 
 
 def compile_stories(stories: Iterable[StoryConfig]) -> StoryMatcher:
@@ -67,11 +79,7 @@ def match_article(matcher: StoryMatcher, article: NormalisedArticle) -> tuple[St
     """The decisions for every story whose entities and key terms (at least two different ones) occur
     in the article."""
     text = ArticleText(article)
-    crossing = {
-        position
-        for position, story in enumerate(matcher.stories)
-        if needs_cross_language(story, text.language)
-    }
+    crossing = matcher.crossing(text.language)
     candidates: list[int] = []
 
     def candidate_lists(found: set[int]) -> list[int]:
@@ -88,7 +96,7 @@ def match_article(matcher: StoryMatcher, article: NormalisedArticle) -> tuple[St
     return tuple(decided)
 
 
-def _candidate_positions(lists: Iterable[int], crossing: set[int]) -> list[int]:
+def _candidate_positions(lists: Iterable[int], crossing: frozenset[int]) -> list[int]:
     """Stories with at least one entity and one key term matched (list ids: see relevance.CATEGORIES),
     and, among the stories whose key terms are in another language than the article (``crossing``),
     those with an entity matched: names cross languages, the action is read by the encoder
