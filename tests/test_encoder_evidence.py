@@ -35,6 +35,7 @@ from demo.world.truth import FIRST_STORY
 from pipeline.config import StoryTerms, load_story
 from pipeline.match.encoder_evidence import (
     MIN_AFFINITY_MARGIN,
+    MIN_KEY_TERM_AFFINITY,
     needs_cross_language,
     story_crosses_languages,
 )
@@ -65,8 +66,8 @@ def test_a_story_defined_in_english_finds_spanish_coverage(english_only):
         reading = decision.evidence["encoder"]
         assert reading["crosses_languages"] is True
         assert reading["article_language"] == "es" and reading["story_languages"] == ["en"]
-        assert reading["margin"] >= MIN_AFFINITY_MARGIN
-        assert reading["key_term_affinity"] > reading["neighbour_affinity"]
+        assert reading["margin"] >= 0  # above its bar
+        assert reading["key_term_affinity"] - reading["neighbour_affinity"] >= MIN_AFFINITY_MARGIN
         assert reading["terms_reason"] != "relevant"  # the terms alone would have missed it
 
 
@@ -90,7 +91,9 @@ def test_neighbouring_stories_in_the_other_language_are_not_admitted(english_onl
         assert not decision.is_relevant, (neighbour.headline, decision.evidence)
         if "encoder" in decision.evidence:  # it named an entity: the encoder read it and said no
             assert decision.evidence["reason"] == "encoder-below-margin"
-            assert decision.evidence["encoder"]["margin"] < MIN_AFFINITY_MARGIN
+            reading = decision.evidence["encoder"]
+            assert reading["margin"] < 0
+            assert reading["key_term_affinity"] - reading["neighbour_affinity"] < MIN_AFFINITY_MARGIN
 
 
 def test_a_story_defined_in_both_languages_is_decided_by_its_terms_alone(story):
@@ -142,12 +145,19 @@ def test_matching_many_stories_decides_a_story_in_another_language_on_its_entiti
     assert "bilingual-twin" not in tariffs  # one key term at most: no row, as before
 
 
-def test_a_story_without_negative_terms_is_read_against_its_key_terms_alone(english_only):
+def test_a_story_without_negative_terms_needs_a_higher_key_term_affinity(english_only):
+    """Nothing to contrast with: the key-term affinity alone must reach its own, stricter bar."""
     bare = english_only.model_copy(update={"negative_terms": StoryTerms()})
-    decision = score_story_relevance(bare, SOVEREIGNTY_ES)
-    reading = decision.evidence["encoder"]
-    assert reading["neighbour_affinity"] == 0.0
-    assert reading["margin"] == reading["key_term_affinity"]
+    for item in (SOVEREIGNTY_ES, ANALYSIS_ES, TARIFF_DISPUTE_ES, SPORT_ES):
+        decision = score_story_relevance(bare, item)
+        reading = decision.evidence["encoder"]
+        assert reading["neighbour_affinity"] is None and "0.43" in reading["bar"]
+        assert reading["margin"] == pytest.approx(
+            reading["key_term_affinity"] - MIN_KEY_TERM_AFFINITY, abs=1e-3
+        )
+        assert decision.is_relevant == (reading["key_term_affinity"] >= MIN_KEY_TERM_AFFINITY)
+    assert not score_story_relevance(bare, TARIFF_DISPUTE_ES).is_relevant
+    assert not score_story_relevance(bare, SPORT_ES).is_relevant
 
 
 def _world_articles() -> list[tuple[NormalisedArticle, bool]]:
