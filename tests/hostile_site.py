@@ -602,11 +602,6 @@ def slow_chain_response(base: str, path: str) -> tuple[int, dict[str, str], byte
 
 
 class _QuietServer(ThreadingHTTPServer):
-    # socketserver's default accept backlog is 5, and the crawler opens up to 8 connections per host
-    # while slow and giant pages hold theirs: on a loaded machine a connection could wait unaccepted past
-    # the crawl's 5 s timeout and never reach the handler that counts hits. A real server's backlog.
-    request_queue_size = 128
-
     def handle_error(self, request, client_address) -> None:
         pass  # the crawler hangs up on giant and dripping responses: expected here
 
