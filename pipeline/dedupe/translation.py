@@ -207,9 +207,12 @@ def paragraphs(body_text: str) -> list[str]:
 def passages(body_text: str) -> tuple[Passage, ...]:
     """The first ``MAX_PASSAGES`` paragraphs, each with at most ``MAX_PASSAGE_ANCHORS`` anchors: the
     alignments are quadratic, and a hostile page must not make them slow (a news article has tens)."""
+    return _passages_of(paragraphs(body_text)[:MAX_PASSAGES])
+
+
+def _passages_of(texts: Sequence[str]) -> tuple[Passage, ...]:
     return tuple(
-        Passage(paragraph_anchors(p)[:MAX_PASSAGE_ANCHORS], len(p), len(QUOTATION.findall(p)))
-        for p in paragraphs(body_text)[:MAX_PASSAGES]
+        Passage(paragraph_anchors(p)[:MAX_PASSAGE_ANCHORS], len(p), len(QUOTATION.findall(p))) for p in texts
     )
 
 
@@ -377,8 +380,8 @@ class TranslationCandidate:
 
     @classmethod
     def of(cls, key: str, language: str, published: datetime, body_text: str) -> TranslationCandidate:
-        found = passages(body_text)
-        texts = tuple(paragraphs(body_text)[:MAX_PASSAGES])
+        texts = tuple(paragraphs(body_text)[:MAX_PASSAGES])  # split once: for the anchors and the encoder
+        found = _passages_of(texts)
         return cls(key, language, published, found, frozenset(a for p in found for a in p.anchors), texts)
 
     def passage_vectors(self) -> np.ndarray:
