@@ -23,7 +23,7 @@ from sqlalchemy import Connection, delete, func, or_, select, tuple_, update
 
 from pipeline.config import StoryConfig
 from pipeline.load.warehouse import load_story, upsert_rows
-from pipeline.match.encoder_evidence import defined_languages
+from pipeline.match.encoder_evidence import defined_languages, story_crosses_languages
 from pipeline.match.stories import compile_stories, definition_fingerprint, match_article
 from schemas.database import make_engine
 from schemas.models import AlertDigest, AlertItem, Article, Story, StoryArticle, StoryMatchRun
@@ -370,8 +370,12 @@ def story_overview(connection: Connection, configured: Sequence[StoryConfig]) ->
             select(AlertDigest.story_slug, func.max(AlertDigest.created_at)).group_by(AlertDigest.story_slug)
         ).all()
     )
-    across_languages = _relevant_across_languages(connection)
     configured_by_slug = {story.slug: story for story in configured}
+    crossing_ids = [
+        stored[slug].id for slug, story in configured_by_slug.items()
+        if slug in stored and story_crosses_languages(story)
+    ]  # fmt: skip
+    across_languages = _relevant_across_languages(connection, crossing_ids)
     rows = []
     for slug in sorted(set(stored) | set(configured_by_slug)):
         story, row = configured_by_slug.get(slug), stored.get(slug)
@@ -394,12 +398,17 @@ def story_overview(connection: Connection, configured: Sequence[StoryConfig]) ->
     return rows
 
 
-def _relevant_across_languages(connection: Connection) -> dict[int, int]:
-    """Per story, its relevant articles the encoder matched across languages (``evidence.encoder``).
-    Read in Python: JSON paths differ between SQLite and PostgreSQL, and only relevant rows are read."""
+def _relevant_across_languages(connection: Connection, story_ids: Sequence[int]) -> dict[int, int]:
+    """Per story of ``story_ids`` (those defined in one language: no other has such decisions), its
+    relevant articles the encoder matched across languages (``evidence.encoder``). Read in Python: JSON
+    paths differ between SQLite and PostgreSQL; only those stories' relevant rows are read."""
     counts: dict[int, int] = {}
+    if not story_ids:
+        return counts
     rows = connection.execute(
-        select(StoryArticle.story_id, StoryArticle.evidence).where(StoryArticle.is_relevant.is_(True))
+        select(StoryArticle.story_id, StoryArticle.evidence).where(
+            StoryArticle.is_relevant.is_(True), StoryArticle.story_id.in_(story_ids)
+        )
     )
     for story_id, evidence in rows:
         if isinstance(evidence, dict) and "encoder" in evidence:
